@@ -1,0 +1,35 @@
+"""dpkit: differential-privacy mechanisms with one sound Rényi-DP / zCDP accountant.
+
+``import dpkit`` loads numpy and scipy only; numba, JAX and torch load on first use.
+"""
+
+from .accounting import (
+    ZCDP,
+    Accountant,
+    Composed,
+    Gaussian,
+    Laplace,
+    PoissonSampled,
+    PureDP,
+    RandomizedResponse,
+    RDPCurve,
+    Repeated,
+    SampledWithoutReplacement,
+    event_from_dict,
+)
+from .errors import (
+    BudgetExceededError,
+    DPKitError,
+    IncompatibleRelationError,
+    InfeasibleTargetError,
+    UnsupportedEventError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Accountant", "Gaussian", "Laplace", "RandomizedResponse", "PureDP", "ZCDP", "RDPCurve",
+    "PoissonSampled", "SampledWithoutReplacement", "Composed", "Repeated", "event_from_dict",
+    "DPKitError", "InfeasibleTargetError", "BudgetExceededError", "UnsupportedEventError",
+    "IncompatibleRelationError", "__version__",
+]

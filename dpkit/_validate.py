@@ -1,0 +1,133 @@
+"""The one place for argument checks.
+
+Every helper takes the value as a keyword argument so that the message names the parameter,
+for example ``positive(noise_multiplier=-1.0)`` raises
+``DPKitError: noise_multiplier must be > 0 and finite, got -1.0``.
+All helpers return the validated (converted) value.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+from .errors import DPKitError
+
+__all__ = [
+    "one",
+    "finite",
+    "positive",
+    "nonnegative",
+    "in_range",
+    "probability",
+    "integer",
+    "finite_array",
+]
+
+
+def one(kwargs: dict[str, Any]) -> tuple[str, Any]:
+    """Unpack the single ``name=value`` pair passed to a validator."""
+    if len(kwargs) != 1:
+        raise TypeError("validators take exactly one keyword argument")
+    return next(iter(kwargs.items()))
+
+
+def _real(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise DPKitError(f"{name} must be a real number, got {value!r}")
+    out = float(value)
+    if math.isnan(out):
+        raise DPKitError(f"{name} must be a number, got NaN")
+    return out
+
+
+def finite(**kwargs: Any) -> float:
+    """A real, finite number."""
+    name, value = one(kwargs)
+    out = _real(name, value)
+    if not math.isfinite(out):
+        raise DPKitError(f"{name} must be finite, got {value!r}")
+    return out
+
+
+def positive(*, allow_inf: bool = False, allow_zero: bool = False, **kwargs: Any) -> float:
+    """A real number > 0 (or >= 0 with ``allow_zero``), finite unless ``allow_inf``."""
+    name, value = one(kwargs)
+    out = _real(name, value)
+    ok = out >= 0 if allow_zero else out > 0
+    if not ok or (not allow_inf and math.isinf(out)):
+        rel = ">= 0" if allow_zero else "> 0"
+        fin = "" if allow_inf else " and finite"
+        raise DPKitError(f"{name} must be {rel}{fin}, got {value!r}")
+    return out
+
+
+def nonnegative(*, allow_inf: bool = False, **kwargs: Any) -> float:
+    """A real number >= 0, finite unless ``allow_inf``."""
+    return positive(allow_inf=allow_inf, allow_zero=True, **kwargs)
+
+
+def in_range(
+    low: float,
+    high: float,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    **kwargs: Any,
+) -> float:
+    """A real number in the interval [low, high] (ends open as requested)."""
+    name, value = one(kwargs)
+    out = _real(name, value)
+    lo_ok = out > low if low_open else out >= low
+    hi_ok = out < high if high_open else out <= high
+    if not (lo_ok and hi_ok):
+        lb = "(" if low_open else "["
+        rb = ")" if high_open else "]"
+        raise DPKitError(f"{name} must be in {lb}{low:g}, {high:g}{rb}, got {value!r}")
+    return out
+
+
+def probability(**kwargs: Any) -> float:
+    """A probability in [0, 1]."""
+    return in_range(0.0, 1.0, **kwargs)
+
+
+def integer(*, minimum: int | None = None, maximum: int | None = None, **kwargs: Any) -> int:
+    """An integer (an integral float such as ``1e9`` is accepted) within optional bounds."""
+    name, value = one(kwargs)
+    if isinstance(value, bool):
+        raise DPKitError(f"{name} must be an integer, got {value!r}")
+    if isinstance(value, (numbers.Integral, np.integer)):
+        out = int(value)
+    elif isinstance(value, (numbers.Real, np.floating)):
+        f = float(value)
+        if not math.isfinite(f) or f != math.floor(f):
+            raise DPKitError(f"{name} must be a whole number, got {value!r}")
+        out = int(f)
+    else:
+        raise DPKitError(f"{name} must be an integer, got {value!r}")
+    if minimum is not None and out < minimum:
+        raise DPKitError(f"{name} must be >= {minimum}, got {value!r}")
+    if maximum is not None and out > maximum:
+        raise DPKitError(f"{name} must be <= {maximum}, got {value!r}")
+    return out
+
+
+def finite_array(**kwargs: Any) -> np.ndarray:
+    """A float array with no NaN or infinity; the message names the first bad positions."""
+    name, value = one(kwargs)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DPKitError(f"{name} must be an array of real numbers: {exc}") from None
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = np.argwhere(bad)[:5]
+        pos = ", ".join(str(tuple(int(i) for i in w)) if arr.ndim > 1 else str(int(w[0]))
+                        for w in where)
+        more = "" if bad.sum() <= 5 else f" (and {int(bad.sum()) - 5} more)"
+        raise DPKitError(f"{name} must be finite; NaN or inf at position(s) {pos}{more}")
+    return arr

@@ -1,0 +1,33 @@
+"""The shared Rényi-DP / zCDP accountant.
+
+Events describe what mechanisms cost; :class:`Accountant` composes them and converts to
+(ε, δ); :mod:`.calibrate` finds parameters for a target; :mod:`.dpsgd` wraps DP-SGD.
+"""
+
+from . import calibrate, conversions, dpsgd, rdp
+from .accountant import DEFAULT_ORDERS, Accountant, EpsilonResult
+from .conversions import rdp_to_delta, rdp_to_epsilon, zcdp_to_delta, zcdp_to_epsilon
+from .events import (
+    ADD_REMOVE,
+    REPLACE_ONE,
+    ZCDP,
+    Composed,
+    Event,
+    Gaussian,
+    Laplace,
+    PoissonSampled,
+    PureDP,
+    RandomizedResponse,
+    RDPCurve,
+    Repeated,
+    SampledWithoutReplacement,
+    event_from_dict,
+)
+
+__all__ = [
+    "Accountant", "EpsilonResult", "DEFAULT_ORDERS", "Event", "Gaussian", "Laplace",
+    "RandomizedResponse", "PureDP", "ZCDP", "RDPCurve", "PoissonSampled",
+    "SampledWithoutReplacement", "Composed", "Repeated", "event_from_dict", "ADD_REMOVE",
+    "REPLACE_ONE", "rdp_to_epsilon", "rdp_to_delta", "zcdp_to_epsilon", "zcdp_to_delta",
+    "calibrate", "conversions", "dpsgd", "rdp",
+]
