@@ -23,15 +23,14 @@ __all__ = ["Accountant", "EpsilonResult", "DEFAULT_ORDERS", "validate_orders"]
 
 #: The default Rényi orders. They contain every order of dp_accounting's default grid
 #: (1.1…10.9 by 0.1, 11…63, 128, 256, 512, 1024), so dpkit's ε is never above dp_accounting's
-#: RDP ε, plus finer orders near 1 (large ε), more large orders up to 4096 (tiny ε or δ) and
+#: RDP ε, plus finer orders near 1 (large ε), more large orders up to 2048 (tiny ε or δ) and
 #: α = ∞ (pure DP).
 DEFAULT_ORDERS: np.ndarray = np.concatenate(
     [
         [1.01, 1.02, 1.03, 1.05, 1.075],
         np.round(np.arange(1.1, 10.95, 0.1), 10),
         np.arange(11.0, 65.0),
-        [72, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024],
-        [1280, 1536, 2048, 3072, 4096, np.inf],
+        [72, 80, 96, 112, 128, 160, 192, 256, 320, 384, 512, 768, 1024, 1536, 2048, np.inf],
     ]
 ).astype(float)
 DEFAULT_ORDERS.setflags(write=False)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from scipy import optimize
 
 from .. import _validate as V
 from ..errors import InfeasibleTargetError
@@ -42,43 +43,32 @@ def _epsilon_of(make_event: Callable[[float], Event], orders: np.ndarray, delta:
 
 def search_decreasing(
     f: Callable[[float], float], target: float, lo: float, hi: float, *, rtol: float = 1e-6,
-    max_iter: int = 200,
 ) -> float:
     """Smallest x in [lo, hi] with f(x) ≤ target, for f non-increasing; to ``rtol`` relative.
 
-    Requires f(hi) ≤ target. Returns lo if f(lo) ≤ target. Illinois regula falsi on log x.
+    Requires f(hi) ≤ target; returns lo if f(lo) ≤ target. Brent's method on log x finds the
+    crossing to rtol/4, then the answer is moved up by rtol/4 (so it lies on the feasible side
+    of the true crossing) and checked; the bracket's feasible end is the last resort.
     """
-    fb = f(hi) - target
-    if fb > 0:
+    if f(hi) > target:
         raise InfeasibleTargetError("search bracket does not contain a feasible point")
-    fa = f(lo) - target
-    if fa <= 0:
+    if f(lo) <= target:
         return lo
     a, b = math.log(lo), math.log(hi)
-    side = 0
-    for _ in range(max_iter):
-        if b - a <= math.log1p(rtol):
-            break
-        # regula falsi on (a, fa) (b, fb); fa > 0 >= fb; infinite values fall back to bisection
-        if math.isfinite(fa) and math.isfinite(fb) and fa != fb:
-            x = b - fb * (b - a) / (fb - fa)
-            # keep x well inside the bracket so the bracket always shrinks
-            margin = 0.01 * (b - a)
-            x = min(max(x, a + margin), b - margin)
-        else:
-            x = 0.5 * (a + b)
-        fx = f(math.exp(x)) - target
-        if fx > 0:
-            a, fa = x, fx
-            if side == -1:
-                fb *= 0.5
-            side = -1
-        else:
-            b, fb = x, fx
-            if side == 1:
-                fa *= 0.5
-            side = 1
-    return math.exp(b)
+    if b - a <= rtol:
+        return hi
+    step = 0.25 * math.log1p(rtol)
+
+    def g(u: float) -> float:
+        v = f(math.exp(u)) - target
+        return v if math.isfinite(v) else 1e300
+
+    root = optimize.brentq(g, a, b, xtol=step, rtol=4 * np.finfo(float).eps, maxiter=200)
+    for k in (1, 2, 4, 8):
+        x = min(root + k * step, b)
+        if f(math.exp(x)) <= target:
+            return math.exp(x)
+    return hi  # pragma: no cover - brentq's bracket guarantee makes this unreachable
 
 
 def noise_multiplier(
@@ -110,20 +100,61 @@ def noise_multiplier(
             f"target_epsilon={target:g} is unreachable at delta={d:g}: even noise_multiplier="
             f"{hi:g} gives epsilon={e_hi:.6g}; raise the target or delta, or reduce the steps"
         )
-    if initial is not None:
-        # narrow the bracket around the initial guess by doubling / halving
-        x = min(max(initial, lo), hi)
-        if eps(x) <= target:
-            hi = x
-            while hi / 2 >= lo and eps(hi / 2) <= target:
-                hi /= 2
-            lo = max(lo, hi / 2)
-        else:
-            lo = x
-            while lo * 2 <= hi and eps(lo * 2) > target:
-                lo *= 2
-            hi = min(hi, lo * 2)
-    return search_decreasing(eps, target, lo, hi, rtol=rtol)
+    x0 = min(max(initial if initial is not None else math.sqrt(lo * hi), lo), hi)
+    a_, b_ = _bracket_decreasing(eps, target, lo, hi, x0)
+    if a_ == b_:
+        return b_
+    # Search on a window of orders around the optimal order at the feasible end b_, where
+    # the window's ε equals the full grid's (the grid's argmin is inside it), so [a_, b_]
+    # still brackets the target for the window. Sound by construction: the full grid's ε is a
+    # minimum over more orders, hence at most the window's, hence at most the target. The
+    # window is re-centred until the grid's optimal order at the answer lies inside it, where
+    # both agree, so the answer is also optimal to rtol.
+    sigma = b_
+    for _ in range(6):
+        window = _order_window(a, _best_order(make_event(sigma), a, d, n))
+        sigma = search_decreasing(_epsilon_of(make_event, window, d, n), target, a_, sigma,
+                                  rtol=rtol)
+        if _inside(window, _best_order(make_event(sigma), a, d, n)):
+            return sigma
+    return search_decreasing(eps, target, a_, sigma, rtol=rtol)  # pragma: no cover
+
+
+def _bracket_decreasing(eps: Callable[[float], float], target: float, lo: float, hi: float,
+                        x0: float) -> tuple[float, float]:
+    """[a, b] ⊂ [lo, hi] with eps(a) > target ≥ eps(b) and b ≤ 2a (a = b = lo if eps(lo) ok)."""
+    if eps(x0) <= target:
+        b = x0
+        while b / 2 >= lo:
+            if eps(b / 2) > target:
+                return b / 2, b
+            b /= 2
+        return (lo, lo) if eps(lo) <= target else (lo, b)
+    a = x0
+    while a * 2 <= hi:
+        if eps(a * 2) <= target:
+            return a, a * 2
+        a *= 2
+    return a, hi
+
+
+def _best_order(event: Event, orders: np.ndarray, delta: float, count: int) -> float:
+    return C.rdp_to_epsilon(orders, event.rdp(orders) * count, delta).order
+
+
+def _order_window(orders: np.ndarray, order: float, half: int = 10) -> np.ndarray:
+    fin = orders[np.isfinite(orders)]
+    if not math.isfinite(order):
+        return orders
+    i = int(np.searchsorted(fin, order))
+    return fin[max(i - half, 0): i + half + 1]
+
+
+def _inside(window: np.ndarray, order: float) -> bool:
+    """True if ``order`` is strictly inside the window, or at a window end that is the grid's."""
+    if not math.isfinite(order):
+        return False
+    return bool(window[0] <= order <= window[-1])
 
 
 def sample_rate(

@@ -155,6 +155,15 @@ def _log_factorials(n: int) -> np.ndarray:
     return special.gammaln(np.arange(n + 1, dtype=float) + 1.0)
 
 
+def _logsumexp(x: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """log Σ exp(x) along ``axis`` (−inf entries allowed; all −inf gives −inf)."""
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+
+
 def _segment_logsumexp(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """logsumexp over consecutive segments of ``values`` beginning at ``starts``."""
     peak = np.maximum.reduceat(values, starts)
@@ -176,50 +185,56 @@ def _sgm_log_am1_integer(q: float, sigma: float, alphas: np.ndarray) -> np.ndarr
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     alpha_rep = np.repeat(n, counts)
     k = np.arange(counts.sum()) - np.repeat(starts, counts) + 2
-    lf = _log_factorials(int(n.max()))
-    kf = k.astype(float)
-    terms = (
-        lf[alpha_rep] - lf[k] - lf[alpha_rep - k]
-        + (alpha_rep - kf) * math.log1p(-q)
-        + kf * math.log(q)
-        + _log_expm1((kf * kf - kf) / (2.0 * sigma * sigma))
+    top = int(n.max())
+    lf = _log_factorials(top)
+    ks = np.arange(top + 1, dtype=float)
+    # per-k part, tabulated once: −log k! + k log q + log(e^{(k²−k)/(2σ²)} − 1)
+    per_k = np.full(top + 1, -np.inf)
+    per_k[2:] = -lf[2:] + ks[2:] * math.log(q) + _log_expm1(
+        (ks[2:] * ks[2:] - ks[2:]) / (2.0 * sigma * sigma)
     )
+    terms = lf[alpha_rep] - lf[alpha_rep - k] + (alpha_rep - k) * math.log1p(-q) + per_k[k]
     return _segment_logsumexp(terms, starts)
 
 
 def _sgm_log_g(z: np.ndarray, a: np.ndarray, q: float, sigma: float) -> np.ndarray:
     """log[(1+L)^α − 1 − αL] with L = q·expm1((2z−1)/(2σ²)); broadcasts z against a.
 
-    The bracket is ≥ 0 for α > 1 (convexity). Small |L| uses the binomial series, large
-    values work in log space, so neither underflow nor cancellation loses precision.
+    The bracket is ≥ 0 for α > 1 (convexity). Where |L| and |αL| are below 0.05 the
+    binomial series Σ_{k≥2} C(α,k)L^k (16 terms) is used; elsewhere expm1(α·log1p(L)) − αL,
+    whose cancellation costs at most ~2/(α−1)|L| ulps, or its log-space form when α·log1p(L)
+    is large. So neither underflow nor cancellation loses precision.
     """
-    L = q * np.expm1((2.0 * z - 1.0) / (2.0 * sigma * sigma))
-    L, a = np.broadcast_arrays(L, a)
-    out = np.empty(L.shape)
-    small = (np.abs(L) < 0.05) & (np.abs(a * L) < 0.05)
-    # Series: Σ_{k≥2} C(α,k) L^k, 16 terms (ratio ≤ 0.05 per term).
-    if small.any():
-        Ls, As = L[small], a[small]
-        coef = As * (As - 1.0) / 2.0
-        term = coef * Ls * Ls
-        total = term.copy()
-        for k in range(2, 17):
-            term = term * (As - k) / (k + 1.0) * Ls
-            total += term
-        with np.errstate(divide="ignore"):
-            out[small] = np.log(total)
-    big = ~small
-    if big.any():
-        Lb, Ab = L[big], a[big]
-        t = Ab * np.log1p(Lb)
-        res = np.empty_like(t)
+    x = (2.0 * z - 1.0) / (2.0 * sigma * sigma)
+    big_x = x > 30.0
+    L = q * np.expm1(np.minimum(x, 700.0))  # x > 700 only occurs where t > 30 (log branch)
+    # log(1 + L) = log((1 − q) + q e^x): log1p for moderate x, log-space for large x
+    log1p_L = np.where(big_x, np.logaddexp(math.log1p(-q), math.log(q) + x), np.log1p(L))
+    L, log1p_L, big_x, x, a = np.broadcast_arrays(L, log1p_L, big_x, x, a)
+    aL = a * L
+    t = a * log1p_L
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        direct = np.log(np.maximum(np.expm1(np.minimum(t, 700.0)) - aL, 0.0))
         huge = t > 30.0
-        res[huge] = t[huge] + np.log1p(-(1.0 + Ab[huge] * Lb[huge]) * np.exp(-t[huge]))
-        mid = ~huge
-        with np.errstate(divide="ignore", invalid="ignore"):
-            res[mid] = np.log(np.maximum(np.expm1(t[mid]) - Ab[mid] * Lb[mid], 0.0))
-        out[big] = res
-    return out
+        if huge.any():
+            th = t[huge]
+            # log(1 + αL) with L > 0 here; for large x, αL = αq(e^x − 1) in log space
+            log_1_al = np.where(
+                big_x[huge],
+                np.logaddexp(0.0, np.log(a[huge] * q) + x[huge] + np.log1p(-np.exp(-x[huge]))),
+                np.log1p(aL[huge]),
+            )
+            direct[huge] = th + np.log1p(-np.exp(log_1_al - th))
+        small = (np.abs(L) < 0.05) & (np.abs(aL) < 0.05)
+        if small.any():
+            Ls, As = L[small], a[small]
+            term = As * (As - 1.0) / 2.0 * Ls * Ls
+            total = term.copy()
+            for k in range(2, 17):
+                term = term * ((As - k) / (k + 1.0)) * Ls
+                total += term
+            direct[small] = np.log(total)
+    return direct
 
 
 def _sgm_quadrature_block(
@@ -231,8 +246,8 @@ def _sgm_quadrature_block(
     z = lo + (hi - lo) * np.arange(n + 1) / n
     step = (hi - lo) / n
     f = _sgm_log_g(z[None, :], a[:, None], q, sigma) - (z * z / (2.0 * sigma * sigma))[None, :]
-    fine = special.logsumexp(f, axis=1) + math.log(step)
-    coarse = special.logsumexp(f[:, ::2], axis=1) + math.log(2.0 * step)
+    fine = _logsumexp(f, axis=1) + math.log(step)
+    coarse = _logsumexp(f[:, ::2], axis=1) + math.log(2.0 * step)
     norm = math.log(sigma * math.sqrt(2.0 * math.pi))
     return fine - norm, np.abs(fine - coarse)
 
@@ -242,14 +257,17 @@ def _sgm_log_am1_quadrature(q: float, sigma: float, a: np.ndarray) -> np.ndarray
 
     A_α − 1 = ∫ φ_σ(z)[(1+L(z))^α − 1 − αL(z)] dz, L(z) = q·expm1((2z−1)/(2σ²)), because
     E_{N(0,σ²)}[L] = 0 (Mironov, Talwar, Zhang 2019, Sec. 3). The integrand is non-negative and
-    analytic in the strip |Im z| < πσ², so the trapezoid rule converges geometrically; the step
-    is chosen for an error below e^−40 and every order's result is checked against the rule at
-    twice the step (agreement to 1e−11 relative is required), halving the step until it holds.
+    analytic in the strip |Im z| < πσ², so the trapezoid rule converges geometrically. The
+    first step, min(σ/2.5, max(σ²/3, σ/8)), resolves every Gaussian factor of width σ; each order's result is
+    checked against the rule at twice the step: agreement to 1e−9 bounds the coarse rule's
+    error, and the fine rule's is then about its square (geometric convergence); otherwise the
+    step is halved for the orders that disagree (near the branch points at Im z = ±πσ² a
+    small σ needs steps down to about σ²/2).
     The integrand's mass lies in [−Wσ − 1, α + Wσ + 1] with W² = 2(60 + α log 2).
     Orders up to 16 share one window and are evaluated as one 2-D block.
     """
     out = np.empty_like(a)
-    h0 = min(sigma / 2.0, 0.9 * math.pi**2 * sigma * sigma / 20.0)
+    h0 = min(sigma / 2.5, max(sigma * sigma / 3.0, sigma / 8.0))  # tuned: passes first time
     groups = [np.flatnonzero(a <= 16.0)] + [np.array([i]) for i in np.flatnonzero(a > 16.0)]
     for idx in groups:
         if idx.size == 0:
@@ -258,9 +276,9 @@ def _sgm_log_am1_quadrature(q: float, sigma: float, a: np.ndarray) -> np.ndarray
         width = math.sqrt(2.0 * (60.0 + amax * math.log(2.0)))
         lo, hi = -width * sigma - 1.0, max(amax, 1.0) + width * sigma + 1.0
         todo, h = idx, h0
-        for _ in range(10):
+        for _ in range(16):
             val, err = _sgm_quadrature_block(q, sigma, a[todo], lo, hi, h)
-            ok = err < 1e-11
+            ok = err < 1e-9
             out[todo[ok]] = val[ok]
             todo = todo[~ok]
             if todo.size == 0:
@@ -388,7 +406,7 @@ def poisson_subsampled(
                 math.log(n * (n - 1.0) / 2.0) + 2.0 * math.log(g) + (n - 2.0) * math.log1p(-g)
                 + base[0]
             )
-            total = special.logsumexp(np.concatenate([[first, second], tail]))
+            total = float(_logsumexp(np.concatenate([[first, second], tail])))
             res[i] = min(total / (n - 1.0), own)
         return res
 
@@ -450,7 +468,7 @@ def without_replacement_subsampled(
                     + (j - 1.0) * base[j.astype(int) - 2]
                     + np.minimum(math.log(2.0), j * log_em1)
                 )
-            total = special.logsumexp(np.concatenate([[0.0, second], tail]))
+            total = float(_logsumexp(np.concatenate([[0.0, second], tail])))
             res[i] = min(total / (n - 1.0), own)
         return res
 
