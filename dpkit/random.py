@@ -122,7 +122,7 @@ def secure_generator() -> SecureGenerator:
     return SecureGenerator()
 
 
-RNGLike = Union[None, int, np.random.Generator, SecureGenerator]
+RNGLike = Union[None, int, np.random.Generator, SecureGenerator]  # noqa: UP007 (runtime alias)
 
 
 def as_generator(rng: RNGLike) -> np.random.Generator | SecureGenerator:

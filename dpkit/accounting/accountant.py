@@ -92,7 +92,9 @@ class Accountant:
         self._rdp.setflags(write=False)
 
     # ------------------------------------------------------------------ construction
-    def _derive(self, ledger: dict[Event, int], rdp: np.ndarray, relation: str | None) -> Accountant:
+    def _derive(
+        self, ledger: dict[Event, int], rdp: np.ndarray, relation: str | None
+    ) -> Accountant:
         new = object.__new__(Accountant)
         new._orders = self._orders
         new._relation = relation
@@ -224,7 +226,9 @@ class Accountant:
         acct = cls(orders, relation=d.get("relation"))
         for item in d.get("ledger", []):
             if not isinstance(item, dict) or "event" not in item:
-                raise DPKitError(f"ledger entries must be {{'event': ..., 'count': n}}, got {item!r}")
+                raise DPKitError(
+                    f"ledger entries must be {{'event': ..., 'count': n}}, got {item!r}"
+                )
             acct = acct.compose(event_from_dict(item["event"]), item.get("count", 1))
         return acct
 

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 
 from .. import _validate as V
 from ..errors import InfeasibleTargetError
@@ -62,6 +61,8 @@ def search_decreasing(
     def g(u: float) -> float:
         v = f(math.exp(u)) - target
         return v if math.isfinite(v) else 1e300
+
+    from scipy import optimize  # imported here: it costs ~0.3 s, and only searches need it
 
     root = optimize.brentq(g, a, b, xtol=step, rtol=4 * np.finfo(float).eps, maxiter=200)
     for k in (1, 2, 4, 8):

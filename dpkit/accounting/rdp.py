@@ -258,11 +258,11 @@ def _sgm_log_am1_quadrature(q: float, sigma: float, a: np.ndarray) -> np.ndarray
     A_α − 1 = ∫ φ_σ(z)[(1+L(z))^α − 1 − αL(z)] dz, L(z) = q·expm1((2z−1)/(2σ²)), because
     E_{N(0,σ²)}[L] = 0 (Mironov, Talwar, Zhang 2019, Sec. 3). The integrand is non-negative and
     analytic in the strip |Im z| < πσ², so the trapezoid rule converges geometrically. The
-    first step, min(σ/2.5, max(σ²/3, σ/8)), resolves every Gaussian factor of width σ; each order's result is
-    checked against the rule at twice the step: agreement to 1e−9 bounds the coarse rule's
-    error, and the fine rule's is then about its square (geometric convergence); otherwise the
-    step is halved for the orders that disagree (near the branch points at Im z = ±πσ² a
-    small σ needs steps down to about σ²/2).
+    first step, min(σ/2.5, max(σ²/3, σ/8)), resolves every Gaussian factor of width σ; each
+    order's result is checked against the rule at twice the step: agreement to 1e−9 bounds
+    the coarse rule's error, and the fine rule's is then about its square (geometric
+    convergence); otherwise the step is halved for the orders that disagree (near the branch
+    points at Im z = ±πσ² a small σ needs steps down to about σ²/2).
     The integrand's mass lies in [−Wσ − 1, α + Wσ + 1] with W² = 2(60 + α log 2).
     Orders up to 16 share one window and are evaluated as one 2-D block.
     """
@@ -344,7 +344,7 @@ def interpolate_cumulant(
     lo = np.where(lo == hi, hi, lo)
     needed = np.unique(np.concatenate([lo[lo >= 2], hi]))
     vals = integer_rdp(needed)
-    table = dict(zip(needed.tolist(), vals.tolist()))
+    table = dict(zip(needed.tolist(), vals.tolist(), strict=True))
     k_lo = np.array([0.0 if l < 2 else (l - 1.0) * table[l] for l in lo])
     k_hi = np.array([(h - 1.0) * table[h] for h in hi])
     with np.errstate(invalid="ignore"):

@@ -1,0 +1,272 @@
+"""The ``dpkit`` command line: privacy budgets for reviewers and pipelines.
+
+Sub-commands::
+
+    dpkit epsilon   --noise-multiplier S --sample-rate Q --steps N --delta D [--json]
+    dpkit calibrate --epsilon E --delta D --sample-rate Q --steps N [--json]
+    dpkit compose   SPEC.json --delta D [--json]
+    dpkit demo
+
+``--steps`` may be replaced by ``--epochs E --dataset-size N --batch-size B`` (then
+q = B/N and steps = ceil(E·N/B), the number of batches drawn). Bad input prints one line on
+stderr naming the parameter and exits with status 2; there is never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from .errors import DPKitError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_BAD_INPUT = 2
+
+
+class _UsageError(Exception):
+    """Raised by the argument parser instead of printing usage and exiting."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump
+        raise _UsageError(message)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _add_budget_args(p: argparse.ArgumentParser, *, with_noise: bool) -> None:
+    if with_noise:
+        p.add_argument("--noise-multiplier", "-s", type=_number, required=True,
+                       help="noise std / clipping norm (sigma)")
+    p.add_argument("--delta", "-d", type=_number, required=True, help="target delta, in [0, 1)")
+    p.add_argument("--sample-rate", "-q", type=_number,
+                   help="Poisson sampling rate q in [0, 1] (or give --dataset-size/--batch-size)")
+    p.add_argument("--steps", "-n", type=_number, help="number of steps (a whole number)")
+    p.add_argument("--epochs", type=_number, help="epochs, with --dataset-size and --batch-size")
+    p.add_argument("--dataset-size", type=_number, help="number of training examples N")
+    p.add_argument("--batch-size", type=_number, help="expected batch size B (q = B/N)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = _Parser(
+        prog="dpkit",
+        description="Differential-privacy budgets: RDP accounting of DP-SGD and of composed "
+        "mechanisms, with calibration.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    p = sub.add_parser("epsilon", help="epsilon of DP-SGD (Poisson-sampled Gaussian)")
+    _add_budget_args(p, with_noise=True)
+    p.add_argument("--refine", action="store_true",
+                   help="also search real Rényi orders around the best grid order")
+
+    p = sub.add_parser("calibrate", help="smallest noise multiplier for a target epsilon")
+    p.add_argument("--epsilon", "-e", type=_number, required=True, help="target epsilon > 0")
+    _add_budget_args(p, with_noise=False)
+
+    p = sub.add_parser("compose", help="epsilon of a JSON list of privacy events")
+    p.add_argument("spec", help="JSON file ('-' for stdin): a list of events or "
+                   "{'event': ..., 'count': n} items, or an Accountant.to_dict() object")
+    p.add_argument("--delta", "-d", type=_number, required=True, help="target delta, in [0, 1)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("demo", help="run every mechanism on synthetic data; one composed budget")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--json", action="store_true", help="print the final budget as JSON")
+    return parser
+
+
+# ------------------------------------------------------------------------------ helpers
+def _sampling(args: argparse.Namespace) -> tuple[float, Any, str]:
+    """(q, steps, how) from either --sample-rate/--steps or the epoch form."""
+    from . import _validate as V
+
+    epoch_form = [args.epochs, args.dataset_size, args.batch_size]
+    if any(x is not None for x in epoch_form):
+        if args.steps is not None or args.sample_rate is not None:
+            raise DPKitError("give either --sample-rate and --steps, or --epochs with "
+                             "--dataset-size and --batch-size, not both")
+        if any(x is None for x in epoch_form):
+            raise DPKitError("--epochs needs --dataset-size and --batch-size")
+        n = V.integer(minimum=1, dataset_size=args.dataset_size)
+        b = V.integer(minimum=1, maximum=n, batch_size=args.batch_size)
+        e = V.positive(epochs=args.epochs)
+        q = b / n
+        steps = math.ceil(e * n / b)
+        return q, steps, f"q = {b}/{n}, steps = ceil({e:g}·{n}/{b}) = {steps}"
+    if args.sample_rate is None or args.steps is None:
+        raise DPKitError("--sample-rate and --steps are required (or --epochs, "
+                         "--dataset-size and --batch-size)")
+    return args.sample_rate, args.steps, ""
+
+
+def _fmt(x: float) -> str:
+    if math.isinf(x):
+        return "inf"
+    return f"{x:.6g}"
+
+
+def _enc(x: Any) -> Any:
+    if isinstance(x, float) and math.isinf(x):
+        return "inf"
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    return x
+
+
+_METHOD_TEXT = {
+    "rdp": "improved RDP conversion (Balle et al. 2020)",
+    "pure": "pure DP at order inf",
+    "tv": "total-variation bound (Bretagnolle-Huber): epsilon = 0",
+    "vacuous": "no finite guarantee",
+}
+
+
+def _cmd_epsilon(args: argparse.Namespace) -> int:
+    from .accounting import dpsgd
+
+    q, steps, how = _sampling(args)
+    res = dpsgd.epsilon_details(args.noise_multiplier, q, steps, args.delta, refine=args.refine)
+    if args.json:
+        print(json.dumps({"epsilon": _enc(res.epsilon), "delta": res.delta,
+                          "order": _enc(res.order), "method": res.method,
+                          "noise_multiplier": args.noise_multiplier, "sample_rate": q,
+                          "steps": int(float(steps)), "relation": "add_remove",
+                          "accountant": "rdp", "bound": "upper"}))
+        return 0
+    print(f"epsilon = {_fmt(res.epsilon)}   at delta = {res.delta:g}")
+    print(f"  DP-SGD: Poisson-sampled Gaussian, noise multiplier {args.noise_multiplier:g}, "
+          f"sample rate {q:g}, {int(float(steps))} steps" + (f" ({how})" if how else ""))
+    order = "" if math.isnan(res.order) else f" at Rényi order {_fmt(res.order)}"
+    print(f"  upper bound by RDP accounting; {_METHOD_TEXT[res.method]}{order}; "
+          "add/remove-one adjacency")
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from .accounting import dpsgd
+
+    q, steps, how = _sampling(args)
+    sigma = dpsgd.noise_multiplier(args.epsilon, args.delta, q, steps)
+    res = dpsgd.epsilon_details(sigma, q, steps, args.delta)
+    if args.json:
+        print(json.dumps({"noise_multiplier": sigma, "epsilon": _enc(res.epsilon),
+                          "delta": res.delta, "target_epsilon": args.epsilon,
+                          "order": _enc(res.order), "sample_rate": q,
+                          "steps": int(float(steps))}))
+        return 0
+    print(f"noise_multiplier = {sigma:.6g}")
+    print(f"  spends epsilon = {res.epsilon:.8g} <= target {args.epsilon:g} at delta = "
+          f"{res.delta:g} (Rényi order {_fmt(res.order)})")
+    print(f"  sample rate {q:g}, {int(float(steps))} steps" + (f" ({how})" if how else "")
+          + "; Poisson-sampled Gaussian, add/remove-one adjacency")
+    return 0
+
+
+def _load_spec(path: str) -> Any:
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+    except OSError as exc:
+        raise DPKitError(f"spec: cannot read {path!r}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DPKitError(f"spec: {path!r} is not valid JSON ({exc.msg} at line {exc.lineno})"
+                         ) from None
+
+
+def accountant_from_spec(spec: Any) -> Any:
+    """An Accountant from a compose spec: a list of events / {event, count} items, or an
+    ``Accountant.to_dict()`` object."""
+    from .accounting import Accountant, event_from_dict
+
+    if isinstance(spec, dict) and spec.get("type") == "Accountant":
+        return Accountant.from_dict(spec)
+    if isinstance(spec, dict):
+        spec = [spec]
+    if not isinstance(spec, list) or not spec:
+        raise DPKitError("spec must be a non-empty JSON list of events")
+    acct = Accountant()
+    for i, item in enumerate(spec):
+        if isinstance(item, dict) and "event" in item:
+            ev, count = item["event"], item.get("count", 1)
+        else:
+            ev, count = item, 1
+        try:
+            acct = acct.compose(event_from_dict(ev), count)
+        except DPKitError as exc:
+            raise type(exc)(f"spec item {i}: {exc}") from None
+    return acct
+
+
+def _cmd_compose(args: argparse.Namespace) -> int:
+    acct = accountant_from_spec(_load_spec(args.spec))
+    res = acct.epsilon_details(args.delta)
+    if args.json:
+        out = res.to_dict()
+        out["ledger"] = [{"event": e.to_dict(), "count": n} for e, n in acct.ledger]
+        print(json.dumps(out))
+        return 0
+    print(f"epsilon = {_fmt(res.epsilon)}   at delta = {res.delta:g}")
+    order = "" if math.isnan(res.order) else f" at Rényi order {_fmt(res.order)}"
+    print(f"  upper bound; {_METHOD_TEXT[res.method]}{order}; relation: "
+          f"{res.relation or 'as stated by each event'}")
+    for ev, n in acct.ledger:
+        print(f"  {n:>12} x {json.dumps(ev.to_dict())}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(seed=args.seed, as_json=args.json)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dpkit`` console script; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.version:
+            from . import __version__
+
+            print(f"dpkit {__version__}")
+            return 0
+        if args.command is None:
+            parser.print_help()
+            return EXIT_BAD_INPUT
+        handler = {"epsilon": _cmd_epsilon, "calibrate": _cmd_calibrate,
+                   "compose": _cmd_compose, "demo": _cmd_demo}[args.command]
+        return handler(args)
+    except (_UsageError, DPKitError, argparse.ArgumentTypeError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"dpkit: error: {msg}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        print("dpkit: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # pragma: no cover - a bug in dpkit, still no traceback
+        print(f"dpkit: internal error: {type(exc).__name__}: {exc} (please report this)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
