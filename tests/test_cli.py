@@ -1,0 +1,144 @@
+"""The dpkit command line: results, JSON output, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dpkit.accounting import Accountant, Gaussian, Laplace, PoissonSampled, dpsgd
+from dpkit.cli import main
+
+BASE = ["--noise-multiplier", "1", "--sample-rate", "0.01", "--steps", "1000", "--delta", "1e-5"]
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_epsilon_json_matches_library(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["epsilon", *BASE, "--json"], capsys)
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    assert data["epsilon"] == dpsgd.epsilon(1.0, 0.01, 1000, 1e-5)
+    assert data["delta"] == 1e-5
+    assert data["order"] == dpsgd.epsilon_details(1.0, 0.01, 1000, 1e-5).order
+    assert data["relation"] == "add_remove"
+    # the spec's anchor value (dp_accounting RDP 2.101, Opacus RDP 2.101)
+    assert abs(data["epsilon"] - 2.1014) < 1e-3
+
+
+def test_epsilon_human_output_names_method_and_relation(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["epsilon", *BASE], capsys)
+    assert code == 0
+    assert out.startswith("epsilon = 2.1013")
+    assert "add/remove" in out and "upper bound" in out and "Rényi order" in out
+
+
+def test_epoch_form_matches_explicit_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["epsilon", "-s", "1.12", "--epochs", "60", "--dataset-size", "60000",
+                        "--batch-size", "256", "-d", "1e-5", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    assert data["steps"] == 14063  # ceil(60 * 60000 / 256)
+    assert data["sample_rate"] == 256 / 60000
+    assert data["epsilon"] == dpsgd.epsilon(1.12, 256 / 60000, 14063, 1e-5)
+    # spec §a: TF-Privacy's example gives 2.519 with dp_accounting's default orders
+    assert data["epsilon"] <= 2.519 + 1e-3
+
+
+def test_calibrate_never_overshoots(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["calibrate", "--epsilon", "3", "--delta", "1e-5", "--sample-rate", "0.01",
+                        "--steps", "10000", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    sigma = data["noise_multiplier"]
+    assert dpsgd.epsilon(sigma, 0.01, 10000, 1e-5) <= 3.0
+    assert dpsgd.epsilon(sigma * (1 - 1e-5), 0.01, 10000, 1e-5) > 3.0
+    assert data["epsilon"] <= 3.0
+
+
+def test_compose_spec_file(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = [
+        {"event": PoissonSampled(Gaussian(1.0), 0.01).to_dict(), "count": 1000},
+        Laplace(10.0).to_dict(),
+    ]
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    code, out, _ = run(["compose", str(path), "--delta", "1e-5", "--json"], capsys)
+    assert code == 0
+    expected = Accountant().compose(PoissonSampled(Gaussian(1.0), 0.01), 1000).compose(
+        Laplace(10.0)).epsilon(1e-5)
+    assert json.loads(out)["epsilon"] == expected
+    # an Accountant.to_dict() object is accepted too
+    acct = Accountant().compose(Laplace(2.0), 3)
+    path.write_text(json.dumps(acct.to_dict()))
+    code, out, _ = run(["compose", str(path), "-d", "0", "--json"], capsys)
+    assert code == 0 and json.loads(out)["epsilon"] == pytest.approx(1.5, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["epsilon", "-s", "nan", "-q", "0.01", "-n", "10", "-d", "1e-5"], "noise_multiplier"),
+        (["epsilon", "-s", "-1", "-q", "0.01", "-n", "10", "-d", "1e-5"], "noise_multiplier"),
+        (["epsilon", "-s", "1", "-q", "1.5", "-n", "10", "-d", "1e-5"], "sample_rate"),
+        (["epsilon", "-s", "1", "-q", "0.01", "-n", "1.5", "-d", "1e-5"], "steps"),
+        (["epsilon", "-s", "1", "-q", "0.01", "-n", "-3", "-d", "1e-5"], "steps"),
+        (["epsilon", "-s", "1", "-q", "0.01", "-n", "10", "-d", "1"], "delta"),
+        (["epsilon", "-s", "1", "-q", "0.01", "-n", "10", "-d", "-1e-5"], "delta"),
+        (["epsilon", "-s", "abc", "-q", "0.01", "-n", "10", "-d", "1e-5"], "noise-multiplier"),
+        (["epsilon", "-s", "1", "-d", "1e-5"], "--sample-rate"),
+        (["calibrate", "-e", "0", "-q", "0.01", "-n", "10", "-d", "1e-5"], "target_epsilon"),
+        (["calibrate", "-e", "1", "-q", "0.01", "-n", "10", "-d", "0"], "delta"),
+        (["compose", "/nonexistent/spec.json", "-d", "1e-5"], "cannot read"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_one_line_exit_2(argv: list[str], needle: str,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(argv, capsys)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("dpkit: error:") and needle in lines[0]
+    assert "Traceback" not in err
+
+
+def test_bad_spec_contents(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    for text, needle in [("{not json", "not valid JSON"), ('[{"type": "Nope"}]', "unknown event"),
+                         ('[{"type": "Gaussian"}]', "noise_multiplier"), ("[]", "non-empty")]:
+        path = tmp_path / "s.json"
+        path.write_text(text)
+        code, _, err = run(["compose", str(path), "-d", "1e-5"], capsys)
+        assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_vacuous_guarantees_print_inf(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["epsilon", "-s", "0", "-q", "0.1", "-n", "10", "-d", "1e-5", "--json"],
+                       capsys)
+    assert code == 0 and json.loads(out)["epsilon"] == "inf"
+    code, out, _ = run(["epsilon", "-s", "1", "-q", "0.1", "-n", "10", "-d", "0", "--json"], capsys)
+    assert code == 0 and json.loads(out)["epsilon"] == "inf"
+
+
+def test_console_script_cold_process() -> None:
+    """The installed entry point runs in a fresh interpreter and prints the same number."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "dpkit.cli", "epsilon", *BASE, "--json"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["epsilon"] == dpsgd.epsilon(1.0, 0.01, 1000, 1e-5)
+
+
+def test_demo_runs_and_reports_a_budget(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["demo", "--json"], capsys)
+    assert code == 0
+    data = json.loads(out.strip().splitlines()[-1])
+    assert data and all(0 < v["epsilon"] < float("inf") for v in data.values())
