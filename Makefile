@@ -26,7 +26,7 @@ bench: $(STAMP)
 	$(VPY) -m benchmarks
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check dpkit tests benchmarks
+	$(VENV)/bin/ruff check dpkit tests benchmarks examples docs/plots
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -123,7 +123,11 @@ def finite_array(**kwargs: Any) -> np.ndarray:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
         raise DPKitError(f"{name} must be an array of real numbers: {exc}") from None
+    if np.iscomplexobj(np.asarray(value)):
+        raise DPKitError(f"{name} must be real, got a complex array")
     bad = ~np.isfinite(arr)
+    if bad.any() and arr.ndim == 0:
+        raise DPKitError(f"{name} must be finite, got {float(arr)!r}")
     if bad.any():
         where = np.argwhere(bad)[:5]
         pos = ", ".join(str(tuple(int(i) for i in w)) if arr.ndim > 1 else str(int(w[0]))

@@ -58,9 +58,9 @@ def _register_optional() -> None:
     """Add the sections of mechanisms that exist in this installation."""
     import importlib
 
-    for name in ("additive",):
+    for name in ("mechanisms.additive", "integrations.opacus"):
         try:
-            module = importlib.import_module(f"dpkit.mechanisms.{name}")
+            module = importlib.import_module(f"dpkit.{name}")
         except ImportError:  # pragma: no cover - a mechanism not built yet
             continue
         section = getattr(module, "demo_section", None)

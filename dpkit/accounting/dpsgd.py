@@ -110,5 +110,7 @@ def max_sample_rate(
 ) -> float:
     """Largest Poisson sampling rate whose ``steps`` steps spend at most ``target_epsilon``."""
     s, _, t = _check(noise_multiplier, 0.0, steps)
+    if t == 0:
+        return 1.0  # no step, no privacy loss at any rate
     return _cal.sample_rate(lambda q: event(s, q), target_epsilon, delta, count=max(t, 1),
                             orders=orders)

@@ -99,8 +99,13 @@ class Event:
         return float(self.rdp(np.array([np.inf]))[0])
 
 
+def _json_number(x: Any) -> Any:
+    """Plain-JSON number: infinity is written as the string "inf"."""
+    return "inf" if isinstance(x, float) and math.isinf(x) else x
+
+
 def _base_dict(ev: Event, **fields: Any) -> dict[str, Any]:
-    d: dict[str, Any] = {"type": ev.type_name, **fields}
+    d: dict[str, Any] = {"type": ev.type_name, **{k: _json_number(v) for k, v in fields.items()}}
     rel = ev.relation
     if rel is not None:
         d["relation"] = rel
@@ -175,7 +180,7 @@ class RandomizedResponse(Event):
         return _rdp.randomized_response(self.epsilon, self.k, orders)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type_name, "epsilon": self.epsilon, "k": self.k}
+        return {"type": self.type_name, "epsilon": _json_number(self.epsilon), "k": self.k}
 
 
 @dataclass(frozen=True)

@@ -42,9 +42,24 @@ __all__ = [
 
 RDPFunction = Callable[[np.ndarray], np.ndarray]
 
+#: Below this noise multiplier the sampled Gaussian's fractional orders use the convex
+#: cumulant interpolation between exact integer orders instead of quadrature.
+TINY_SIGMA = 0.005
+
 
 def _orders(orders: np.ndarray) -> np.ndarray:
     return np.asarray(orders, dtype=float).reshape(-1)
+
+
+def _monotone_from_above(orders: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Replace each bound by the smallest bound at any order ≥ it (RDP is non-decreasing in
+    α, so a bound at β also holds at every α ≤ β)."""
+    idx = np.argsort(orders, kind="stable")
+    v = values[idx]
+    v = np.minimum.accumulate(v[::-1])[::-1]
+    out = np.empty_like(values)
+    out[idx] = v
+    return out
 
 
 # --------------------------------------------------------------------------- simple curves
@@ -81,13 +96,6 @@ def laplace(noise_multiplier: float, orders: np.ndarray) -> np.ndarray:
     return np.maximum(out, 0.0)
 
 
-def _log_two_point(a: np.ndarray, log_p: float, log_q: float) -> np.ndarray:
-    """log( p^α q^{1−α} + q^α p^{1−α} ) for the binary pair (p, q), vectorized, stable."""
-    x = a * log_p + (1.0 - a) * log_q
-    y = a * log_q + (1.0 - a) * log_p
-    return np.logaddexp(x, y)
-
-
 def randomized_response(epsilon: float, k: int, orders: np.ndarray) -> np.ndarray:
     """k-ary randomized response with parameter ε, under replace-one (Mironov 2017, Table II).
 
@@ -96,6 +104,10 @@ def randomized_response(epsilon: float, k: int, orders: np.ndarray) -> np.ndarra
     Q = (b, a, c, …) with c = b, so
 
         ε(α) = log[ a^α b^{1−α} + b^α a^{1−α} + (k − 2)·b ] / (α − 1),   ε(∞) = ε.
+
+    With u = (α−1)ε the bracket is 1 + a·expm1(u) + b·expm1(−u) (as a + (k−1)b = 1), which is
+    evaluated in that form so that tiny ε keeps full relative precision (the bracket is
+    1 + O(ε²)); large u uses log space.
     """
     a = _orders(orders)
     eps = float(epsilon)
@@ -104,15 +116,20 @@ def randomized_response(epsilon: float, k: int, orders: np.ndarray) -> np.ndarra
     if eps == 0.0:
         return np.zeros_like(a)
     log_den = np.logaddexp(eps, math.log(k - 1))  # log(e^ε + k − 1)
-    log_a = eps - log_den
-    log_b = -log_den
+    pa, pb = math.exp(eps - log_den), math.exp(-log_den)
     out = np.full_like(a, eps)
     fin = np.isfinite(a)
-    af = a[fin]
-    two = _log_two_point(af, log_a, log_b)
-    if k > 2:
-        two = np.logaddexp(two, math.log(k - 2) + log_b)
-    out[fin] = two / (af - 1.0)
+    u = (a[fin] - 1.0) * eps
+    res = np.empty_like(u)
+    mod = u < 500.0
+    um = u[mod]
+    res[mod] = np.log1p(pa * np.expm1(um) + pb * np.expm1(-um))
+    big = ~mod
+    if big.any():
+        ub = u[big]
+        rest = np.log(pb * np.exp(-ub) + (k - 2) * pb) if k > 2 else math.log(pb) - ub
+        res[big] = np.logaddexp(math.log(pa) + ub, rest)
+    out[fin] = res / (a[fin] - 1.0)
     return np.clip(out, 0.0, eps)
 
 
@@ -201,9 +218,10 @@ def _sgm_log_g(z: np.ndarray, a: np.ndarray, q: float, sigma: float) -> np.ndarr
     """log[(1+L)^α − 1 − αL] with L = q·expm1((2z−1)/(2σ²)); broadcasts z against a.
 
     The bracket is ≥ 0 for α > 1 (convexity). Where |L| and |αL| are below 0.05 the
-    binomial series Σ_{k≥2} C(α,k)L^k (16 terms) is used; elsewhere expm1(α·log1p(L)) − αL,
-    whose cancellation costs at most ~2/(α−1)|L| ulps, or its log-space form when α·log1p(L)
-    is large. So neither underflow nor cancellation loses precision.
+    binomial series Σ_{k≥2} C(α,k)L^k (16 terms) is used; elsewhere
+    (1+L)·expm1((α−1)·log1p(L)) − (α−1)L, whose cancellation costs at most ~4/|L| ulps for
+    every α > 1 (also α − 1 = 1e−9), or its log-space form when α·log1p(L) is large. So
+    neither underflow nor cancellation loses precision.
     """
     x = (2.0 * z - 1.0) / (2.0 * sigma * sigma)
     big_x = x > 30.0
@@ -214,7 +232,11 @@ def _sgm_log_g(z: np.ndarray, a: np.ndarray, q: float, sigma: float) -> np.ndarr
     aL = a * L
     t = a * log1p_L
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        direct = np.log(np.maximum(np.expm1(np.minimum(t, 700.0)) - aL, 0.0))
+        # (1+L)^α − 1 − αL = (1+L)·expm1((α−1)·log1p(L)) − (α−1)L: no O(L) cancellation,
+        # so orders close to 1 (α − 1 = 1e−9) keep full relative precision
+        b = a - 1.0
+        direct = np.log(np.maximum(
+            (1.0 + L) * np.expm1(np.minimum(b * log1p_L, 700.0)) - b * L, 0.0))
         huge = t > 30.0
         if huge.any():
             th = t[huge]
@@ -277,9 +299,15 @@ def _sgm_log_am1_quadrature(q: float, sigma: float, a: np.ndarray) -> np.ndarray
         lo, hi = -width * sigma - 1.0, max(amax, 1.0) + width * sigma + 1.0
         todo, h = idx, h0
         for _ in range(16):
-            val, err = _sgm_quadrature_block(q, sigma, a[todo], lo, hi, h)
-            ok = err < 1e-9
-            out[todo[ok]] = val[ok]
+            # bounded memory: at most ~2M integrand values per block
+            chunk = max(1, int(2_000_000 // max((hi - lo) / h, 1.0)))
+            ok = np.zeros(todo.size, dtype=bool)
+            for start in range(0, todo.size, chunk):
+                part = todo[start:start + chunk]
+                val, err = _sgm_quadrature_block(q, sigma, a[part], lo, hi, h)
+                good = err < 1e-9
+                out[part[good]] = val[good]
+                ok[start:start + chunk] = good
             todo = todo[~ok]
             if todo.size == 0:
                 break
@@ -298,6 +326,8 @@ def sampled_gaussian(sample_rate: float, noise_multiplier: float, orders: np.nda
     (Mironov, Talwar, Zhang 2019, Sec. 3; that direction dominates the reverse one). Integer
     orders use the exact finite positive-term sum, fractional orders the self-checked
     quadrature; both work with A_α − 1 directly so tiny q keeps full relative precision.
+    For σ < TINY_SIGMA (0.005) fractional orders use the cumulant interpolation between exact
+    integer orders (an upper bound), keeping time and memory bounded.
     q = 0 gives 0, q = 1 the Gaussian α/(2σ²), σ = 0 gives ∞ (for q > 0), α = ∞ gives ∞.
     """
     a = _orders(orders)
@@ -316,6 +346,13 @@ def sampled_gaussian(sample_rate: float, noise_multiplier: float, orders: np.nda
     if is_int.any():
         log_am1[is_int] = _sgm_log_am1_integer(q, s, a[is_int])
     frac = fin & ~is_int
+    if frac.any() and s < TINY_SIGMA:
+        # Tiny noise: the quadrature would need ~1/σ² nodes. Use the convex interpolation of
+        # the cumulant between exact integer orders instead (an upper bound, Wang et al. 2019,
+        # Cor. 10); such σ give ε in the thousands, where this looseness is irrelevant.
+        out[frac] = interpolate_cumulant(lambda ints: sampled_gaussian(q, s, ints), a[frac])
+        fin = fin & ~frac
+        frac = np.zeros_like(frac)
     if frac.any():
         log_am1[frac] = _sgm_log_am1_quadrature(q, s, a[frac])
     done = fin
@@ -368,7 +405,8 @@ def poisson_subsampled(
         ε'(α) ≤ log{ (1−γ)^{α−1}(αγ − γ + 1) + C(α,2) γ² (1−γ)^{α−2} e^{ε(2)}
                      + 3 Σ_{ℓ=3}^{α} C(α,ℓ) (1−γ)^{α−ℓ} γ^ℓ e^{(ℓ−1)ε(ℓ)} } / (α−1),
 
-    also capped by the base mechanism's own ε(α) (subsampling never hurts). Real orders use
+    capped by the base mechanism's own ε(α) at every order (subsampling never hurts). Real
+    orders use
     :func:`interpolate_cumulant`. At α = ∞: ε'(∞) ≤ log(1 + γ(e^{ε(∞)} − 1)) (amplification
     of pure DP, Balle, Barthe, Gaboardi 2018).
     """
@@ -410,7 +448,8 @@ def poisson_subsampled(
             res[i] = min(total / (n - 1.0), own)
         return res
 
-    return interpolate_cumulant(at_integers, orders)
+    a = _orders(orders)
+    return _monotone_from_above(a, np.minimum(interpolate_cumulant(at_integers, a), base_rdp(a)))
 
 
 def without_replacement_subsampled(
@@ -472,4 +511,5 @@ def without_replacement_subsampled(
             res[i] = min(total / (n - 1.0), own)
         return res
 
-    return interpolate_cumulant(at_integers, orders)
+    a = _orders(orders)
+    return _monotone_from_above(a, np.minimum(interpolate_cumulant(at_integers, a), base_rdp(a)))

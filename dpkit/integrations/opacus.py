@@ -1,0 +1,638 @@
+"""Opacus adapter: DP-SGD trained with Opacus, accounted and calibrated by dpkit.
+
+Switching an Opacus script to dpkit takes two lines::
+
+    import dpkit.integrations.opacus              # registers the "dpkit" accountant
+    privacy_engine = PrivacyEngine(accountant="dpkit")
+
+**Registration happens at import.** Importing this module registers :class:`DpkitAccountant`
+under the name ``"dpkit"`` through Opacus's own public registry
+(``opacus.accountants.register_accountant``), so ``PrivacyEngine(accountant="dpkit")``,
+``opacus.accountants.create_accountant("dpkit")`` and
+``get_noise_multiplier(accountant="dpkit")`` all work afterwards. Nothing in Opacus is
+patched. ``import dpkit`` alone never imports torch or Opacus.
+
+Privacy statement
+-----------------
+One step of DP-SGD as Opacus runs it (Abadi et al. 2016): draw a Poisson sample of the
+training set, each example included independently with probability q; clip each per-example
+gradient to L2 norm C (``max_grad_norm``); add N(0, σ²C²·I) to their sum (σ =
+``noise_multiplier``); update the model. T such steps with parameters (σ_t, q_t) satisfy
+(ε, δ)-differential privacy under **add/remove-one-example adjacency** with
+ε = :meth:`DpkitAccountant.get_epsilon` (δ): the exact Rényi DP of the Poisson-sampled
+Gaussian mechanism (Mironov, Talwar, Zhang 2019), added over the steps (Mironov 2017,
+Prop. 1), converted to (ε, δ) with the bound of Balle et al. 2020 and minimised over dpkit's
+order grid (α from 1.01 to 2048 and ∞). It is an upper bound on the true ε, never below it.
+
+What ε means: for any two training sets D, D′ that differ by adding or removing one example,
+and any set S of outcomes of the whole run (every noisy gradient, hence the final model and
+anything computed from it), P[run(D) ∈ S] ≤ e^ε · P[run(D′) ∈ S] + δ.
+
+Assumptions, all of them Opacus's own: Poisson sampling (``poisson_sampling=True``, the
+default; :func:`make_private_with_epsilon` refuses anything else); the recorded rate
+q = 1/len(loader) is at least the loader's inclusion probability (see
+:func:`dpsgd_schedule`); the model update depends on the data only through the noisy clipped
+sum (Opacus's ``ModuleValidator`` rejects batch norm and the like); the noise comes from
+torch's default generator, which is **not** hardened against floating-point attacks
+(``PrivacyEngine(secure_mode=True)`` is Opacus's mitigation).
+
+References: M. Abadi et al., "Deep Learning with Differential Privacy", CCS 2016;
+I. Mironov, K. Talwar, L. Zhang, "Rényi Differential Privacy of the Sampled Gaussian
+Mechanism", arXiv:1908.10530, 2019; I. Mironov, "Rényi Differential Privacy", CSF 2017;
+B. Balle et al., "Hypothesis Testing Interpretations and Rényi Differential Privacy",
+AISTATS 2020.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import _validate as V
+from ..accounting import Accountant, Composed, Repeated, calibrate, dpsgd
+from ..accounting import conversions as _conv
+from ..errors import DPKitError, InfeasibleTargetError
+
+_INSTALL_HINT = "pip install 'dpkit[opacus]'"
+
+try:
+    import torch
+    from opacus import PrivacyEngine
+    from opacus.data_loader import DPDataLoader
+    from opacus.utils.uniform_sampler import (
+        DistributedUniformWithReplacementSampler,
+        UniformWithReplacementSampler,
+    )
+    from torch.utils.data import (
+        BatchSampler,
+        DataLoader,
+        IterableDataset,
+        RandomSampler,
+        SequentialSampler,
+    )
+except ImportError as _exc:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        f"dpkit.integrations.opacus needs PyTorch and Opacus ({_exc}); "
+        f"install them with: {_INSTALL_HINT}"
+    ) from _exc
+
+try:
+    from opacus.accountants import IAccountant, create_accountant, register_accountant
+except ImportError as _exc:  # pragma: no cover - only with an Opacus older than the extra pins
+    raise ImportError(
+        f"dpkit.integrations.opacus needs an Opacus with an accountant registry (>= 1.5): "
+        f"{_exc}; upgrade with: {_INSTALL_HINT}"
+    ) from _exc
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..demo import DemoPart
+
+__all__ = [
+    "MECHANISM",
+    "DpkitAccountant",
+    "make_private_with_epsilon",
+    "dpsgd_schedule",
+    "demo_section",
+]
+
+#: The name under which :class:`DpkitAccountant` is registered with Opacus.
+MECHANISM = "dpkit"
+
+History = list[tuple[float, float, int]]
+
+
+class DpkitAccountant(IAccountant):
+    """Opacus accountant whose ε is computed by dpkit's Rényi-DP accountant.
+
+    Implements Opacus's ``IAccountant`` interface: ``step(*, noise_multiplier, sample_rate)``
+    records one DP-SGD step, ``get_epsilon(delta)`` returns the ε spent so far,
+    ``mechanism()`` is ``"dpkit"``, ``history`` is the list of ``(noise_multiplier,
+    sample_rate, steps)`` tuples, ``state_dict()`` / ``load_state_dict()`` checkpoint it and
+    ``get_optimizer_hook_fn`` (inherited) attaches it to a ``DPOptimizer``.
+
+    Privacy statement: ``get_epsilon(δ)`` bounds the (ε, δ)-DP, under add/remove-one-example
+    adjacency, of every step recorded so far, each a Poisson-sampled Gaussian mechanism
+    (exact RDP, Mironov, Talwar, Zhang 2019; DP-SGD of Abadi et al. 2016). It equals, bit
+    for bit, ``self.accountant.epsilon(δ)``, where :attr:`accountant` is the immutable
+    :class:`dpkit.accounting.Accountant` holding the same steps; for a single
+    ``(σ, q, T)`` run that is ``dpkit.accounting.dpsgd.epsilon(σ, q, T, δ)``.
+
+    Memory and time do not grow with the number of steps: equal steps are merged (like the
+    Accountant's ledger), each distinct (σ, q) has its RDP curve evaluated once, ``step`` is
+    O(1) and ``get_epsilon`` costs one (ε, δ) conversion per distinct (σ, q).
+
+    Differences from Opacus's own accountants, none of which changes ε: ``history`` merges
+    *all* equal steps (Opacus merges only consecutive ones; RDP composition does not depend
+    on the order), and ``len()`` is the number of steps (Opacus returns the number of history
+    entries; both are 0 exactly when nothing was spent).
+
+    Args:
+        orders: Rényi orders to minimise over (default: dpkit's ``DEFAULT_ORDERS``).
+
+    Raises:
+        DPKitError: from ``step`` for σ < 0 or NaN, or a sample rate outside [0, 1]; from
+            ``get_epsilon`` for δ outside [0, 1); from ``load_state_dict`` for another
+            mechanism's state.
+
+    Example:
+        >>> acct = DpkitAccountant()
+        >>> for _ in range(20):
+        ...     acct.step(noise_multiplier=1.1, sample_rate=0.125)
+        >>> round(acct.get_epsilon(delta=1e-5), 4), len(acct), acct.history
+        (4.2296, 20, [(1.1, 0.125, 20)])
+    """
+
+    def __init__(self, *, orders: Any = None) -> None:
+        self._orders: np.ndarray = Accountant(orders).orders
+        self._counts: dict[tuple[float, float], int] = {}
+        self._curves: dict[tuple[float, float], np.ndarray] = {}
+        self._cached: Accountant | None = None
+        super().__init__()  # Opacus's base sets ``self.history = []`` (the setter below)
+
+    # ------------------------------------------------------------------ Opacus interface
+    @classmethod
+    def mechanism(cls) -> str:
+        """The registry name, ``"dpkit"``."""
+        return MECHANISM
+
+    def step(self, *, noise_multiplier: float, sample_rate: float) -> None:
+        """Record one DP-SGD step with noise multiplier σ ≥ 0 and Poisson rate q ∈ [0, 1]."""
+        key = self._key(noise_multiplier=noise_multiplier, sample_rate=sample_rate)
+        count = self._counts.get(key)
+        if count is None:
+            self._curves[key] = self._curve(key)
+            count = 0
+        self._counts[key] = count + 1
+        self._cached = None
+
+    def get_epsilon(self, delta: float, *, refine: bool = False, **kwargs: Any) -> float:
+        """ε spent so far at ``delta`` (0 before the first step; ∞ if some step had σ = 0).
+
+        Args:
+            delta: target δ in [0, 1).
+            refine: also search real orders near the best grid order (never larger; then
+                equal to ``self.accountant.epsilon(delta, refine=True)``).
+            **kwargs: accepted and ignored, because Opacus forwards the extra keyword
+                arguments of ``make_private_with_epsilon`` here (e.g. ``eps_error`` meant for
+                its PRV accountant). The Rényi orders are fixed at construction.
+        """
+        return self.get_privacy_spent(delta=delta, refine=refine)[0]
+
+    def get_privacy_spent(self, *, delta: float, refine: bool = False) -> tuple[float, float]:
+        """``(ε, optimal Rényi order)`` at ``delta``, like Opacus's ``RDPAccountant``."""
+        d = _conv.validate_delta(delta)
+        if refine:
+            res = self.accountant.epsilon_details(d, refine=True)
+            return res.epsilon, res.order
+        conv = _conv.rdp_to_epsilon(self._orders, self._rdp(), d)
+        return conv.value, conv.order
+
+    def __len__(self) -> int:
+        """Number of steps recorded."""
+        return sum(self._counts.values())
+
+    @property  # type: ignore[override]
+    def history(self) -> History:
+        """``[(noise_multiplier, sample_rate, steps), ...]``, equal steps merged, first-seen order.
+
+        Assigning a list of such tuples replaces the record (Opacus's ``get_noise_multiplier``
+        does this); it is validated first and left unchanged if any entry is bad.
+        """
+        return [(s, q, n) for (s, q), n in self._counts.items()]
+
+    @history.setter
+    def history(self, value: Sequence[Sequence[Any]]) -> None:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise DPKitError(
+                f"history must be a list of (noise_multiplier, sample_rate, steps), got {value!r}"
+            )
+        counts: dict[tuple[float, float], int] = {}
+        for i, entry in enumerate(value):
+            if isinstance(entry, (str, bytes)) or not isinstance(entry, Sequence) or len(
+                entry
+            ) != 3:
+                raise DPKitError(
+                    f"history[{i}] must be (noise_multiplier, sample_rate, steps), got {entry!r}"
+                )
+            key = self._key(**{f"history[{i}] noise_multiplier": entry[0],
+                               f"history[{i}] sample_rate": entry[1]})
+            n = V.integer(minimum=0, **{f"history[{i}] steps": entry[2]})
+            if n > 0:
+                counts[key] = counts.get(key, 0) + n
+        curves = {k: self._curves[k] if k in self._curves else self._curve(k) for k in counts}
+        self._counts, self._curves, self._cached = counts, curves, None
+
+    def state_dict(self, destination: Any = None) -> Any:
+        """Checkpoint: ``history``, ``mechanism`` (``"dpkit"``) and the Rényi ``orders``.
+
+        Plain Python values only, so it goes through ``torch.save`` and (orders written with
+        ``"inf"`` as a string) through JSON.
+        """
+        if destination is None:
+            destination = OrderedDict()
+        destination["history"] = self.history
+        destination["mechanism"] = self.mechanism()
+        destination["orders"] = ["inf" if math.isinf(o) else float(o) for o in self._orders]
+        return destination
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Replace this accountant's record by a checkpoint written by :meth:`state_dict`.
+
+        Raises:
+            DPKitError: if the state is empty, malformed, or was written by another
+                accountant (``mechanism`` other than ``"dpkit"``): resuming a run under a
+                different accounting method would silently change what its ε means.
+        """
+        if not isinstance(state_dict, Mapping) or len(state_dict) == 0:
+            raise DPKitError(
+                "state_dict is empty or not a mapping: nothing to load into DpkitAccountant"
+            )
+        mech = state_dict.get("mechanism")
+        if mech is None:
+            raise DPKitError("state_dict has no 'mechanism' key; it was not written by an "
+                             "Opacus or dpkit accountant")
+        if mech != MECHANISM:
+            raise DPKitError(
+                f"state_dict was written by Opacus's {mech!r} accountant; a DpkitAccountant "
+                f"only loads {MECHANISM!r} state. Resume with PrivacyEngine(accountant="
+                f"{mech!r}), or, if you mean to re-account that run with dpkit, assign its "
+                "steps explicitly: accountant.history = state_dict['history']"
+            )
+        if "history" not in state_dict:
+            raise DPKitError("state_dict has no 'history' key: nothing to load")
+        orders = state_dict.get("orders")
+        if orders is not None:
+            if isinstance(orders, (str, bytes)) or not isinstance(orders, Sequence):
+                raise DPKitError(f"state_dict['orders'] must be a list, got {orders!r}")
+            orders = [math.inf if o == "inf" else o for o in orders]
+        fresh = DpkitAccountant(orders=orders)
+        fresh.history = state_dict["history"]
+        self._orders, self._counts = fresh._orders, fresh._counts
+        self._curves, self._cached = fresh._curves, None
+
+    # ------------------------------------------------------------------ dpkit view
+    @property
+    def accountant(self) -> Accountant:
+        """The steps so far as an immutable :class:`dpkit.accounting.Accountant`.
+
+        Its ledger holds one ``PoissonSampled(Gaussian(σ), q)`` event per distinct (σ, q)
+        with its count, so it composes with any other dpkit event.
+        """
+        if self._cached is None:
+            acct = Accountant(self._orders)
+            for (s, q), n in self._counts.items():
+                acct = acct.compose(dpsgd.event(s, q), n)
+            self._cached = acct
+        return self._cached
+
+    @property
+    def orders(self) -> np.ndarray:
+        """The Rényi orders (read-only)."""
+        return self._orders
+
+    # ------------------------------------------------------------------ internals
+    @staticmethod
+    def _key(**kwargs: Any) -> tuple[float, float]:
+        (sname, s), (qname, q) = kwargs.items()
+        sigma = V.nonnegative(allow_inf=True, **{sname: s})
+        rate = V.probability(**{qname: q})
+        return sigma, rate
+
+    def _curve(self, key: tuple[float, float]) -> np.ndarray:
+        """RDP curve of one step, computed exactly as ``Accountant.compose`` computes it."""
+        curve = np.asarray(dpsgd.event(*key).rdp(self._orders), dtype=float)
+        if np.isnan(curve).any():  # pragma: no cover - dpkit's events never return NaN
+            raise DPKitError(f"step {key} produced NaN RDP values")
+        curve.setflags(write=False)
+        return curve
+
+    def _rdp(self) -> np.ndarray:
+        """Summed RDP in the ledger's order, with the Accountant's arithmetic (same bits)."""
+        total = np.zeros(self._orders.shape)
+        with np.errstate(invalid="ignore"):
+            for key, n in self._counts.items():
+                curve = self._curves[key]
+                total = total + np.where(curve == 0.0, 0.0, n * curve)
+        return total
+
+    def __repr__(self) -> str:
+        hist = self.history
+        shown = ", ".join(f"({s:g}, {q:g}, {n})" for s, q, n in hist[:4])
+        more = f", … {len(hist) - 4} more" if len(hist) > 4 else ""
+        return f"DpkitAccountant(steps={len(self)}, history=[{shown}{more}])"
+
+
+def _register() -> None:
+    """Register :class:`DpkitAccountant` under ``"dpkit"`` with Opacus (idempotent)."""
+    try:
+        current: type | None = type(create_accountant(MECHANISM))
+    except ValueError:
+        current = None
+    if current is DpkitAccountant:
+        return
+    ours = current is not None and (current.__module__, current.__qualname__) == (
+        DpkitAccountant.__module__, DpkitAccountant.__qualname__)  # a reloaded module
+    if current is not None and not ours:
+        warnings.warn(
+            f"Opacus already had an accountant registered as {MECHANISM!r} "
+            f"({current.__module__}.{current.__qualname__}); dpkit replaces it",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    register_accountant(MECHANISM, DpkitAccountant, force=current is not None)
+
+
+_register()
+
+
+# ---------------------------------------------------------------------- calibration
+def _sampler_error(data_loader: DataLoader, what: str) -> DPKitError:
+    n_batches: Any
+    try:
+        n_batches = len(data_loader)
+    except TypeError:
+        n_batches = "unknown"
+    return DPKitError(
+        f"data_loader draws its batches with {what}. Opacus's Poisson loader would silently "
+        f"replace it by uniform Poisson sampling at rate 1/len(data_loader) (len = "
+        f"{n_batches}), a rate set by your sampler's length rather than by your batch size "
+        "(Opacus issue #813), so the epsilon would not describe the training you meant. "
+        "Use DataLoader(dataset, batch_size=B) (with or without shuffle=True), or "
+        "opacus.data_loader.DPDataLoader(dataset, sample_rate=B / len(dataset))"
+    )
+
+
+def dpsgd_schedule(data_loader: DataLoader, epochs: int) -> tuple[float, int]:
+    """The sample rate q and number of steps Opacus will record for ``epochs`` epochs.
+
+    ``PrivacyEngine.make_private`` (with ``poisson_sampling=True``) turns ``data_loader``
+    into a ``DPDataLoader`` that includes each example with probability p = 1/L,
+    L = ``len(data_loader)``, and draws ``int(1/p)`` batches per epoch; the accountant then
+    records q = 1 / (batches per epoch) per step. In floating point ``int(1/(1/L))`` is
+    L − 1 for some L (93, 99, 105, …), so q may exceed p slightly: the record is conservative,
+    and calibrating with q = 1/L and epochs·L steps instead (as Opacus's own
+    ``make_private_with_epsilon`` does) could overshoot the target. This function returns
+    exactly what will be recorded: (1/batches, epochs·batches).
+
+    Only samplers whose Poisson replacement keeps the user's intent are accepted: the
+    default ``BatchSampler`` over a ``SequentialSampler`` or a ``RandomSampler`` without
+    replacement over the whole dataset, or a loader that is already Poisson
+    (``DPDataLoader``).
+
+    Raises:
+        DPKitError: for an ``IterableDataset``, an empty dataset, any other sampler (e.g.
+            ``WeightedRandomSampler``, ``SubsetRandomSampler``, a custom ``batch_sampler``),
+            or epochs not a positive integer.
+    """
+    n_epochs = V.integer(minimum=1, epochs=epochs)
+    if not isinstance(data_loader, DataLoader):
+        raise DPKitError(f"data_loader must be a torch DataLoader, got {type(data_loader)!r}")
+    dataset = data_loader.dataset
+    if isinstance(dataset, IterableDataset):
+        raise DPKitError("data_loader wraps an IterableDataset: Poisson sampling needs a "
+                         "map-style dataset with a length")
+    try:
+        size = len(dataset)  # type: ignore[arg-type]
+    except TypeError:
+        raise DPKitError("data_loader's dataset has no length: Poisson sampling needs "
+                         "one") from None
+    if size < 1:
+        raise DPKitError("data_loader's dataset is empty")
+    bs = data_loader.batch_sampler
+    poisson = (UniformWithReplacementSampler, DistributedUniformWithReplacementSampler)
+    if isinstance(data_loader, DPDataLoader) or isinstance(bs, poisson):
+        pass
+    elif bs is None:
+        raise _sampler_error(data_loader, "no batch sampler (batch_size=None)")
+    elif type(bs) is not BatchSampler:
+        raise _sampler_error(data_loader, f"a custom batch_sampler ({type(bs).__name__})")
+    else:
+        s = bs.sampler
+        plain = type(s) is SequentialSampler or (
+            type(s) is RandomSampler and not s.replacement and s.num_samples == size)
+        if not plain:
+            what = type(s).__name__
+            if type(s) is RandomSampler:
+                what += (f"(replacement={s.replacement}, num_samples={s.num_samples}) over "
+                         f"{size} examples")
+            raise _sampler_error(data_loader, what)
+    batches = len(data_loader)
+    if batches < 1:
+        raise DPKitError("data_loader yields no batches")
+    # The public sampler class tells how many batches Opacus's Poisson loader will draw.
+    per_epoch = len(UniformWithReplacementSampler(num_samples=size, sample_rate=1.0 / batches))
+    if per_epoch < 1:  # pragma: no cover - int(1/(1/L)) >= 1 for every L >= 1
+        raise DPKitError("Opacus would draw no batch per epoch")
+    return 1.0 / per_epoch, n_epochs * per_epoch
+
+
+def _check_clip(max_grad_norm: Any) -> None:
+    if isinstance(max_grad_norm, (list, tuple)):
+        if not max_grad_norm:
+            raise DPKitError("max_grad_norm must not be an empty list")
+        for i, c in enumerate(max_grad_norm):
+            V.positive(**{f"max_grad_norm[{i}]": c})
+    else:
+        V.positive(max_grad_norm=max_grad_norm)
+
+
+def _calibrate(acct: DpkitAccountant, target: float, delta: float, q: float,
+               steps: int) -> float:
+    """Smallest σ (to 1e-6) whose ``steps`` more steps keep ``acct``'s ε ≤ target."""
+    prior = acct.history
+    if prior:
+        spent = acct.get_epsilon(delta)
+        if spent >= target:
+            raise InfeasibleTargetError(
+                f"target_epsilon={target:g} is unreachable at target_delta={delta:g}: the "
+                f"engine's accountant has already spent epsilon={spent:.6g} over {len(acct)} "
+                "steps; raise the target or start a new PrivacyEngine"
+            )
+        base = acct.accountant.as_event()
+        sigma = calibrate.noise_multiplier(
+            lambda s: Composed((base, Repeated(dpsgd.event(s, q), steps))), target, delta,
+            orders=acct.orders,
+        )
+    else:
+        sigma = dpsgd.noise_multiplier(target, delta, q, steps, orders=acct.orders)
+    # Check with the accountant's own arithmetic: the ε it will report after these steps.
+    for _ in range(100):
+        trial = DpkitAccountant(orders=acct.orders)
+        trial.history = [*prior, (sigma, q, steps)]
+        if trial.get_epsilon(delta) <= target:
+            return sigma
+        sigma *= 1.0 + 1e-9  # pragma: no cover - an ulp-level disagreement at most
+    raise DPKitError("internal error: the calibrated noise multiplier overshoots the "
+                     "target")  # pragma: no cover
+
+
+def make_private_with_epsilon(
+    privacy_engine: PrivacyEngine,
+    *,
+    module: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data_loader: DataLoader,
+    target_epsilon: float,
+    target_delta: float,
+    epochs: int,
+    max_grad_norm: float | Sequence[float],
+    poisson_sampling: bool = True,
+    **kwargs: Any,
+) -> tuple[Any, ...]:
+    """Opacus's ``make_private`` with the noise multiplier calibrated by dpkit.
+
+    Finds the smallest σ (to a relative 1e-6) such that ``epochs`` epochs of DP-SGD over
+    ``data_loader``, as Opacus will record them (:func:`dpsgd_schedule`), keep ε ≤
+    ``target_epsilon`` at ``target_delta`` — counting what the engine's accountant has
+    already spent — then calls ``privacy_engine.make_private(noise_multiplier=σ, ...)`` and
+    returns what it returns (``(module, optimizer, data_loader)``, or with the criterion in
+    ghost-clipping mode). The chosen σ is ``optimizer.noise_multiplier``.
+
+    The engine's ε is reported by dpkit: if its accountant is not a
+    :class:`DpkitAccountant`, it is replaced by one that carries over its history (with a
+    warning), so ``privacy_engine.get_epsilon(target_delta)`` after the planned epochs is
+    ≤ ``target_epsilon``. Training longer than ``epochs`` spends more.
+
+    Privacy statement: as in the module docstring — (ε, δ)-DP under add/remove-one-example
+    adjacency for Poisson-sampled DP-SGD (Abadi et al. 2016), exact sampled-Gaussian RDP
+    (Mironov, Talwar, Zhang 2019).
+
+    Args:
+        privacy_engine: an ``opacus.PrivacyEngine``.
+        module, optimizer, data_loader: as for ``make_private``.
+        target_epsilon: ε > 0 to spend in total.
+        target_delta: δ in (0, 1).
+        epochs: number of passes over ``data_loader`` planned (integer ≥ 1).
+        max_grad_norm: clipping norm C > 0 (a list of them for per-layer clipping).
+        poisson_sampling: must be True (the privacy statement assumes Poisson sampling).
+        **kwargs: passed to ``make_private`` (``criterion``, ``clipping``, ``noise_generator``,
+            ``grad_sample_mode``, ...). ``noise_multiplier`` is refused: it is calibrated here.
+
+    Returns:
+        What ``privacy_engine.make_private`` returns.
+
+    Raises:
+        DPKitError: bad input (target ε ≤ 0, δ ∉ (0, 1), epochs < 1, C ≤ 0, an unsupported
+            sampler, ``poisson_sampling=False``); raised before anything is modified.
+        InfeasibleTargetError: no σ reaches the target; also raised before anything is
+            modified.
+    """
+    if not isinstance(privacy_engine, PrivacyEngine):
+        raise DPKitError(
+            f"privacy_engine must be an opacus.PrivacyEngine, got {type(privacy_engine)!r}")
+    target = V.positive(target_epsilon=target_epsilon)
+    delta = V.in_range(0.0, 1.0, low_open=True, high_open=True, target_delta=target_delta)
+    _check_clip(max_grad_norm)
+    if "noise_multiplier" in kwargs:
+        raise DPKitError("noise_multiplier is calibrated by make_private_with_epsilon; to set "
+                         "it yourself call privacy_engine.make_private instead")
+    if poisson_sampling is not True:
+        raise DPKitError(
+            "poisson_sampling=False is not supported: the epsilon of dpkit (and of Opacus) "
+            "assumes Poisson sampling, and is not a valid bound for shuffled fixed-size batches")
+    q, steps = dpsgd_schedule(data_loader, epochs)
+
+    previous = privacy_engine.accountant
+    if isinstance(previous, DpkitAccountant):
+        acct = previous
+    else:
+        acct = DpkitAccountant()
+        acct.history = list(previous.history)
+    sigma = _calibrate(acct, target, delta, q, steps)
+
+    if acct is not previous:
+        warnings.warn(
+            f"make_private_with_epsilon: the engine's {previous.mechanism()!r} accountant was "
+            f"replaced by dpkit's (its {len(previous.history)} history entries carried over), "
+            "so that the reported epsilon is the one the noise was calibrated for; create "
+            "the engine with PrivacyEngine(accountant='dpkit') to avoid this warning",
+            UserWarning,
+            stacklevel=2,
+        )
+        privacy_engine.accountant = acct
+    try:
+        out = privacy_engine.make_private(
+            module=module, optimizer=optimizer, data_loader=data_loader,
+            noise_multiplier=sigma, max_grad_norm=max_grad_norm, poisson_sampling=True,
+            **kwargs,
+        )
+    except BaseException:
+        privacy_engine.accountant = previous
+        raise
+    recorded = 1.0 / len(out[-1])
+    if recorded != q:  # pragma: no cover - dpsgd_schedule mirrors make_private
+        raise DPKitError(f"internal error: Opacus will record sample_rate={recorded!r}, "
+                         f"calibrated for {q!r}; do not train with these objects")
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------- demo
+def _digits(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, str]:
+    """scikit-learn's bundled handwritten digits (pixels scaled to [0, 1]), or a fallback."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        x = rng.normal(size=(1200, 64))
+        y = (x[:, :8].sum(axis=1) > 0).astype(np.int64)
+        return x.astype(np.float32), y, "synthetic 2-class data (scikit-learn not installed)"
+    data = load_digits()
+    x = (data.data / 16.0).astype(np.float32)  # fixed public range: no data-dependent scaling
+    return x, data.target.astype(np.int64), "scikit-learn digits"
+
+
+def demo_section(rng: np.random.Generator) -> DemoPart:
+    """``dpkit demo`` section: a short DP-SGD run through ``PrivacyEngine(accountant="dpkit")``.
+
+    Trains a 64-32-10 MLP on scikit-learn's bundled digits for two epochs (30 steps, σ = 1.0,
+    clip 1.0, Poisson rate 1/15) and returns the test accuracy, the ε reported by the engine
+    and the spent ``(dpsgd.event(σ, q), steps)``. Takes about a second after imports.
+    """
+    from ..demo import DemoPart
+
+    seed = int(rng.integers(2**31 - 1))
+    x, y, source = _digits(rng)
+    perm = rng.permutation(len(x))
+    n_test = len(x) // 6
+    test, train = perm[:n_test], perm[n_test:]
+    sigma, clip, epochs, batch, delta = 1.0, 1.0, 2, 100, 1e-5
+    with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+        warnings.simplefilter("ignore")  # "secure RNG off" and a torch backward-hook notice
+        torch.manual_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        xt, yt = torch.from_numpy(x[train]), torch.from_numpy(y[train])
+        loader = DataLoader(torch.utils.data.TensorDataset(xt, yt), batch_size=batch,
+                            generator=gen)
+        n_classes = int(y.max()) + 1
+        model = torch.nn.Sequential(torch.nn.Linear(x.shape[1], 32), torch.nn.Tanh(),
+                                    torch.nn.Linear(32, n_classes))
+        opt = torch.optim.SGD(model.parameters(), lr=1.0)
+        engine = PrivacyEngine(accountant=MECHANISM)
+        model, opt, loader = engine.make_private(
+            module=model, optimizer=opt, data_loader=loader, noise_multiplier=sigma,
+            max_grad_norm=clip, noise_generator=gen)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        for _ in range(epochs):
+            for xb, yb in loader:
+                opt.zero_grad()
+                loss_fn(model(xb), yb).backward()
+                opt.step()
+        with torch.no_grad():
+            pred = model(torch.from_numpy(x[test])).argmax(dim=1).numpy()
+        acc = float((pred == y[test]).mean())
+        eps = engine.get_epsilon(delta)
+    acct = engine.accountant
+    part = DemoPart("DP-SGD with Opacus, accounted by dpkit (PrivacyEngine(accountant='dpkit'))")
+    (s, q, steps), = acct.history
+    part.lines += [
+        f"{source}: {len(train)} training / {n_test} test images, MLP {x.shape[1]}-32-"
+        f"{n_classes}, {steps} steps, q={q:.4f}, sigma={s:g}, clip={clip:g}",
+        f"test accuracy {acc:.1%}; epsilon = {eps:.4f} at delta = {delta:g} "
+        f"(= dpsgd.epsilon: {dpsgd.epsilon(s, q, steps, delta):.4f})",
+    ]
+    part.events.append((dpsgd.event(s, q), steps))
+    return part

@@ -1,0 +1,220 @@
+"""Every row of spec §d (edge cases measured on the anchors) as a test of dpkit.
+
+Base point: q = 0.01, σ = 1, T = 1000, δ = 1e-5, one parameter changed per case.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from dpkit.accounting import (
+    DEFAULT_ORDERS,
+    Accountant,
+    Gaussian,
+    PoissonSampled,
+    RandomizedResponse,
+    Repeated,
+    calibrate,
+    dpsgd,
+)
+from dpkit.errors import DPKitError
+
+BASE = dict(noise_multiplier=1.0, sample_rate=0.01, steps=1000, delta=1e-5)
+
+# The issue asks for "< 1 s" on the small-σ cases; asserted with a generous 5 s so a loaded
+# CI machine does not make it flaky. These guard against hangs and runaway allocations.
+FAST = 5.0
+
+
+def eps(**changes) -> float:
+    return dpsgd.epsilon(**(BASE | changes))
+
+
+def test_base_point():
+    assert eps() == pytest.approx(2.101, abs=5e-4)  # spec §b / §d: dpacc RDP 2.101
+
+
+@pytest.mark.parametrize("sigma,dpacc_pld", [(0.1, 1196.0), (0.01, None)])
+def test_small_sigma_is_finite_fast_and_bracketed(oracle, sigma, dpacc_pld):
+    t0 = time.perf_counter()
+    e = eps(noise_multiplier=sigma)
+    assert time.perf_counter() - t0 < FAST
+    assert math.isfinite(e)
+    assert e <= oracle.dpacc_rdp(0.01, sigma, 1000, 1e-5) * (1 + 1e-6)  # 9405 and 5.449e6
+    if dpacc_pld is not None:
+        assert e >= dpacc_pld  # spec §d: dpacc PLD 1196 at σ = 0.1 (21 s there)
+
+
+def test_sigma_zero_is_infinite():
+    assert eps(noise_multiplier=0.0) == math.inf
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan, -math.inf])
+def test_bad_sigma_is_refused_by_name(bad):
+    with pytest.raises(DPKitError, match="noise_multiplier"):
+        eps(noise_multiplier=bad)
+
+
+def test_full_batch_is_the_gaussian():
+    e = eps(sample_rate=1.0)
+    assert e == pytest.approx(654.9, abs=0.05)  # spec §d: dpacc RDP 654.9
+    assert e >= 633.9  # dpacc PLD
+    # q = 1 is the plain Gaussian composed T times: ε(α) = Tα/(2σ²), improved conversion
+    orders = np.asarray(DEFAULT_ORDERS)
+    orders = orders[np.isfinite(orders)]
+    by_hand = min(1000 * a / 2 + math.log((a - 1) / a) - (math.log(1e-5) + math.log(a)) / (a - 1)
+                  for a in orders)
+    assert e == pytest.approx(by_hand, rel=1e-12)
+    assert e == Accountant().compose(Gaussian(1.0), 1000).epsilon(1e-5)
+
+
+def test_sample_rate_zero_is_zero():
+    assert eps(sample_rate=0.0) == 0.0
+
+
+@pytest.mark.parametrize("bad", [1.5, -0.01, math.nan, math.inf])
+def test_bad_sample_rate_is_refused_by_name(bad):
+    with pytest.raises(DPKitError, match="sample_rate"):
+        eps(sample_rate=bad)
+
+
+def test_delta_zero_is_infinite():
+    assert eps(delta=0.0) == math.inf
+
+
+@pytest.mark.parametrize("bad", [1.0, -1e-5, math.nan, 1.5, math.inf])
+def test_bad_delta_is_refused_by_name(bad):
+    with pytest.raises(DPKitError, match="delta"):
+        eps(delta=bad)
+
+
+def test_zero_steps_is_zero():
+    assert eps(steps=0) == 0.0
+
+
+def test_ten_million_steps(oracle):
+    e = eps(sample_rate=0.001, steps=10**7)
+    ref = oracle.dpacc_rdp(0.001, 1.0, 10**7, 1e-5)  # spec §d: 27.19
+    assert e == pytest.approx(27.19, abs=0.01)
+    assert e <= ref * (1 + 1e-6)
+    assert e >= 25.6  # dpacc PLD
+
+
+def test_a_billion_steps_is_finite_and_bounded_in_memory(oracle):
+    tracemalloc.start()
+    try:
+        e = eps(sample_rate=0.001, steps=10**9)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert math.isfinite(e)
+    assert e <= 1061 * (1 + 1e-6)  # spec §d: dpacc RDP 1061
+    assert e <= oracle.dpacc_rdp(0.001, 1.0, 10**9, 1e-5) * (1 + 1e-6)
+    assert peak < 16 * 2**20, peak  # nothing proportional to T: a few arrays over the orders
+
+
+def test_tiny_delta_from_ms_prv_issue_17(oracle):
+    """δ = 1.13e-18 (microsoft/prv_accountant #17): dpacc RDP with orders up to 1024 gives
+    0.1457; dpkit's grid reaches 2048, so it can only be smaller."""
+    e = dpsgd.epsilon(4.0, 0.00033, 10_000, 1.13e-18)
+    assert math.isfinite(e) and e > 0
+    assert e <= 0.1457 * (1 + 1e-4)
+    assert e <= oracle.dpacc_rdp(0.00033, 4.0, 10_000, 1.13e-18) * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("bad", [1.5, -1, math.nan, math.inf, "1000", True])
+def test_bad_steps_are_refused_by_name(bad):
+    with pytest.raises(DPKitError, match="steps"):
+        eps(steps=bad)
+
+
+def test_integral_float_steps_are_accepted():
+    assert eps(sample_rate=0.001, steps=1e9) == eps(sample_rate=0.001, steps=10**9)
+    assert eps(steps=1000.0) == eps()
+
+
+CHILD = """
+import math, time
+from dpkit.accounting import dpsgd
+t0 = time.perf_counter()
+e = {call}
+print(repr(e), time.perf_counter() - t0)
+"""
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "dpsgd.epsilon(1e-3, 0.01, 1000, 1e-5)",  # calibrate.MIN_NOISE, the search's floor
+        "dpsgd.epsilon(1e-4, 0.5, 10, 1e-5)",
+        "dpsgd.noise_multiplier(1e6, 1e-5, 0.01, 1)",  # a search that walks down to the floor
+    ],
+)
+def test_tiny_sigma_is_finite_fast_and_bounded_in_memory(capped, call):
+    """Smaller σ than spec §d's rows: one call must stay in bounded memory and time (the
+    anchors asked for 830 GiB at σ = 0.01). Run in a child capped at 1 GiB of address space
+    (an idle interpreter with dpkit loaded takes ~0.5 GiB), so a regression fails here with a
+    MemoryError instead of exhausting the test machine."""
+    res = capped(CHILD.format(call=call), mem_bytes=2**30, timeout=60)
+    assert res.returncode == 0, (res.returncode, res.stderr[-2000:])
+    value, seconds = res.stdout.split()
+    assert math.isfinite(float(value)) and float(value) > 0
+    assert float(seconds) < FAST
+
+
+# ------------------------------------------------------------------------- nothing is NaN
+SIGMAS = [0.01, 0.1, 1.0, 1e3, 1e8, math.inf]
+RATES = [0.0, 1e-12, 1e-7, 0.5, 1.0]
+STEPS = [0, 1, 10**9]
+DELTAS = [0.0, 1e-300, 1.13e-18, 0.5, 0.999999]
+
+
+@pytest.mark.parametrize("sigma", SIGMAS)
+def test_nothing_returns_nan(sigma):
+    for q, t, d in itertools.product(RATES, STEPS, DELTAS):
+        e = dpsgd.epsilon(sigma, q, t, d)
+        assert not math.isnan(e) and e >= 0, (sigma, q, t, d, e)
+    acct = Accountant().compose(PoissonSampled(Gaussian(sigma), 0.01), 100)
+    for e in (0.0, 1e-6, 1.0, 1e6, math.inf):
+        d = acct.delta(e)
+        assert not math.isnan(d) and 0 <= d <= 1
+
+
+# ------------------------------------------------------------- every error is a DPKitError
+ERRORS = [
+    (lambda: Gaussian(-1.0), "noise_multiplier"),
+    (lambda: Gaussian(math.nan), "noise_multiplier"),
+    (lambda: PoissonSampled(Gaussian(1.0), 2.0), "sample_rate"),
+    (lambda: RandomizedResponse(1.0, k=1), "k"),
+    (lambda: RandomizedResponse(-1.0), "epsilon"),
+    (lambda: Repeated(Gaussian(1.0), -1), "count"),
+    (lambda: Accountant().compose(Gaussian(1.0), count=1.5), "count"),
+    (lambda: Accountant().epsilon(math.nan), "delta"),
+    (lambda: Accountant().epsilon(-0.1), "delta"),
+    (lambda: Accountant().delta(-1.0), "epsilon"),
+    (lambda: Accountant().delta(math.nan), "epsilon"),
+    (lambda: dpsgd.noise_multiplier(-3.0, 1e-5, 0.01, 100), "target_epsilon"),
+    (lambda: dpsgd.max_steps(1.0, 0.01, math.nan, 1e-5), "target_epsilon"),
+    (lambda: dpsgd.max_steps(1.0, 0.01, 1.0, 2.0), "delta"),
+    (lambda: dpsgd.max_sample_rate(1.0, -5, 1.0, 1e-5), "steps"),
+    (lambda: calibrate.max_count(Gaussian(1.0), 1.0, -1e-5), "delta"),
+]
+
+
+@pytest.mark.parametrize("call,name", ERRORS, ids=[n for _, n in ERRORS])
+def test_every_error_is_a_dpkit_value_error_naming_the_parameter(call, name):
+    with pytest.raises(DPKitError) as info:
+        call()
+    assert isinstance(info.value, ValueError)
+    assert re.search(rf"\b{name}\b", str(info.value)), str(info.value)
+
+
+def test_dpkit_error_is_a_value_error():
+    assert issubclass(DPKitError, ValueError)
