@@ -152,11 +152,13 @@ class Task:
 
 
 def _resolve(func: str) -> Callable[..., Any]:
+    """The function named ``"module:name"``."""
     module, _, name = func.partition(":")
     return getattr(importlib.import_module(module), name)
 
 
 def _execute(task: Task, primed: set[str]) -> Measurement:
+    """Prime (once per process), then measure ``task``."""
     fn = _resolve(task.func)
     if task.prime is not None and task.func not in primed:
         fn(-1, **task.prime)

@@ -63,6 +63,7 @@ def _jitter(x: float, rep: int) -> float:
 
 
 def _dpacc_sgm(sigma: float, q: float, steps: int) -> Any:
+    """dp_accounting event: T self-compositions of the Poisson-sampled Gaussian."""
     import dp_accounting as dpa
 
     return dpa.SelfComposedDpEvent(dpa.PoissonSampledDpEvent(q, dpa.GaussianDpEvent(sigma)), steps)
@@ -141,6 +142,7 @@ def dpkit_hetero(rep: int, n: int, delta: float) -> float:
 
 
 def _dpacc_hetero_event(n: int, rep: int) -> Any:
+    """dp_accounting event: one ComposedDpEvent of the N distinct steps."""
     import dp_accounting as dpa
 
     return dpa.ComposedDpEvent(
@@ -298,6 +300,7 @@ def _cell_text(out: Outcome | None, digits: int = 6) -> tuple[str, str, str]:
 
 
 def _ratio(anchor: Outcome | None, base: Outcome | None) -> float | None:
+    """anchor median ÷ dpkit median, or None when either has no measurement."""
     if isinstance(anchor, Measurement) and isinstance(base, Measurement) and base.median > 0:
         return anchor.median / base.median
     return None
@@ -314,6 +317,7 @@ def _rel(value: Any, ref: Any) -> str:
 
 
 def _steps_label(t: int) -> str:
+    """10**k as ``"1ek"``."""
     return f"1e{round(math.log10(t))}"
 
 
@@ -326,6 +330,7 @@ class _Runner:
 
     def cell(self, label: str, func: str, kwargs: dict[str, Any], *, reps: int, warmup: bool,
              prime: dict[str, Any] | None, budget_s: float, limit_s: float) -> Outcome:
+        """Run one worker function of this module as a table cell."""
         self.progress.start(label)
         task = Task(f"{_MOD}:{func}", kwargs, reps=reps, warmup=warmup, prime=prime,
                     budget_s=budget_s)
@@ -335,6 +340,7 @@ class _Runner:
             self.progress.done()
 
     def skip(self, reason: str) -> Failure:
+        """A cell that is not run (still counted in the progress)."""
         self.progress.start(f"skip ({reason})")
         self.progress.done()
         return Failure(reason, "skipped")
@@ -515,6 +521,7 @@ def section_hetero(cfg: Config, run: _Runner, rep: Report) -> None:
 
 
 def _venv_bin(name: str) -> Path:
+    """A console script next to the running interpreter (the venv's bin/)."""
     return Path(sys.executable).parent / name
 
 
@@ -615,6 +622,7 @@ def section_memory(cfg: Config, progress: Progress, rep: Report) -> None:
 
 # ------------------------------------------------------------------------------ goals, main
 def _meas(rep: Report, *key: Any) -> Measurement | None:
+    """The measurement stored under ``key``, or None (missing or failed)."""
     out = rep.cells.get(key)
     return out if isinstance(out, Measurement) else None
 
@@ -679,6 +687,7 @@ def _goals(cfg: Config, rep: Report) -> Table:
 
 
 def _dpkit_eps(sigma: float, q: float, steps: int) -> float:
+    """dpkit's ε at δ=1e-5 (used to check calibrated σ)."""
     from dpkit.accounting import dpsgd
 
     return dpsgd.epsilon(sigma, q, steps, DELTA)

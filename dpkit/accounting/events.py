@@ -19,6 +19,7 @@ sensitivity 1). Composing events with two different fixed relations is refused w
 
 from __future__ import annotations
 
+import abc
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -73,7 +74,7 @@ def combine_relations(relations: Sequence[str | None], where: str = "composition
     return fixed.pop() if fixed else None
 
 
-class Event:
+class Event(abc.ABC):
     """Base class of privacy events (abstract)."""
 
     type_name: ClassVar[str] = "Event"
@@ -86,13 +87,13 @@ class Event:
     #: The neighbouring relation the event's guarantee is stated for (None: any).
     relation: ClassVar[str | None] = None
 
-    def rdp(self, orders: Any) -> np.ndarray:  # pragma: no cover - abstract
+    @abc.abstractmethod
+    def rdp(self, orders: Any) -> np.ndarray:
         """RDP bound ε(α) at each order (vectorized)."""
-        raise NotImplementedError
 
-    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - abstract
+    @abc.abstractmethod
+    def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form; :func:`event_from_dict` inverts it."""
-        raise NotImplementedError
 
     def epsilon_inf(self) -> float:
         """The pure-DP parameter ε(∞) (``inf`` when the event has none)."""
