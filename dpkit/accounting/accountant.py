@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import _validate as V
 from ..errors import DPKitError
+from . import _pruning
 from . import conversions as C
 from .events import Composed, Event, Repeated, _check_relation, combine_relations, event_from_dict
 
@@ -82,26 +83,27 @@ class Accountant:
     improved RDP conversion (see :mod:`dpkit.accounting.conversions`).
     """
 
-    __slots__ = ("_orders", "_relation", "_ledger", "_rdp")
+    __slots__ = ("_orders", "_relation", "_ledger", "_rdp", "_known")
 
     def __init__(self, orders: Any = None, *, relation: str | None = None) -> None:
         self._orders = DEFAULT_ORDERS if orders is None else validate_orders(orders)
         self._relation = _check_relation(relation)
         self._ledger: dict[Event, int] = {}
-        self._rdp = np.zeros(self._orders.shape)
-        self._rdp.setflags(write=False)
+        # The summed curve is evaluated lazily: ``_known`` marks the orders computed so far
+        # (the anchors at first; a query adds the orders it needs). Filling in more orders
+        # is a cache of a pure function, so it never changes what the accountant means.
+        self._known = _pruning.anchor_mask(self._orders)
+        self._rdp = np.where(self._known, 0.0, np.nan)
 
     # ------------------------------------------------------------------ construction
-    def _derive(
-        self, ledger: dict[Event, int], rdp: np.ndarray, relation: str | None
-    ) -> Accountant:
+    def _derive(self, ledger: dict[Event, int], rdp: np.ndarray, known: np.ndarray,
+                relation: str | None) -> Accountant:
         new = object.__new__(Accountant)
         new._orders = self._orders
         new._relation = relation
         new._ledger = ledger
-        rdp = np.asarray(rdp, dtype=float)
-        rdp.setflags(write=False)
-        new._rdp = rdp
+        new._rdp = np.asarray(rdp, dtype=float)
+        new._known = known.copy()
         return new
 
     def supports(self, event: Event) -> bool:
@@ -123,14 +125,17 @@ class Accountant:
         n = V.integer(minimum=0, count=count)
         if n == 0:
             return self
-        curve = np.asarray(event.rdp(self._orders), dtype=float)
-        if np.isnan(curve).any():  # pragma: no cover - every event guards against NaN
-            raise DPKitError(f"event {event!r} produced NaN RDP values")
+        if not event.convex_cumulant:
+            # a general bound may depend on the set of orders it is evaluated on (it is made
+            # monotone across them), so such events are always evaluated on the whole grid
+            self._fill(~self._known)
+        known = self._known
+        curve = _weighted_curve(event, n, self._orders[known])
         ledger = dict(self._ledger)
         ledger[event] = ledger.get(event, 0) + n
-        with np.errstate(invalid="ignore"):
-            add = np.where(curve == 0.0, 0.0, n * curve)
-        return self._derive(ledger, self._rdp + add, relation)
+        total = self._rdp.copy()
+        total[known] += curve
+        return self._derive(ledger, total, known, relation)
 
     def compose_many(self, events: Iterable[tuple[Event, int]]) -> Accountant:
         """Compose several ``(event, count)`` pairs."""
@@ -156,8 +161,32 @@ class Accountant:
         return tuple(self._ledger.items())
 
     def rdp(self) -> np.ndarray:
-        """The summed RDP curve on :attr:`orders` (a read-only array)."""
-        return self._rdp
+        """The summed RDP curve on :attr:`orders` (a read-only copy)."""
+        self._fill(~self._known)
+        out = self._rdp.copy()
+        out.setflags(write=False)
+        return out
+
+    def _fill(self, mask: np.ndarray) -> None:
+        """Evaluate the summed curve at the masked orders not yet known."""
+        need = mask & ~self._known
+        if not need.any():
+            return
+        a = self._orders[need]
+        total = np.zeros(a.shape)
+        for event, n in self._ledger.items():
+            total += _weighted_curve(event, n, a)
+        self._rdp[need] = total
+        self._known |= need
+
+    def _search(self, score: Any) -> None:
+        """Evaluate every order that could give the best ``score`` (all of them unless every
+        event's cumulant is convex; see :mod:`dpkit.accounting._pruning`)."""
+        if not all(e.convex_cumulant for e in self._ledger):
+            self._fill(~self._known)
+            return
+        _pruning.prune_search(self._orders, self._known, self._rdp, self._fill, score,
+                              first=_pruning.smallest_order_mask(self._orders))
 
     def as_event(self) -> Event:
         """The whole ledger as one event (a :class:`Composed` of :class:`Repeated`)."""
@@ -169,7 +198,12 @@ class Accountant:
 
     def epsilon_details(self, delta: float, *, refine: bool = False) -> EpsilonResult:
         """ε at ``delta`` with the optimal order and method (see :meth:`epsilon`)."""
-        conv = C.rdp_to_epsilon(self._orders, self._rdp, delta)
+        d = C.validate_delta(delta)
+        if d > 0.0:
+            self._search(lambda a, r: C.epsilon_at_orders(a, r, d))
+        self._fill(_pruning.smallest_order_mask(self._orders))
+        known = self._known
+        conv = C.rdp_to_epsilon(self._orders[known], self._rdp[known], d)
         if refine and conv.method == "rdp" and self._ledger:
             conv = self._refine(conv, float(delta))
         return EpsilonResult(conv.value, float(delta), conv.order, conv.method, self._relation)
@@ -186,7 +220,12 @@ class Accountant:
 
     def delta(self, epsilon: float) -> float:
         """Upper bound on δ such that the ledger is (ε, δ)-DP (ε ≥ 0)."""
-        return C.rdp_to_delta(self._orders, self._rdp, epsilon).value
+        e = V.nonnegative(allow_inf=True, epsilon=epsilon)
+        if math.isfinite(e):
+            self._search(lambda a, r: C.log_delta_at_orders(a, r, e))
+        self._fill(_pruning.smallest_order_mask(self._orders))
+        known = self._known
+        return C.rdp_to_delta(self._orders[known], self._rdp[known], e).value
 
     def _refine(self, conv: C.Conversion, delta: float) -> C.Conversion:
         fin = self._orders[np.isfinite(self._orders)]
@@ -245,3 +284,12 @@ class Accountant:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _weighted_curve(event: Event, n: int, orders: np.ndarray) -> np.ndarray:
+    """n × the event's RDP at ``orders`` (0 stays 0 even where n·∞ would be NaN)."""
+    curve = np.asarray(event.rdp(orders), dtype=float)
+    if np.isnan(curve).any():  # pragma: no cover - every event guards against NaN
+        raise DPKitError(f"event {event!r} produced NaN RDP values")
+    with np.errstate(invalid="ignore"):
+        return np.where(curve == 0.0, 0.0, n * curve)

@@ -23,7 +23,7 @@ import numpy as np
 from .. import _validate as V
 from ..errors import InfeasibleTargetError
 from . import conversions as C
-from .accountant import DEFAULT_ORDERS, validate_orders
+from .accountant import DEFAULT_ORDERS, Accountant, validate_orders
 from .events import Event
 
 __all__ = ["noise_multiplier", "sample_rate", "max_count", "search_decreasing"]
@@ -34,9 +34,14 @@ MAX_NOISE = 1e8
 
 def _epsilon_of(make_event: Callable[[float], Event], orders: np.ndarray, delta: float,
                 count: int) -> Callable[[float], float]:
+    """x ↦ ε of make_event(x) composed ``count`` times, remembering values already computed."""
+    memo: dict[float, float] = {}
+
     def eps(x: float) -> float:
-        curve = make_event(x).rdp(orders) * count
-        return C.rdp_to_epsilon(orders, curve, delta).value
+        v = memo.get(x)
+        if v is None:
+            v = memo[x] = Accountant(orders).compose(make_event(x), count).epsilon(delta)
+        return v
     return eps
 
 
@@ -59,7 +64,7 @@ def search_decreasing(
     step = 0.25 * math.log1p(rtol)
 
     def g(u: float) -> float:
-        v = f(math.exp(u)) - target
+        v = f(lo if u == a else hi if u == b else math.exp(u)) - target  # ends: exact x
         return v if math.isfinite(v) else 1e300
 
     from scipy import optimize  # imported here: it costs ~0.3 s, and only searches need it
@@ -95,67 +100,42 @@ def noise_multiplier(
     a = DEFAULT_ORDERS if orders is None else validate_orders(orders)
     eps = _epsilon_of(make_event, a, d, n)
     lo, hi = bounds
-    e_hi = eps(hi)
-    if e_hi > target:
-        raise InfeasibleTargetError(
-            f"target_epsilon={target:g} is unreachable at delta={d:g}: even noise_multiplier="
-            f"{hi:g} gives epsilon={e_hi:.6g}; raise the target or delta, or reduce the steps"
-        )
     x0 = min(max(initial if initial is not None else math.sqrt(lo * hi), lo), hi)
     a_, b_ = _bracket_decreasing(eps, target, lo, hi, x0)
+    if eps(b_) > target:  # the bracket reached the largest σ allowed
+        raise InfeasibleTargetError(
+            f"target_epsilon={target:g} is unreachable at delta={d:g}: even noise_multiplier="
+            f"{hi:g} gives epsilon={eps(hi):.6g}; raise the target or delta, or reduce the steps"
+        )
     if a_ == b_:
         return b_
-    # Search on a window of orders around the optimal order at the feasible end b_, where
-    # the window's ε equals the full grid's (the grid's argmin is inside it), so [a_, b_]
-    # still brackets the target for the window. Sound by construction: the full grid's ε is a
-    # minimum over more orders, hence at most the window's, hence at most the target. The
-    # window is re-centred until the grid's optimal order at the answer lies inside it, where
-    # both agree, so the answer is also optimal to rtol.
-    sigma = b_
-    for _ in range(6):
-        window = _order_window(a, _best_order(make_event(sigma), a, d, n))
-        sigma = search_decreasing(_epsilon_of(make_event, window, d, n), target, a_, sigma,
-                                  rtol=rtol)
-        if _inside(window, _best_order(make_event(sigma), a, d, n)):
-            return sigma
-    return search_decreasing(eps, target, a_, sigma, rtol=rtol)  # pragma: no cover
+    return search_decreasing(eps, target, a_, b_, rtol=rtol)
 
 
 def _bracket_decreasing(eps: Callable[[float], float], target: float, lo: float, hi: float,
                         x0: float) -> tuple[float, float]:
-    """[a, b] ⊂ [lo, hi] with eps(a) > target ≥ eps(b) and b ≤ 2a (a = b = lo if eps(lo) ok)."""
-    if eps(x0) <= target:
-        b = x0
-        while b / 2 >= lo:
-            if eps(b / 2) > target:
-                return b / 2, b
-            b /= 2
-        return (lo, lo) if eps(lo) <= target else (lo, b)
-    a = x0
-    while a * 2 <= hi:
-        if eps(a * 2) <= target:
-            return a, a * 2
-        a *= 2
-    return a, hi
+    """[a, b] ⊂ [lo, hi] with eps(a) > target ≥ eps(b), found from x0.
 
-
-def _best_order(event: Event, orders: np.ndarray, delta: float, count: int) -> float:
-    return C.rdp_to_epsilon(orders, event.rdp(orders) * count, delta).order
-
-
-def _order_window(orders: np.ndarray, order: float, half: int = 10) -> np.ndarray:
-    fin = orders[np.isfinite(orders)]
-    if not math.isfinite(order):
-        return orders
-    i = int(np.searchsorted(fin, order))
-    return fin[max(i - half, 0): i + half + 1]
-
-
-def _inside(window: np.ndarray, order: float) -> bool:
-    """True if ``order`` is strictly inside the window, or at a window end that is the grid's."""
-    if not math.isfinite(order):
-        return False
-    return bool(window[0] <= order <= window[-1])
+    Each step moves by the factor that ε ∝ 1/x predicts (3% past the target, clamped to
+    [½, 2]), so a fair guess brackets in one or two evaluations. Returns (lo, lo) when even
+    lo meets the target, and (a, hi) with eps(hi) > target when nothing in range does.
+    """
+    x, e = x0, eps(x0)
+    if e <= target:
+        while x > lo:
+            y = max(lo, x * min(max(0.97 * e / target, 0.5), 0.97))
+            ey = eps(y)
+            if ey > target:
+                return y, x
+            x, e = y, ey
+        return lo, lo
+    while x < hi:
+        y = min(hi, x * (2.0 if math.isinf(e) else min(max(1.03 * e / target, 1.03), 2.0)))
+        ey = eps(y)
+        if ey <= target:
+            return x, y
+        x, e = y, ey
+    return x, hi
 
 
 def sample_rate(

@@ -79,6 +79,18 @@ def _tv_bound(a: np.ndarray, r: np.ndarray) -> float:
     return math.sqrt(-math.expm1(-rmin))
 
 
+def epsilon_at_orders(a: np.ndarray, r: np.ndarray, delta: float) -> np.ndarray:
+    """The improved bound's ε at each finite order α (δ > 0), increasing in the RDP r."""
+    with np.errstate(invalid="ignore"):
+        return r + np.log1p(-1.0 / a) - (math.log(delta) + np.log(a)) / (a - 1.0)
+
+
+def log_delta_at_orders(a: np.ndarray, r: np.ndarray, epsilon: float) -> np.ndarray:
+    """The improved bound's log δ at each finite order α, increasing in the RDP r."""
+    with np.errstate(invalid="ignore"):
+        return (a - 1.0) * (r - epsilon) + (a - 1.0) * np.log1p(-1.0 / a) - np.log(a)
+
+
 def rdp_to_epsilon(orders: Any, rdp: Any, delta: float) -> Conversion:
     """Smallest ε over the orders such that the mechanism is (ε, δ)-DP (improved bound)."""
     d = validate_delta(delta)
@@ -93,7 +105,7 @@ def rdp_to_epsilon(orders: Any, rdp: Any, delta: float) -> Conversion:
         fin = ~inf_mask & np.isfinite(r)
         if fin.any():
             af, rf = a[fin], r[fin]
-            eps = rf + np.log1p(-1.0 / af) - (math.log(d) + np.log(af)) / (af - 1.0)
+            eps = epsilon_at_orders(af, rf, d)
             i = int(np.argmin(eps))
             if eps[i] < best:
                 best, best_order, method = float(eps[i]), float(af[i]), "rdp"
@@ -117,7 +129,7 @@ def rdp_to_delta(orders: Any, rdp: Any, epsilon: float) -> Conversion:
     fin = ~inf_mask & np.isfinite(r)
     if fin.any():
         af, rf = a[fin], r[fin]
-        log_d = (af - 1.0) * (rf - e) + (af - 1.0) * np.log1p(-1.0 / af) - np.log(af)
+        log_d = log_delta_at_orders(af, rf, e)
         i = int(np.argmin(log_d))
         val = math.exp(min(float(log_d[i]), 0.0))
         if val < best:

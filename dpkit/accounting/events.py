@@ -95,6 +95,16 @@ class Event(abc.ABC):
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form; :func:`event_from_dict` inverts it."""
 
+    @property
+    def convex_cumulant(self) -> bool:
+        """True if :meth:`rdp` is an exact Rényi divergence (or a sum of them), so that its
+        cumulant (α−1)·ε(α) is convex and non-decreasing with value 0 at α = 1.
+
+        The accountant then skips orders that provably cannot give the smallest ε (see
+        :mod:`dpkit.accounting._pruning`). False is always safe: every order is evaluated.
+        """
+        return False
+
     def epsilon_inf(self) -> float:
         """The pure-DP parameter ε(∞) (``inf`` when the event has none)."""
         return float(self.rdp(np.array([np.inf]))[0])
@@ -131,6 +141,10 @@ class Gaussian(Event):
         object.__setattr__(self, "noise_multiplier", s)
         _check_relation(self.relation)
 
+    @property
+    def convex_cumulant(self) -> bool:
+        return True
+
     def rdp(self, orders: Any) -> np.ndarray:
         return _rdp.gaussian(self.noise_multiplier, orders)
 
@@ -152,6 +166,10 @@ class Laplace(Event):
         b = V.nonnegative(allow_inf=True, noise_multiplier=self.noise_multiplier)
         object.__setattr__(self, "noise_multiplier", b)
         _check_relation(self.relation)
+
+    @property
+    def convex_cumulant(self) -> bool:
+        return True
 
     def rdp(self, orders: Any) -> np.ndarray:
         return _rdp.laplace(self.noise_multiplier, orders)
@@ -177,6 +195,10 @@ class RandomizedResponse(Event):
         object.__setattr__(self, "epsilon", V.nonnegative(allow_inf=True, epsilon=self.epsilon))
         object.__setattr__(self, "k", V.integer(minimum=2, k=self.k))
 
+    @property
+    def convex_cumulant(self) -> bool:
+        return True
+
     def rdp(self, orders: Any) -> np.ndarray:
         return _rdp.randomized_response(self.epsilon, self.k, orders)
 
@@ -199,6 +221,10 @@ class PureDP(Event):
         object.__setattr__(self, "epsilon", V.nonnegative(allow_inf=True, epsilon=self.epsilon))
         _check_relation(self.relation)
 
+    @property
+    def convex_cumulant(self) -> bool:
+        return True
+
     def rdp(self, orders: Any) -> np.ndarray:
         return _rdp.pure_dp(self.epsilon, orders)
 
@@ -218,6 +244,10 @@ class ZCDP(Event):
         object.__setattr__(self, "rho", V.nonnegative(allow_inf=True, rho=self.rho))
         object.__setattr__(self, "xi", V.nonnegative(xi=self.xi))
         _check_relation(self.relation)
+
+    @property
+    def convex_cumulant(self) -> bool:
+        return True
 
     def rdp(self, orders: Any) -> np.ndarray:
         return _rdp.zcdp(self.rho, self.xi, orders)
@@ -323,6 +353,10 @@ class PoissonSampled(Event):
         object.__setattr__(self, "sample_rate", V.probability(sample_rate=self.sample_rate))
         combine_relations([self.event.relation, ADD_REMOVE], "PoissonSampled")
 
+    @property
+    def convex_cumulant(self) -> bool:
+        return _effective_gaussian(self.event) is not None  # the exact sampled Gaussian
+
     def rdp(self, orders: Any) -> np.ndarray:
         s = _effective_gaussian(self.event)
         if s is not None:
@@ -379,6 +413,10 @@ class Composed(Event):
     def relation(self) -> str | None:
         return combine_relations([e.relation for e in self.events])
 
+    @property
+    def convex_cumulant(self) -> bool:
+        return all(e.convex_cumulant for e in self.events)
+
     def rdp(self, orders: Any) -> np.ndarray:
         a = np.asarray(orders, dtype=float).reshape(-1)
         total = np.zeros_like(a)
@@ -405,6 +443,10 @@ class Repeated(Event):
     @property
     def relation(self) -> str | None:
         return self.event.relation
+
+    @property
+    def convex_cumulant(self) -> bool:
+        return self.event.convex_cumulant
 
     def rdp(self, orders: Any) -> np.ndarray:
         if self.count == 0:

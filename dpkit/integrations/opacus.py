@@ -122,9 +122,10 @@ class DpkitAccountant(IAccountant):
     :class:`dpkit.accounting.Accountant` holding the same steps; for a single
     ``(σ, q, T)`` run that is ``dpkit.accounting.dpsgd.epsilon(σ, q, T, δ)``.
 
-    Memory and time do not grow with the number of steps: equal steps are merged (like the
-    Accountant's ledger), each distinct (σ, q) has its RDP curve evaluated once, ``step`` is
-    O(1) and ``get_epsilon`` costs one (ε, δ) conversion per distinct (σ, q).
+    It *is* that accountant: ``step`` composes into it, so memory and time do not grow with
+    the number of steps (equal steps are merged in its ledger; a step costs one curve
+    evaluation at the orders already in use) and ``get_epsilon`` evaluates only the orders
+    that can still give the smallest ε.
 
     Differences from Opacus's own accountants, none of which changes ε: ``history`` merges
     *all* equal steps (Opacus merges only consecutive ones; RDP composition does not depend
@@ -148,10 +149,7 @@ class DpkitAccountant(IAccountant):
     """
 
     def __init__(self, *, orders: Any = None) -> None:
-        self._orders: np.ndarray = Accountant(orders).orders
-        self._counts: dict[tuple[float, float], int] = {}
-        self._curves: dict[tuple[float, float], np.ndarray] = {}
-        self._cached: Accountant | None = None
+        self._acct = Accountant(orders)
         super().__init__()  # Opacus's base sets ``self.history = []`` (the setter below)
 
     # ------------------------------------------------------------------ Opacus interface
@@ -162,13 +160,8 @@ class DpkitAccountant(IAccountant):
 
     def step(self, *, noise_multiplier: float, sample_rate: float) -> None:
         """Record one DP-SGD step with noise multiplier σ ≥ 0 and Poisson rate q ∈ [0, 1]."""
-        key = self._key(noise_multiplier=noise_multiplier, sample_rate=sample_rate)
-        count = self._counts.get(key)
-        if count is None:
-            self._curves[key] = self._curve(key)
-            count = 0
-        self._counts[key] = count + 1
-        self._cached = None
+        sigma, rate = self._key(noise_multiplier=noise_multiplier, sample_rate=sample_rate)
+        self._acct = self._acct.compose(dpsgd.event(sigma, rate))
 
     def get_epsilon(self, delta: float, *, refine: bool = False, **kwargs: Any) -> float:
         """ε spent so far at ``delta`` (0 before the first step; ∞ if some step had σ = 0).
@@ -185,16 +178,12 @@ class DpkitAccountant(IAccountant):
 
     def get_privacy_spent(self, *, delta: float, refine: bool = False) -> tuple[float, float]:
         """``(ε, optimal Rényi order)`` at ``delta``, like Opacus's ``RDPAccountant``."""
-        d = _conv.validate_delta(delta)
-        if refine:
-            res = self.accountant.epsilon_details(d, refine=True)
-            return res.epsilon, res.order
-        conv = _conv.rdp_to_epsilon(self._orders, self._rdp(), d)
-        return conv.value, conv.order
+        res = self._acct.epsilon_details(_conv.validate_delta(delta), refine=refine)
+        return res.epsilon, res.order
 
     def __len__(self) -> int:
         """Number of steps recorded."""
-        return sum(self._counts.values())
+        return sum(n for _, n in self._acct.ledger)
 
     @property  # type: ignore[override]
     def history(self) -> History:
@@ -203,7 +192,7 @@ class DpkitAccountant(IAccountant):
         Assigning a list of such tuples replaces the record (Opacus's ``get_noise_multiplier``
         does this); it is validated first and left unchanged if any entry is bad.
         """
-        return [(s, q, n) for (s, q), n in self._counts.items()]
+        return [(e.event.noise_multiplier, e.sample_rate, n) for e, n in self._acct.ledger]
 
     @history.setter
     def history(self, value: Sequence[Sequence[Any]]) -> None:
@@ -211,7 +200,7 @@ class DpkitAccountant(IAccountant):
             raise DPKitError(
                 f"history must be a list of (noise_multiplier, sample_rate, steps), got {value!r}"
             )
-        counts: dict[tuple[float, float], int] = {}
+        acct = Accountant(self._acct.orders)
         for i, entry in enumerate(value):
             if isinstance(entry, (str, bytes)) or not isinstance(entry, Sequence) or len(
                 entry
@@ -222,10 +211,8 @@ class DpkitAccountant(IAccountant):
             key = self._key(**{f"history[{i}] noise_multiplier": entry[0],
                                f"history[{i}] sample_rate": entry[1]})
             n = V.integer(minimum=0, **{f"history[{i}] steps": entry[2]})
-            if n > 0:
-                counts[key] = counts.get(key, 0) + n
-        curves = {k: self._curves[k] if k in self._curves else self._curve(k) for k in counts}
-        self._counts, self._curves, self._cached = counts, curves, None
+            acct = acct.compose(dpsgd.event(*key), n)
+        self._acct = acct
 
     def state_dict(self, destination: Any = None) -> Any:
         """Checkpoint: ``history``, ``mechanism`` (``"dpkit"``) and the Rényi ``orders``.
@@ -237,7 +224,7 @@ class DpkitAccountant(IAccountant):
             destination = OrderedDict()
         destination["history"] = self.history
         destination["mechanism"] = self.mechanism()
-        destination["orders"] = ["inf" if math.isinf(o) else float(o) for o in self._orders]
+        destination["orders"] = ["inf" if math.isinf(o) else float(o) for o in self.orders]
         return destination
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
@@ -272,8 +259,7 @@ class DpkitAccountant(IAccountant):
             orders = [math.inf if o == "inf" else o for o in orders]
         fresh = DpkitAccountant(orders=orders)
         fresh.history = state_dict["history"]
-        self._orders, self._counts = fresh._orders, fresh._counts
-        self._curves, self._cached = fresh._curves, None
+        self._acct = fresh._acct
 
     # ------------------------------------------------------------------ dpkit view
     @property
@@ -283,17 +269,12 @@ class DpkitAccountant(IAccountant):
         Its ledger holds one ``PoissonSampled(Gaussian(σ), q)`` event per distinct (σ, q)
         with its count, so it composes with any other dpkit event.
         """
-        if self._cached is None:
-            acct = Accountant(self._orders)
-            for (s, q), n in self._counts.items():
-                acct = acct.compose(dpsgd.event(s, q), n)
-            self._cached = acct
-        return self._cached
+        return self._acct
 
     @property
     def orders(self) -> np.ndarray:
         """The Rényi orders (read-only)."""
-        return self._orders
+        return self._acct.orders
 
     # ------------------------------------------------------------------ internals
     @staticmethod
@@ -302,23 +283,6 @@ class DpkitAccountant(IAccountant):
         sigma = V.nonnegative(allow_inf=True, **{sname: s})
         rate = V.probability(**{qname: q})
         return sigma, rate
-
-    def _curve(self, key: tuple[float, float]) -> np.ndarray:
-        """RDP curve of one step, computed exactly as ``Accountant.compose`` computes it."""
-        curve = np.asarray(dpsgd.event(*key).rdp(self._orders), dtype=float)
-        if np.isnan(curve).any():  # pragma: no cover - dpkit's events never return NaN
-            raise DPKitError(f"step {key} produced NaN RDP values")
-        curve.setflags(write=False)
-        return curve
-
-    def _rdp(self) -> np.ndarray:
-        """Summed RDP in the ledger's order, with the Accountant's arithmetic (same bits)."""
-        total = np.zeros(self._orders.shape)
-        with np.errstate(invalid="ignore"):
-            for key, n in self._counts.items():
-                curve = self._curves[key]
-                total = total + np.where(curve == 0.0, 0.0, n * curve)
-        return total
 
     def __repr__(self) -> str:
         hist = self.history
