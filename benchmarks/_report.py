@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as _dt
 import math
 import os
 import platform
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
@@ -22,6 +23,8 @@ __all__ = [
     "fmt_mib",
     "machine_info",
     "machine_markdown",
+    "write_markdown",
+    "module_main",
 ]
 
 
@@ -209,3 +212,25 @@ def machine_info() -> dict[str, str]:
 def machine_markdown(info: dict[str, str]) -> str:
     """The :func:`machine_info` dict as a Markdown bullet list."""
     return "\n".join(f"- **{k}**: {v}" for k, v in info.items())
+
+
+def write_markdown(out_dir: Path, name: str, lines: Sequence[str]) -> Path:
+    """Write a benchmark's Markdown report to ``out_dir/<name>.md`` and say where."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.md"
+    path.write_text("\n".join(lines))
+    print(f"wrote {path}", flush=True)
+    return path
+
+
+def module_main(name: str, doc: str, run: Callable[[bool, Path, list[str]], Any],
+                argv: Sequence[str] | None, out_dir: Path, quick_help: str) -> int:
+    """The ``python -m benchmarks.<name> [--quick] [--out DIR]`` entry point of a module."""
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{name}",
+                                     description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--out", type=Path, default=out_dir, help="Markdown output directory")
+    args = parser.parse_args(argv)
+    run(args.quick, args.out, ["python", "-m", f"benchmarks.{name}",
+                               *(argv if argv is not None else sys.argv[1:])])
+    return 0

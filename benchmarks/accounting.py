@@ -25,7 +25,6 @@ cache could make it look faster than a first call. Run with ``python -m benchmar
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -47,6 +46,8 @@ from ._report import (
     fmt_time,
     machine_info,
     machine_markdown,
+    module_main,
+    write_markdown,
 )
 from ._timing import Failure, Measurement, Outcome, Task, Worker, time_command
 
@@ -739,22 +740,14 @@ def run(quick: bool = False, out_dir: Path = OUT_DIR, argv: Sequence[str] | None
         "",
     ]
     md += [t.markdown() + "\n" for t in [*rep.tables, goals]]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "accounting.md"
-    path.write_text("\n".join(md))
-    print(f"wrote {path}", flush=True)
+    path = write_markdown(out_dir, "accounting", md)
     return path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point: ``python -m benchmarks.accounting [--quick] [--out DIR]``."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.accounting",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions, no slow anchors")
-    parser.add_argument("--out", type=Path, default=OUT_DIR, help="Markdown output directory")
-    args = parser.parse_args(argv)
-    run(args.quick, args.out, ["python", "-m", "benchmarks.accounting", *(argv or sys.argv[1:])])
-    return 0
+    return module_main("accounting", __doc__ or "", run, argv, OUT_DIR,
+                       "fewer repetitions, no slow anchors")
 
 
 if __name__ == "__main__":

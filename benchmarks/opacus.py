@@ -21,10 +21,8 @@ target by 1e-9 relative so no cache can help. Run with ``python -m benchmarks.op
 
 from __future__ import annotations
 
-import argparse
 import math
 import shlex
-import sys
 import time
 import warnings
 from collections.abc import Sequence
@@ -33,7 +31,17 @@ from pathlib import Path
 from typing import Any
 
 from . import OUT_DIR
-from ._report import Progress, Table, fmt_num, fmt_ratio, fmt_time, machine_info, machine_markdown
+from ._report import (
+    Progress,
+    Table,
+    fmt_num,
+    fmt_ratio,
+    fmt_time,
+    machine_info,
+    machine_markdown,
+    module_main,
+    write_markdown,
+)
 from ._timing import Failure, Measurement, Outcome, Task, Worker
 
 __all__ = ["Config", "run", "main"]
@@ -326,22 +334,14 @@ def run(quick: bool = False, out_dir: Path = OUT_DIR, argv: Sequence[str] | None
         "",
     ]
     md += [t.markdown() + "\n" for t in (calib, per_step, summary)]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "opacus.md"
-    path.write_text("\n".join(md))
-    print(f"wrote {path}", flush=True)
+    path = write_markdown(out_dir, "opacus", md)
     return path
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point: ``python -m benchmarks.opacus [--quick] [--out DIR]``."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.opacus",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions and samples")
-    parser.add_argument("--out", type=Path, default=OUT_DIR, help="Markdown output directory")
-    args = parser.parse_args(argv)
-    run(args.quick, args.out, ["python", "-m", "benchmarks.opacus", *(argv or sys.argv[1:])])
-    return 0
+    return module_main("opacus", __doc__ or "", run, argv, OUT_DIR,
+                       "fewer repetitions and samples")
 
 
 if __name__ == "__main__":

@@ -106,8 +106,11 @@ def prune_search(
         lb_k = cumulant_lower_bound(pts, (pts - 1.0) * values[kmask], orders[idx])
         lb = score(orders[idx], lb_k / (orders[idx] - 1.0))
         # keep an order unless its lower bound is (up to rounding) no better than the best
-        keep = lb - (1e-12 * np.abs(lb) + 1e-300) < best if math.isfinite(best) else (
-            np.isfinite(lb))
+        if math.isfinite(best):
+            with np.errstate(invalid="ignore"):  # lb = ∞: ∞ − ∞ is NaN, and NaN < best False
+                keep = lb - (1e-12 * np.abs(lb) + 1e-300) < best
+        else:
+            keep = np.isfinite(lb)
         if not keep.any():
             break
         cand, cand_lb = idx[keep], lb[keep]

@@ -1,11 +1,13 @@
 """Calibration: the parameter value that spends a target ε at a given δ, never more.
 
-Each search keeps a bracket [a, b] in which one end meets the target and the other does not,
-narrows it with the Illinois variant of regula falsi on a log scale (superlinear, never leaves
-the bracket), and returns the end that *meets* the target. So the answer always satisfies
-ε ≤ target and is within ``rtol`` (relative) of the optimal value. A target that no value of
-the parameter can reach raises :class:`~dpkit.errors.InfeasibleTargetError` before any search,
-with the reachable bound in the message.
+Each search first brackets the answer, stepping from a guess by the factor that ε ∝ 1/x
+predicts (so a fair guess brackets in one or two evaluations), then narrows the bracket with
+Brent's method on a log scale and returns a point on the side that *meets* the target. So the
+answer always satisfies ε ≤ target and is within ``rtol`` (relative) of the optimal value.
+Each evaluation is one accountant query, which evaluates only the Rényi orders that can still
+give the smallest ε (see :mod:`dpkit.accounting._pruning`). A target that no value of the
+parameter can reach raises :class:`~dpkit.errors.InfeasibleTargetError`, with the reachable
+bound in the message.
 
 ε is monotone in each searched parameter: non-increasing in the noise multiplier,
 non-decreasing in the sample rate and in the number of compositions (each event's RDP is

@@ -444,44 +444,23 @@ def poisson_subsampled(
     """
     g = float(sample_rate)
 
-    def at_integers(ints: np.ndarray) -> np.ndarray:
-        ints = _orders(ints)
-        res = np.empty_like(ints)
-        finite_ints = ints[np.isfinite(ints)]
-        top = int(finite_ints.max()) if finite_ints.size else 2
-        base = base_rdp(np.arange(2, top + 1, dtype=float)) if top >= 2 else np.empty(0)
-        for i, alpha in enumerate(ints):
-            if math.isinf(alpha):
-                e_inf = float(base_rdp(np.array([np.inf]))[0])
-                res[i] = math.log1p(g * math.expm1(e_inf)) if math.isfinite(e_inf) else np.inf
-                continue
-            n = int(alpha)
-            own = base[n - 2]
-            if g == 0.0:
-                res[i] = 0.0
-                continue
-            if g == 1.0:
-                res[i] = own
-                continue
-            l = np.arange(3, n + 1, dtype=float)
-            log_binom = special.gammaln(n + 1.0) - special.gammaln(l + 1.0) - special.gammaln(
-                n - l + 1.0
-            )
-            with np.errstate(invalid="ignore"):
-                tail = math.log(3.0) + log_binom + (n - l) * math.log1p(-g) + l * math.log(g) + (
-                    l - 1.0
-                ) * base[l.astype(int) - 2]
-            first = (n - 1.0) * math.log1p(-g) + math.log1p((n - 1.0) * g)
-            second = (
-                math.log(n * (n - 1.0) / 2.0) + 2.0 * math.log(g) + (n - 2.0) * math.log1p(-g)
-                + base[0]
-            )
-            total = float(_logsumexp(np.concatenate([[first, second], tail])))
-            res[i] = min(total / (n - 1.0), own)
-        return res
+    def log_bracket(n: int, base: np.ndarray, e_inf: float) -> float:
+        l = np.arange(3, n + 1, dtype=float)
+        log_binom = special.gammaln(n + 1.0) - special.gammaln(l + 1.0) - special.gammaln(
+            n - l + 1.0
+        )
+        with np.errstate(invalid="ignore"):
+            tail = math.log(3.0) + log_binom + (n - l) * math.log1p(-g) + l * math.log(g) + (
+                l - 1.0
+            ) * base[l.astype(int) - 2]
+        first = (n - 1.0) * math.log1p(-g) + math.log1p((n - 1.0) * g)
+        second = (
+            math.log(n * (n - 1.0) / 2.0) + 2.0 * math.log(g) + (n - 2.0) * math.log1p(-g)
+            + base[0]
+        )
+        return float(_logsumexp(np.concatenate([[first, second], tail])))
 
-    a = _orders(orders)
-    return _monotone_from_above(a, np.minimum(interpolate_cumulant(at_integers, a), base_rdp(a)))
+    return _general_subsampled(g, base_rdp, orders, log_bracket)
 
 
 def without_replacement_subsampled(
@@ -499,6 +478,45 @@ def without_replacement_subsampled(
     """
     g = float(sample_rate)
 
+    def log_bracket(n: int, base: np.ndarray, e_inf: float) -> float:
+        # log of min{2, (e^{ε∞} − 1)^j} as a function of j
+        log_em1 = _log_expm1(np.array([e_inf]))[0] if 0 < e_inf < np.inf else (
+            -np.inf if e_inf == 0 else np.inf
+        )
+        e2 = base[0]
+        log_c2 = min(
+            math.log(4.0) + float(_log_expm1(np.array([e2]))[0]) if e2 > 0 else -np.inf,
+            e2 + min(math.log(2.0), 2.0 * log_em1),
+        )
+        second = 2.0 * math.log(g) + math.log(n * (n - 1.0) / 2.0) + log_c2
+        j = np.arange(3, n + 1, dtype=float)
+        log_binom = special.gammaln(n + 1.0) - special.gammaln(j + 1.0) - special.gammaln(
+            n - j + 1.0
+        )
+        with np.errstate(invalid="ignore"):
+            tail = (
+                j * math.log(g)
+                + log_binom
+                + (j - 1.0) * base[j.astype(int) - 2]
+                + np.minimum(math.log(2.0), j * log_em1)
+            )
+        return float(_logsumexp(np.concatenate([[0.0, second], tail])))
+
+    return _general_subsampled(g, base_rdp, orders, log_bracket)
+
+
+def _general_subsampled(
+    g: float, base_rdp: RDPFunction, orders: np.ndarray,
+    log_bracket: Callable[[int, np.ndarray, float], float],
+) -> np.ndarray:
+    """The frame both general subsampling bounds share.
+
+    At integer α = n ≥ 2: min(log_bracket(n, base ε(2..n), ε(∞))/(n−1), ε(n)); at α = ∞ the
+    amplification of pure DP log(1 + γ(e^{ε(∞)} − 1)) (Balle, Barthe, Gaboardi 2018); real
+    orders by :func:`interpolate_cumulant`; everything capped by the base curve and made
+    monotone from above.
+    """
+
     def at_integers(ints: np.ndarray) -> np.ndarray:
         ints = _orders(ints)
         res = np.empty_like(ints)
@@ -506,10 +524,6 @@ def without_replacement_subsampled(
         top = int(finite_ints.max()) if finite_ints.size else 2
         base = base_rdp(np.arange(2, top + 1, dtype=float)) if top >= 2 else np.empty(0)
         e_inf = float(base_rdp(np.array([np.inf]))[0])
-        # log of min{2, (e^{ε∞} − 1)^j} as a function of j
-        log_em1 = _log_expm1(np.array([e_inf]))[0] if 0 < e_inf < np.inf else (
-            -np.inf if e_inf == 0 else np.inf
-        )
         for i, alpha in enumerate(ints):
             if math.isinf(alpha):
                 res[i] = math.log1p(g * math.expm1(e_inf)) if math.isfinite(e_inf) else np.inf
@@ -518,29 +532,10 @@ def without_replacement_subsampled(
             own = base[n - 2]
             if g == 0.0:
                 res[i] = 0.0
-                continue
-            if g == 1.0:
+            elif g == 1.0:
                 res[i] = own
-                continue
-            e2 = base[0]
-            log_c2 = min(
-                math.log(4.0) + float(_log_expm1(np.array([e2]))[0]) if e2 > 0 else -np.inf,
-                e2 + min(math.log(2.0), 2.0 * log_em1),
-            )
-            second = 2.0 * math.log(g) + math.log(n * (n - 1.0) / 2.0) + log_c2
-            j = np.arange(3, n + 1, dtype=float)
-            log_binom = special.gammaln(n + 1.0) - special.gammaln(j + 1.0) - special.gammaln(
-                n - j + 1.0
-            )
-            with np.errstate(invalid="ignore"):
-                tail = (
-                    j * math.log(g)
-                    + log_binom
-                    + (j - 1.0) * base[j.astype(int) - 2]
-                    + np.minimum(math.log(2.0), j * log_em1)
-                )
-            total = float(_logsumexp(np.concatenate([[0.0, second], tail])))
-            res[i] = min(total / (n - 1.0), own)
+            else:
+                res[i] = min(log_bracket(n, base, e_inf) / (n - 1.0), own)
         return res
 
     a = _orders(orders)
