@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -240,7 +241,25 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``dpkit`` console script; returns the exit status."""
+    """Entry point of the ``dpkit`` console script; returns the exit status.
+
+    For the duration of the call the accountant's sampled-Gaussian kernels default to numpy
+    (unless ``DPKIT_ACCOUNTING_BACKEND`` is set): a one-shot answer takes about a millisecond
+    either way, and numba's start-up would cost half a second.
+    """
+    from .accounting.rdp import BACKEND_ENV
+
+    previous = os.environ.get(BACKEND_ENV)
+    if previous is None:
+        os.environ[BACKEND_ENV] = "numpy"
+    try:
+        return _main(argv)
+    finally:
+        if previous is None:
+            os.environ.pop(BACKEND_ENV, None)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -334,9 +335,17 @@ def _numba_kernels() -> Any:
     return _sgm_numba
 
 
+#: Environment variable that sets what ``backend="auto"`` means for the sampled Gaussian:
+#: "numba" (the default when numba is installed) or "numpy". The ``dpkit`` command line sets
+#: it to "numpy" for its own process: one answer does not repay numba's ~0.5 s start-up.
+BACKEND_ENV = "DPKIT_ACCOUNTING_BACKEND"
+
+
 def _sgm_kernels(backend: str) -> tuple[Callable[..., np.ndarray], Callable[..., np.ndarray]]:
     if backend not in ("auto", "numpy", "numba"):
         raise ValueError(f"backend must be 'auto', 'numpy' or 'numba', got {backend!r}")
+    if backend == "auto":
+        backend = "numpy" if os.environ.get(BACKEND_ENV, "auto") == "numpy" else "auto"
     mod = None if backend == "numpy" else _numba_kernels()
     if mod is None:
         if backend == "numba":
