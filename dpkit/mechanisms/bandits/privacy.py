@@ -1,0 +1,309 @@
+"""Privacy statements, noise calibration and the binary tree of the federated bandits.
+
+Paper: Xingyu Zhou, Sayak Ray Chowdhury, "On Differentially Private Federated Linear Contextual
+Bandits", ICLR 2024 (arXiv:2302.13945) [ZC24]. Tree: Dwork, Naor, Pitassi, Rothblum 2010;
+Chan, Shi, Song 2011. zCDP: Bun & Steinke 2016.
+
+Neighbouring relation (every statement here): two local datasets of one silo that differ in
+**one user**, i.e. one round's pair (x, y) replaced by (x', y') with ‖x‖₂, ‖x'‖₂ ≤ L and
+|y|, |y'| ≤ B (``"replace_one"``). The other silos' data are fixed and arbitrary.
+
+Tree indexing. Batches (leaves) are numbered k = 1 … Kb. The node released at batch k covers
+the leaves (k − lowbit(k), k] and sits at level j = log₂ lowbit(k). The private prefix sum at k
+is the sum of the nodes of the binary decomposition of k (popcount(k) nodes). A leaf ℓ is
+covered by at most n_lvl = ⌊log₂ Kb⌋ + 1 released nodes, one per level; leaf 1 by exactly n_lvl.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ... import _validate as V
+from ...accounting import calibrate
+from ...accounting.events import REPLACE_ONE, Event, Gaussian, Repeated, _check_relation
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import BanditParams
+
+__all__ = [
+    "ShuffleClaim",
+    "num_levels",
+    "lowbit_level",
+    "prefix_nodes",
+    "covering_nodes",
+    "gram_sensitivity",
+    "joint_sensitivity",
+    "ldp_noise_multiplier",
+    "node_sigma",
+    "legacy_code_sigma_ldp",
+    "amplification_sigma",
+    "vector_sum_parameters",
+    "aggregate_noise_std",
+    "regularizer",
+    "privacy_event",
+    "silo_level_event",
+    "claimed_event",
+]
+
+
+# ============================================================================ an opaque event
+@dataclass(frozen=True)
+class ShuffleClaim(Event):
+    """An (ε, δ)-DP statement with no Rényi curve: the shuffle-model claims of [ZC24].
+
+    Shuffle-model guarantees (amplification by shuffling; binomial "privacy blanket" summation)
+    are (ε, δ) statements. They imply no finite RDP bound, so ``rdp`` is ``inf`` at every order:
+    composed in an :class:`~dpkit.accounting.Accountant`, the result is ε = ∞, never an
+    understatement. Read ``epsilon`` and ``delta`` directly, and compose such claims by hand
+    (basic composition: ε and δ add). The dpkit accountant has no (ε, δ) event yet; this class
+    stands in for one.
+    """
+
+    epsilon: float
+    delta: float
+    relation: str | None = REPLACE_ONE  # type: ignore[misc]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "epsilon", V.positive(epsilon=self.epsilon))
+        object.__setattr__(self, "delta", V.in_range(0.0, 1.0, high_open=True, delta=self.delta))
+        _check_relation(self.relation)
+
+    def rdp(self, orders: Any) -> np.ndarray:
+        return np.full(np.asarray(orders, dtype=float).reshape(-1).shape, np.inf)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": self.type_name, "epsilon": self.epsilon, "delta": self.delta}
+        if self.relation is not None:
+            d["relation"] = self.relation
+        return d
+
+
+# ============================================================================ tree combinatorics
+def num_levels(num_batches: int) -> int:
+    """n_lvl = ⌊log₂ Kb⌋ + 1, the number of tree levels (the code's N; 9 for Kb = 400)."""
+    kb = V.integer(minimum=1, num_batches=num_batches)
+    return kb.bit_length()
+
+
+def lowbit_level(k: int) -> int:
+    """The level j of the node released at batch k ≥ 1: lowbit(k) = 2^j."""
+    k = V.integer(minimum=1, k=k)
+    return (k & -k).bit_length() - 1
+
+
+def prefix_nodes(k: int) -> list[int]:
+    """The released nodes (by batch index) whose sum is the private prefix sum at batch k."""
+    k = V.integer(minimum=1, k=k)
+    out = []
+    rest = k
+    while rest:
+        out.append(rest)
+        rest -= rest & -rest
+    return out
+
+
+def covering_nodes(leaf: int, num_batches: int) -> list[int]:
+    """The released nodes k ≤ Kb that contain leaf ℓ (at most one per level)."""
+    leaf = V.integer(minimum=1, leaf=leaf)
+    kb = V.integer(minimum=leaf, num_batches=num_batches)
+    out = []
+    for j in range(num_levels(kb)):
+        k = (((leaf - 1) >> j) + 1) << j
+        if k <= kb and (k & -k) == (1 << j):
+            out.append(k)
+    return out
+
+
+# ============================================================================ sensitivity
+def gram_sensitivity(feature_bound: float) -> float:
+    """Δ_W = √2·L²: sup ‖triu(xxᵀ − x'x'ᵀ)‖₂ ≤ ‖xxᵀ − x'x'ᵀ‖_F = √(‖x‖⁴+‖x'‖⁴−2(x·x')²)."""
+    L = V.positive(feature_bound=feature_bound)
+    return math.sqrt(2.0) * L * L
+
+
+def joint_sensitivity(feature_bound: float, reward_bound: float) -> float:
+    """Δ = √(Δ_W² + Δ_U²) = √(2L⁴ + 4L²B²), the ℓ₂ sensitivity of one user's (xxᵀ, xy).
+
+    Replace-one relation; √6 at L = B = 1. (An upper bound: the two parts are not maximal at
+    the same pair; the exact joint supremum is smaller.)
+    """
+    L = V.positive(feature_bound=feature_bound)
+    B = V.positive(reward_bound=reward_bound)
+    return math.sqrt(2.0 * L**4 + 4.0 * L * L * B * B)
+
+
+# ============================================================================ calibration
+def ldp_noise_multiplier(epsilon: float, delta: float, levels: int) -> float:
+    """z = σ₀/Δ such that ``levels`` Gaussian releases of noise multiplier z are (ε, δ)-DP.
+
+    Computed with dpkit's accountant (:func:`dpkit.accounting.calibrate.noise_multiplier`):
+    the user is in at most ``levels`` nodes, each a Gaussian mechanism, so the privacy loss is
+    that of ``Repeated(Gaussian(z), levels)``, i.e. ρ = levels/(2z²) zCDP.
+    """
+    e = V.positive(epsilon=epsilon)
+    d = V.in_range(0.0, 1.0, low_open=True, high_open=True, delta=delta)
+    n = V.integer(minimum=1, levels=levels)
+    return calibrate.noise_multiplier(lambda s: Gaussian(s, relation=REPLACE_ONE), e, d, count=n)
+
+
+def legacy_code_sigma_ldp(epsilon: float, delta: float, levels: int,
+                          feature_bound: float = 1.0) -> float:
+    """The σ₀ of [ZC24]'s released code for silo-level LDP: L·√(n_lvl(log(1/δ)+ε))/ε.
+
+    **Not** a privacy proof: it has no sensitivity factor, and is √(2Δ²/L²) = √12 (at
+    L = B = 1) below the sufficient rule σ₀² = 2·n_lvl·Δ²·(log(1/δ)+ε)/ε². Kept for reference
+    and as the mis-calibrated twin of the audit.
+    """
+    return feature_bound * math.sqrt(levels * (math.log(1.0 / delta) + epsilon)) / epsilon
+
+
+def amplification_sigma(epsilon: float, delta: float, levels: int, num_silos: int,
+                        horizon: int, sensitivity: float) -> float:
+    """Per-silo node σ₀ of the shuffle-amplification protocol (the released code's scale).
+
+    σ₀ = Δ·√(n_lvl·log(1/δ)·log(1 + n_lvl/(Tδ))·log(M·n_lvl/δ)) / (ε·√M), the code's formula
+    with its L replaced by the joint sensitivity Δ (the code omits the sensitivity). The paper's
+    constant could not be checked (spec §10.1).
+    """
+    a = math.log(1.0 / delta) * math.log1p(levels / (horizon * delta))
+    a *= math.log(num_silos * levels / delta)
+    return sensitivity * math.sqrt(levels * a) / (epsilon * math.sqrt(num_silos))
+
+
+def vector_sum_parameters(epsilon: float, delta: float, dim: int, users: int,
+                          scale: float = 1.0) -> tuple[float, float, float]:
+    """(g, b, p) of the binomial shuffle summation for a node holding ``users`` users.
+
+    Released code of [ZC24]: p = 1/4, g = max(2√n, d, 4), b = scale·g²·log²(d²/δ)/(ε²·n).
+    Each user sends, per coordinate v ∈ [0, 2c]: ⌊v·g/c⌋ + Bernoulli(frac) + Binomial(b, p).
+    """
+    n = float(users)
+    g = max(2.0 * math.sqrt(n), float(dim), 4.0)
+    b = scale * g * g * math.log(dim * dim / delta) ** 2 / (epsilon**2 * n)
+    return g, b, 0.25
+
+
+def node_sigma(params: BanditParams) -> float:
+    """Per-silo, per-node Gaussian noise std σ₀ of the Gaussian protocols (0 for "none").
+
+    "silo_ldp": σ₀ = z·Δ with z from :func:`ldp_noise_multiplier` (dpkit's sound rule).
+    "shuffle_amplification": :func:`amplification_sigma`. "shuffle_vector_sum" has binomial
+    noise instead (see :func:`aggregate_noise_std`); 0 here.
+    """
+    if params.protocol == "silo_ldp":
+        z = ldp_noise_multiplier(params.epsilon, params.delta, params.levels)
+        return z * params.sensitivity
+    if params.protocol == "shuffle_amplification":
+        return amplification_sigma(params.epsilon, params.delta, params.levels,
+                                   params.num_silos, params.horizon, params.sensitivity)
+    return 0.0
+
+
+def vector_sum_node_std(params: BanditParams, level: int) -> float:
+    """Std of the aggregate noise of one coordinate of a vector-sum node at ``level``.
+
+    Binomial noise and randomized rounding, scaled back: (c/g)·√(b·n·p(1−p) + n/4) (the
+    rounding term is an upper bound), with n = 2^level·M·Bt users and c the coordinate bound.
+    """
+    n = (1 << level) * params.num_silos * params.batch_size
+    g, b, p = vector_sum_parameters(params.epsilon, params.delta, params.dim, n,
+                                    params.vector_sum_scale)
+    return params.coordinate_bound / g * math.sqrt(b * n * p * (1 - p) + n / 4.0)
+
+
+def aggregate_noise_std(params: BanditParams) -> float:
+    """σ_tot: an upper bound on the std of each entry of the noise in a private prefix sum.
+
+    Gaussian protocols: σ₀·√(M·n_lvl) (M silos, at most n_lvl nodes). Vector sum: √n_lvl times
+    the largest node std. 0 for "none".
+    """
+    if params.protocol in ("silo_ldp", "shuffle_amplification"):
+        return node_sigma(params) * math.sqrt(params.num_silos * params.levels)
+    if params.protocol == "shuffle_vector_sum":
+        worst = max(vector_sum_node_std(params, j) for j in range(params.levels))
+        return worst * math.sqrt(params.levels)
+    return 0.0
+
+
+def regularizer(params: BanditParams) -> float:
+    """λ: √M (non-private, as the code), raised to cover the privacy noise.
+
+    "safe" (default): λ = 2·σ_tot·(2√d + √(2·log(2·Kb/α))), so that ‖H‖_op ≤ λ/2 for every
+    prefix-sum noise matrix H with probability ≥ 1 − α (GOE norm bound and a union bound over
+    the Kb prefix sums); "code": λ = σ_tot·(√(n_lvl + log(1/α)) + √d), the released code's.
+    """
+    if params.regularization is not None:
+        return params.regularization
+    lam = math.sqrt(params.num_silos)
+    s = aggregate_noise_std(params)
+    if s > 0:
+        if params.lambda_rule == "safe":
+            extra = 2.0 * s * (2.0 * math.sqrt(params.dim)
+                               + math.sqrt(2.0 * math.log(2.0 * params.num_batches / params.alpha)))
+        else:
+            extra = s * (math.sqrt(params.levels + math.log(1.0 / params.alpha))
+                         + math.sqrt(params.dim))
+        lam = max(lam, extra)
+    return lam
+
+
+# ============================================================================ statements
+def silo_level_event(params: BanditParams) -> Event:
+    """The silo-level guarantee of the Gaussian protocols, with no trust in any shuffler.
+
+    One user is in at most n_lvl released nodes of its silo's tree; each node is a Gaussian
+    mechanism of noise multiplier σ₀/Δ on the (xxᵀ, xy) statistic (upper triangle + vector,
+    ℓ₂ sensitivity Δ, replace-one). So the silo's whole message sequence is
+    ``Repeated(Gaussian(σ₀/Δ), n_lvl)``: ρ = n_lvl·Δ²/(2σ₀²)-zCDP per user, under adaptive
+    interaction when the stream is the realised one (see docs/bandits.md, "adaptivity"; in
+    ``strict`` mode without that convention). Composition across silos is not needed: each user
+    belongs to one silo.
+
+    Raises:
+        DPKitError: for "none" (no guarantee) or "shuffle_vector_sum" (no Gaussian per silo).
+    """
+    from ...errors import DPKitError
+
+    if params.protocol not in ("silo_ldp", "shuffle_amplification"):
+        raise DPKitError(f"silo_level_event needs protocol 'silo_ldp' or 'shuffle_amplification',"
+                         f" got {params.protocol!r}")
+    z = node_sigma(params) / params.sensitivity
+    return Repeated(Gaussian(z, relation=REPLACE_ONE), params.levels)
+
+
+def claimed_event(params: BanditParams) -> ShuffleClaim:
+    """The (ε, δ) the shuffle protocols are calibrated to, as claimed by [ZC24].
+
+    dpkit does **not** certify these for "shuffle_amplification": shuffling whole-silo messages
+    hides nothing when the other silos' data are far from the changed silo's, and the audit in
+    tests/audit/test_bandits_audit.py exhibits neighbours where the claim fails. For
+    "shuffle_vector_sum" it is the claim of the binomial blanket analysis (constants of the
+    released code; dpkit has no independent proof).
+    """
+    from ...errors import DPKitError
+
+    if not params.protocol.startswith("shuffle"):
+        raise DPKitError(f"claimed_event needs a shuffle protocol, got {params.protocol!r}")
+    return ShuffleClaim(params.epsilon, params.delta)
+
+
+def privacy_event(params: BanditParams) -> Event:
+    """What one silo's users are guaranteed, as a dpkit.accounting event (replace-one user).
+
+    * "none": ``Gaussian(0)``, i.e. ε = ∞ (no privacy).
+    * "silo_ldp": ``Repeated(Gaussian(σ₀/Δ, relation="replace_one"), n_lvl)``, calibrated by
+      the accountant to (ε, δ) at the requested δ.
+    * "shuffle_amplification": the same silo-level Gaussian statement at the (smaller) actual
+      σ₀, which holds whatever the shuffler does. The amplified (ε, δ) of [ZC24] is not
+      certified by dpkit (see :func:`claimed_event`).
+    * "shuffle_vector_sum": :class:`ShuffleClaim` (ε, δ), opaque to the RDP accountant.
+    """
+    if params.protocol == "none":
+        return Gaussian(0.0, relation=REPLACE_ONE)
+    if params.protocol == "shuffle_vector_sum":
+        return claimed_event(params)
+    return silo_level_event(params)
