@@ -235,7 +235,7 @@ class CounterParams:
             object.__setattr__(self, "epsilon", V.positive(epsilon=self.epsilon))
         # no silent overflow: the largest possible prefix sum and every noise scale are finite
         V.positive(**{"bound*horizon": b * T})
-        V.positive(**{"noise_std": self.noise_std})
+        V.positive(**{"noise_std**2": self.noise_std**2})  # finite, not underflowing
         nb = V.integer(minimum=1, maximum=_MAX_BUFFERS, blt_buffers=self.blt_buffers)
         object.__setattr__(self, "blt_buffers", nb)
         if self.kind == "blt":
