@@ -290,7 +290,9 @@ def quantize(params: RQMParams, x: Any, rng: Any, *, backend: str = "auto") -> A
     if which == "numba":
         from ._numba import quantize_numba
 
-        arr = _input(x)
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fiu":  # the kernel itself refuses NaN/inf (with positions)
+            arr = _input(x)
         return quantize_numba(p, arr, as_generator(rng))
     return quantize_reference(p, x, rng, sampler="walk")
 

@@ -75,7 +75,7 @@ def quantize_numba(params: Any, x: Any, gen: Any) -> np.ndarray:
     """RQM indices of x with the numba kernel (see :func:`dpkit.mechanisms.rqm.quantize`)."""
     from ... import _validate as V
 
-    arr = np.ascontiguousarray(np.asarray(x, dtype=np.float64))
+    arr = np.asarray(x, dtype=np.float64, order="C")
     flat = arr.reshape(-1)
     out = np.empty(flat.size, dtype=params.index_dtype)
     m, q = params.num_levels, params.keep_prob

@@ -1,0 +1,124 @@
+"""RQM kernels (numba, JAX): same LAW as the numpy reference, not the same bits.
+
+Every statistical test uses a fixed seed / key and a p-value threshold FA = 1e-6 (its
+false-alarm rate): chi-square goodness of fit against the closed-form pmf, chi-square
+homogeneity against the numpy reference, and a z-test of E[index] over many distinct inputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from dpkit.errors import DPKitError
+from dpkit.mechanisms.rqm import RQMParams, decode, pmf, quantize, quantize_reference, variance
+
+FA = 1e-6
+
+CONFIGS = [  # params, x
+    (RQMParams(1.0, 0.7, 6, 0.4), 0.33),  # spec §7.8
+    (RQMParams(1.0, 2.0, 16, 0.25), 1.0),  # the clip boundary
+    (RQMParams(1.0, 1.0, 16, 0.25), -14 / 15),  # exactly on a level
+    (RQMParams(0.5, 0.2, 9, 0.0), 0.1),  # q = 0: the two end levels only
+    (RQMParams(1.0, 0.5, 2, 0.5), -0.7),  # m = 2
+    (RQMParams(1.0, 0.3, 300, 0.9), 0.123),  # uint16 indices
+    (RQMParams(1.0, 0.5, 12, 0.05), 5.0),  # small q, clamped input
+]
+
+
+def gof_pvalue(idx: np.ndarray, probs: np.ndarray) -> float:
+    counts = np.bincount(np.asarray(idx, dtype=np.int64), minlength=probs.size)
+    expected = counts.sum() * probs
+    assert counts[expected == 0].sum() == 0  # nothing where the law puts no mass
+    # pool the cells with small expected counts into one, so the chi-square law applies
+    small = expected < 20
+    obs = np.append(counts[~small], counts[small].sum())
+    exp = np.append(expected[~small], expected[small].sum())
+    keep = exp > 0
+    return float(stats.chisquare(obs[keep], exp[keep] * obs[keep].sum() / exp[keep].sum())
+                 .pvalue)
+
+
+@pytest.mark.parametrize("params, x", CONFIGS, ids=[f"m{p.num_levels}-x{x:.3g}"
+                                                     for p, x in CONFIGS])
+def test_numba_matches_pmf(params: RQMParams, x: float) -> None:
+    n = 400_000
+    idx = quantize(params, np.full(n, x), rng=31, backend="numba")
+    assert idx.dtype == params.index_dtype
+    assert gof_pvalue(idx, pmf(params, x)) > FA
+    # unbiased: |mean − x| ≤ 5σ/√N (FA 5.7e-7)
+    xc = min(max(x, -params.clip), params.clip)
+    assert abs(decode(params, idx).mean() - xc) <= 5 * math.sqrt(variance(params, xc) / n)
+
+
+def test_numba_matches_reference_two_sample() -> None:
+    p = RQMParams(1.0, 0.6, 16, 0.35)
+    xs = np.linspace(-1.1, 1.1, 11)
+    for x in xs:
+        a = quantize(p, np.full(100_000, x), rng=32, backend="numba")
+        b = quantize_reference(p, np.full(100_000, x), rng=33)
+        table = np.stack([np.bincount(a, minlength=16), np.bincount(b, minlength=16)])
+        table = table[:, table.sum(axis=0) > 0]
+        assert stats.chi2_contingency(table)[1] > FA / xs.size  # Bonferroni over 11 inputs
+
+
+def test_numba_many_inputs_mean() -> None:
+    p = RQMParams(0.5, 0.5, 9, 0.6)
+    g = np.random.default_rng(34)
+    xs = g.uniform(-0.6, 0.6, (300, 1000))
+    idx = quantize(p, xs, g, backend="numba").astype(float).ravel()
+    probs = pmf(p, xs.ravel())
+    mean = probs @ np.arange(9)
+    var = probs @ np.arange(9) ** 2 - mean**2
+    assert abs((idx - mean).sum() / math.sqrt(var.sum())) < 5  # FA 5.7e-7
+
+
+def test_numba_determinism_and_shapes() -> None:
+    p = RQMParams(1.0, 1.0, 16, 0.5)
+    x = np.linspace(-1, 1, 24).reshape(2, 3, 4)
+    a = quantize(p, x, rng=7, backend="numba")
+    assert a.shape == (2, 3, 4) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, quantize(p, x, rng=7, backend="numba"))
+    assert not np.array_equal(quantize(p, np.zeros(1000), rng=7, backend="numba"),
+                              quantize(p, np.zeros(1000), rng=8, backend="numba"))
+    assert quantize(p, 0.3, rng=1, backend="numba").shape == ()
+    assert quantize(p, [0.5], rng=1).shape == (1,)  # "auto" picks numba here
+
+
+# ------------------------------------------------------------------ JAX (kept small: CPU)
+jax = pytest.importorskip("jax")
+
+
+@pytest.mark.parametrize("params, x", [CONFIGS[0], CONFIGS[2], CONFIGS[3]],
+                         ids=["spec", "on-level", "q0"])
+def test_jax_matches_pmf(params: RQMParams, x: float) -> None:
+    n = 200_000
+    key = jax.random.key(35)
+    idx = np.asarray(quantize(params, jax.numpy.full(n, x), key))  # "auto": JAX for JAX arrays
+    assert gof_pvalue(idx, pmf(params, x)) > FA
+
+
+def test_jax_vmap_over_keys_and_determinism() -> None:
+    from dpkit.mechanisms.rqm._jax import rqm_indices
+
+    p = RQMParams(1.0, 0.7, 6, 0.4)
+    keys = jax.random.split(jax.random.key(36), 500)
+    x = jax.numpy.full(400, 0.33)
+    out = jax.vmap(lambda k: rqm_indices(k, x, p.clip, p.half_width, p.spacing,
+                                         p.num_levels, p.keep_prob))(keys)
+    assert out.shape == (500, 400)
+    assert gof_pvalue(np.asarray(out).ravel(), pmf(p, 0.33)) > FA
+    a = quantize(p, x, jax.random.key(1), backend="jax")
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(quantize(p, x, jax.random.key(1),
+                                                                     backend="jax")))
+
+
+def test_jax_bad_input() -> None:
+    p = RQMParams(1.0, 0.7, 6, 0.4)
+    with pytest.raises(DPKitError, match=r"position\(s\) 1"):
+        quantize(p, jax.numpy.array([0.0, jax.numpy.nan]), jax.random.key(0))
+    with pytest.raises(DPKitError, match="JAX PRNG key"):
+        quantize(p, jax.numpy.zeros(3), 0, backend="jax")
