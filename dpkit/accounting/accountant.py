@@ -83,7 +83,7 @@ class Accountant:
     improved RDP conversion (see :mod:`dpkit.accounting.conversions`).
     """
 
-    __slots__ = ("_orders", "_relation", "_ledger", "_rdp", "_known")
+    __slots__ = ("_orders", "_relation", "_ledger", "_rdp", "_known", "_curves")
 
     def __init__(self, orders: Any = None, *, relation: str | None = None) -> None:
         self._orders = DEFAULT_ORDERS if orders is None else validate_orders(orders)
@@ -93,6 +93,9 @@ class Accountant:
         # (the anchors at first; a query adds the orders it needs). Filling in more orders
         # is a cache of a pure function, so it never changes what the accountant means.
         self._known = _pruning.anchor_mask(self._orders)
+        # Per-event curves computed so far (NaN: not yet), shared with every accountant
+        # derived from this one: a cache of pure functions of (event, order).
+        self._curves: dict[Event, np.ndarray] = {}
         self._rdp = np.where(self._known, 0.0, np.nan)
 
     # ------------------------------------------------------------------ construction
@@ -104,6 +107,7 @@ class Accountant:
         new._ledger = ledger
         new._rdp = np.asarray(rdp, dtype=float)
         new._known = known.copy()
+        new._curves = self._curves
         return new
 
     def supports(self, event: Event) -> bool:
@@ -130,7 +134,7 @@ class Accountant:
             # monotone across them), so such events are always evaluated on the whole grid
             self._fill(~self._known)
         known = self._known
-        curve = _weighted_curve(event, n, self._orders[known])
+        curve = self._weighted_curve(event, n, known)
         ledger = dict(self._ledger)
         ledger[event] = ledger.get(event, 0) + n
         total = self._rdp.copy()
@@ -172,12 +176,26 @@ class Accountant:
         need = mask & ~self._known
         if not need.any():
             return
-        a = self._orders[need]
-        total = np.zeros(a.shape)
+        total = np.zeros(int(need.sum()))
         for event, n in self._ledger.items():
-            total += _weighted_curve(event, n, a)
+            total += self._weighted_curve(event, n, need)
         self._rdp[need] = total
         self._known |= need
+
+    def _weighted_curve(self, event: Event, n: int, mask: np.ndarray) -> np.ndarray:
+        """n × the event's RDP at the masked orders (0 stays 0 even where n·∞ would be NaN)."""
+        curve = self._curves.get(event)
+        if curve is None:
+            curve = self._curves[event] = np.full(self._orders.shape, np.nan)
+        missing = mask & np.isnan(curve)
+        if missing.any():
+            values = np.asarray(event.rdp(self._orders[missing]), dtype=float)
+            if np.isnan(values).any():  # pragma: no cover - every event guards against NaN
+                raise DPKitError(f"event {event!r} produced NaN RDP values")
+            curve[missing] = values
+        part = curve[mask]
+        with np.errstate(invalid="ignore"):
+            return np.where(part == 0.0, 0.0, n * part)
 
     def _search(self, score: Any) -> None:
         """Evaluate every order that could give the best ``score`` (all of them unless every
@@ -284,12 +302,3 @@ class Accountant:
         )
 
     __hash__ = None  # type: ignore[assignment]
-
-
-def _weighted_curve(event: Event, n: int, orders: np.ndarray) -> np.ndarray:
-    """n × the event's RDP at ``orders`` (0 stays 0 even where n·∞ would be NaN)."""
-    curve = np.asarray(event.rdp(orders), dtype=float)
-    if np.isnan(curve).any():  # pragma: no cover - every event guards against NaN
-        raise DPKitError(f"event {event!r} produced NaN RDP values")
-    with np.errstate(invalid="ignore"):
-        return np.where(curve == 0.0, 0.0, n * curve)
