@@ -16,6 +16,7 @@ covered by at most n_lvl = ⌊log₂ Kb⌋ + 1 released nodes, one per level; le
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -187,6 +188,7 @@ def vector_sum_parameters(epsilon: float, delta: float, dim: int, users: int,
     return g, b, 0.25
 
 
+@functools.lru_cache(maxsize=256)
 def node_sigma(params: BanditParams) -> float:
     """Per-silo, per-node Gaussian noise std σ₀ of the Gaussian protocols (0 for "none").
 
@@ -229,6 +231,7 @@ def aggregate_noise_std(params: BanditParams) -> float:
     return 0.0
 
 
+@functools.lru_cache(maxsize=256)
 def regularizer(params: BanditParams) -> float:
     """λ: √M (non-private, as the code), raised to cover the privacy noise.
 
