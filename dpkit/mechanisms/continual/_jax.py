@@ -1,0 +1,138 @@
+"""JAX kernels of the continual counters: the streaming step under ``jax.lax.scan``.
+
+The carry is the reference's immutable state (tree kinds: (L, d) partial sums and node values;
+BLT: (b, d) buffers and the running sum); "sqrt" uses the FFT batch product (``jnp.fft``).
+Noise comes from a JAX key: step t uses ``jax.random.fold_in(key, t)``, so the law is the
+reference's (tested), not its bits. Privacy: the same statement as the reference
+(:mod:`dpkit.mechanisms.continual.privacy`). Imported lazily; float64 is used when JAX has it
+enabled (``jax_enable_x64``), else float32.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = ["run"]
+
+
+def _key(rng: Any) -> Any:
+    if isinstance(rng, (int, np.integer)):
+        return jax.random.key(int(rng))
+    return rng
+
+
+def _unit(key: Any, shape: tuple[int, ...], laplace: bool, dtype: Any) -> Any:
+    if laplace:
+        return jax.random.laplace(key, shape, dtype=dtype)
+    return jax.random.normal(key, shape, dtype=dtype)
+
+
+def _ctz(t: Any) -> Any:
+    """Trailing zeros of t ≥ 1 (int32): log2 of the lowest set bit."""
+    low = t & (-t)
+    return jnp.int32(31) - jax.lax.clz(low)
+
+
+@partial(jax.jit, static_argnames=("kind", "levels", "laplace"))
+def _scan(xs: Any, key: Any, scale: Any, weights: Any, theta: Any, omega: Any, *, kind: str,
+          levels: int, laplace: bool) -> Any:
+    T, d = xs.shape
+    dtype = xs.dtype
+    hs = jnp.arange(levels)
+
+    def tree_step(carry: Any, inp: Any) -> Any:
+        partial_, nodes = carry
+        x, t = inp
+        h = _ctz(t)
+        below = (hs < h)[:, None]
+        at = (hs == h)[:, None]
+        z = _unit(jax.random.fold_in(key, t), (d,), laplace, dtype)
+        exact = x + jnp.sum(jnp.where(below, partial_, 0.0), axis=0)
+        partial_ = jnp.where(below, 0.0, jnp.where(at, exact[None, :], partial_))
+        nodes = jnp.where(below, 0.0, jnp.where(at, (exact + scale * z)[None, :], nodes))
+        return (partial_, nodes), jnp.sum(nodes, axis=0)
+
+    def honaker_step(carry: Any, inp: Any) -> Any:
+        partial_, nodes = carry
+        x, t = inp
+        hstar = _ctz(t)
+        z = _unit(jax.random.fold_in(key, t), (levels, d), laplace, dtype)
+        u0 = x + scale * z[0]
+
+        def climb(h: Any, acc: Any) -> Any:
+            exact, u = acc
+            active = h <= hstar
+            exact_n = exact + partial_[h - 1]
+            noisy = exact_n + scale * z[h]
+            u_n = weights[h] * noisy + (1.0 - weights[h]) * (nodes[h - 1] + u)
+            return (jnp.where(active, exact_n, exact), jnp.where(active, u_n, u))
+
+        exact, u = jax.lax.fori_loop(1, levels, climb, (x, u0))
+        below = (hs < hstar)[:, None]
+        at = (hs == hstar)[:, None]
+        partial_ = jnp.where(below, 0.0, jnp.where(at, exact[None, :], partial_))
+        nodes = jnp.where(below, 0.0, jnp.where(at, u[None, :], nodes))
+        return (partial_, nodes), jnp.sum(nodes, axis=0)
+
+    def blt_step(carry: Any, inp: Any) -> Any:
+        buf, total = carry
+        x, t = inp
+        z = _unit(jax.random.fold_in(key, t), (d,), laplace, dtype)
+        zeta = scale * z - omega @ buf
+        buf = theta[:, None] * buf + zeta[None, :]
+        total = total + x + zeta
+        return (buf, total), total
+
+    ts = jnp.arange(1, T + 1, dtype=jnp.int32)
+    if kind == "blt":
+        init = (jnp.zeros((theta.shape[0], d), dtype), jnp.zeros((d,), dtype))
+        _, ys = jax.lax.scan(blt_step, init, (xs, ts))
+        return ys
+    init = (jnp.zeros((levels, d), dtype), jnp.zeros((levels, d), dtype))
+    body = tree_step if kind == "tree" else honaker_step
+    _, ys = jax.lax.scan(body, init, (xs, ts))
+    return ys
+
+
+@jax.jit
+def _sqrt_fft(xs: Any, key: Any, scale: Any, coefs: Any) -> Any:
+    T, d = xs.shape
+    n = 1 << max(1, (2 * T - 1).bit_length())
+    z = jax.random.normal(key, (T, d), dtype=xs.dtype)
+    conv = jnp.fft.irfft(jnp.fft.rfft(coefs, n)[:, None] * jnp.fft.rfft(z, n, axis=0), n,
+                         axis=0)[:T]
+    return jnp.cumsum(xs, axis=0) + scale * conv
+
+
+def run(params: Any, stream: Any, rng: Any) -> Any:
+    """Whole-stream run with ``lax.scan`` (tree, Honaker, BLT) or ``jnp.fft`` (sqrt).
+
+    Input checks are the reference's (finite, within the bound or clipped, T ≤ horizon).
+    ``rng``: a JAX PRNG key or an int seed. Returns a JAX array shaped like ``stream``.
+    """
+    from . import _honaker_weights, _prepare_stream
+
+    xs_np = _prepare_stream(params, np.asarray(stream))
+    dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    xs = jnp.asarray(xs_np, dtype=dtype)
+    key = _key(rng)
+    scale = jnp.asarray(params.noise_scale, dtype=dtype)
+    if params.kind == "sqrt":
+        from .privacy import sqrt_coefficients
+
+        coefs = jnp.asarray(sqrt_coefficients(xs.shape[0]), dtype=dtype)
+        ys = _sqrt_fft(xs, key, scale, coefs)
+    else:
+        levels = params.levels
+        weights = jnp.asarray(_honaker_weights(levels), dtype=dtype)
+        nb = len(params.blt_theta) if params.kind == "blt" else 1
+        theta = jnp.asarray(params.blt_theta if params.kind == "blt" else np.zeros(nb), dtype)
+        omega = jnp.asarray(params.blt_omega if params.kind == "blt" else np.zeros(nb), dtype)
+        ys = _scan(xs, key, scale, weights, theta, omega, kind=params.kind, levels=levels,
+                   laplace=params.noise == "laplace")
+    return ys.reshape(np.shape(stream)) if params.dimension == 1 else ys
