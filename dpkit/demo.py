@@ -58,7 +58,9 @@ def _register_optional() -> None:
     """Add the sections of mechanisms that exist in this installation."""
     import importlib
 
-    for name in ("mechanisms.additive", "integrations.opacus"):
+    for name in ("mechanisms.additive", "mechanisms.rqm", "mechanisms.continual",
+                 "mechanisms.bandits", "mechanisms.heavy_hitters", "mechanisms.kde",
+                 "mechanisms.smoothed_rr", "integrations.opacus"):
         try:
             module = importlib.import_module(f"dpkit.{name}")
         except ImportError:  # pragma: no cover - a mechanism not built yet
