@@ -24,7 +24,8 @@ CONFIGS = [  # params, x
     (RQMParams(1.0, 1.0, 16, 0.25), -14 / 15),  # exactly on a level
     (RQMParams(0.5, 0.2, 9, 0.0), 0.1),  # q = 0: the two end levels only
     (RQMParams(1.0, 0.5, 2, 0.5), -0.7),  # m = 2
-    (RQMParams(1.0, 0.3, 300, 0.9), 0.123),  # uint16 indices
+    (RQMParams(1.0, 0.3, 300, 0.9), 0.123),  # uint16 indices, alias tables
+    (RQMParams(1.0, 0.3, 600, 0.8), -0.4),  # beyond MAX_TABLE_LEVELS: logarithm path
     (RQMParams(1.0, 0.5, 12, 0.05), 5.0),  # small q, clamped input
 ]
 

@@ -1,0 +1,171 @@
+"""RQM benchmark: encoding kernels against the numpy reference, and the exact privacy curve.
+
+Sections (all in one run, ratios printed against the numpy reference / the unpruned search):
+
+1. encoding throughput, d coordinates drawn uniformly in [−c, c], c = 1, Δ = 1, q = 0.25,
+   m ∈ {2, 16, 256}: the numpy reference (geometric walk), the numba kernel, the jitted JAX
+   kernel (on the CPU here; ``block_until_ready``, compile excluded) and, for m = 16, the naive
+   keep-mask reference. Goal (issue #4): numba ≥ 10× numpy and ≥ 20 M coords/s at m = 16.
+2. the exact privacy curve over ``DEFAULT_ORDERS`` (174 orders incl. ∞), pruned grid search
+   against the unpruned one, m ∈ {2, 4, 16, 64, 256}. Goal: < 50 ms for m ≤ 16, < 2 s for
+   m = 256.
+
+Each timing is the median of warm repetitions (:func:`benchmarks._timing.measure`); every
+repetition uses a different seed / a Δ perturbed by 1e-9·rep, so no cache can help.
+``python -m benchmarks --only rqm [--quick]``; tables also go to ``benchmarks/out/rqm.md``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import OUT_DIR
+from ._report import Table, fmt_ratio, fmt_time, machine_info, machine_markdown
+from ._timing import measure
+
+__all__ = ["run", "main"]
+
+
+def _params(m: int, extension: float = 1.0, q: float = 0.25) -> Any:
+    from dpkit.mechanisms.rqm import RQMParams
+
+    return RQMParams(1.0, extension, m, q)
+
+
+def _encode_numpy(rep: int, x: np.ndarray, m: int, sampler: str = "walk") -> Any:
+    from dpkit.mechanisms.rqm import quantize_reference
+
+    return quantize_reference(_params(m), x, rng=rep + 1, sampler=sampler)
+
+
+def _encode_numba(rep: int, x: np.ndarray, m: int) -> Any:
+    from dpkit.mechanisms.rqm import quantize
+
+    return quantize(_params(m), x, rng=rep + 1, backend="numba")
+
+
+def _encode_jax(rep: int, x: Any, m: int) -> Any:
+    import jax
+
+    from dpkit.mechanisms.rqm import quantize
+
+    return quantize(_params(m), x, jax.random.key(rep + 1), backend="jax").block_until_ready()
+
+
+def _curve(rep: int, m: int, pruned: bool = True) -> Any:
+    from dpkit.mechanisms.rqm.privacy import rdp_curve, rdp_curve_bruteforce
+
+    p = _params(m, extension=2.0 * (1.0 + 1e-9 * max(rep, 0)))
+    return rdp_curve(p) if pruned else rdp_curve_bruteforce(p)
+
+
+def encoding_table(quick: bool) -> tuple[Table, dict[str, float]]:
+    d = 2_000_000 if quick else 10_000_000
+    reps = 3 if quick else 5
+    x = np.random.default_rng(0).uniform(-1.0, 1.0, d)
+    table = Table(f"Encoding {d:,} coordinates (c=1, Δ=1, q=0.25), median of {reps}",
+                  ["m", "backend", "time", "M coords/s", "speed-up vs numpy"],
+                  notes=["numpy = the reference geometric-walk sampler; mask = the naive "
+                         "reference that draws all m−2 keep bits",
+                         f"numba threads: {_numba_threads()}; JAX on the CPU "
+                         "(no GPU lent to this task)"])
+    goals: dict[str, float] = {}
+    try:
+        import jax.numpy as jnp
+
+        xj = jnp.asarray(x, dtype=jnp.float32)
+    except ImportError:  # pragma: no cover
+        xj = None
+    for m in (2, 16, 256):
+        base = measure(_encode_numpy, {"x": x, "m": m}, reps=reps)
+        rows: list[tuple[str, float]] = [("numpy", base.median)]
+        if m == 16:
+            n_mask = d // 10
+            mk = measure(_encode_numpy, {"x": x[:n_mask], "m": m, "sampler": "mask"},
+                         reps=reps)
+            rows.append(("numpy mask", mk.median * d / n_mask))
+        nb = measure(_encode_numba, {"x": x, "m": m}, reps=reps)
+        rows.append(("numba", nb.median))
+        if xj is not None:
+            jx = measure(_encode_jax, {"x": xj, "m": m}, reps=reps)
+            rows.append(("jax (cpu)", jx.median))
+        for name, t in rows:
+            table.add(m, name, fmt_time(t), f"{d / t / 1e6:.1f}", fmt_ratio(base.median / t))
+            if m == 16:
+                goals[name] = t
+        goals["d"] = d
+    return table, goals
+
+
+def _numba_threads() -> str:
+    try:
+        import numba
+
+        return str(numba.get_num_threads())
+    except ImportError:  # pragma: no cover
+        return "n/a"
+
+
+def privacy_table(quick: bool) -> Table:
+    from dpkit.accounting import DEFAULT_ORDERS
+
+    reps = 3 if quick else 7
+    table = Table(f"Exact privacy curve over DEFAULT_ORDERS ({len(DEFAULT_ORDERS)} orders), "
+                  "c=1, Δ=2, q=0.25",
+                  ["m", "grid |G|", "pruned search", "pairs evaluated", "unpruned search",
+                   "speed-up", "max |diff|", "ε(2)", "ε(∞)"],
+                  notes=["pairs evaluated: (pair, order) divergences computed exactly by the "
+                         "pruned search (unpruned: |G|²·orders)",
+                         "max |diff|: largest difference between the two searches' curves"])
+    for m in (2, 4, 16, 64, 256):
+        fast = measure(_curve, {"m": m}, reps=reps)
+        slow_reps = 1 if m >= 64 else reps
+        slow = measure(_curve, {"m": m, "pruned": False}, reps=slow_reps,
+                       warmup=m < 64)
+        rf, rs = fast.value, slow.value
+        g = int(round(np.sqrt(rs.evaluated / len(DEFAULT_ORDERS))))
+        diff = float(np.max(np.abs(rf.values - rs.values)))
+        table.add(m, g, fmt_time(fast.median), f"{rf.evaluated:,}", fmt_time(slow.median),
+                  fmt_ratio(slow.median / fast.median), f"{diff:.1e}",
+                  f"{rf.values[list(DEFAULT_ORDERS).index(2.0)]:.4f}", f"{rf.values[-1]:.4f}")
+    return table
+
+
+def run(quick: bool, out_dir: Path = OUT_DIR, argv: Sequence[str] = ()) -> None:
+    """Run both sections, print them, write ``out_dir/rqm.md``."""
+    info = machine_info()
+    enc, goals = encoding_table(quick)
+    print(enc.text(), flush=True)
+    priv = privacy_table(quick)
+    print(priv.text(), flush=True)
+    d = goals.pop("d")
+    nb, npy = goals["numba"], goals["numpy"]
+    verdict = [
+        f"numba vs numpy at m=16: {npy / nb:.1f}x (goal >= 10x): "
+        f"{'met' if npy / nb >= 10 else 'NOT met'}",
+        f"numba throughput at m=16: {d / nb / 1e6:.1f} M coords/s (goal >= 20): "
+        f"{'met' if d / nb >= 20e6 else 'NOT met'}",
+    ]
+    print("\n".join(verdict))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = ["# RQM benchmark", "", f"Command: `{' '.join(argv) or 'python -m benchmarks.rqm'}`",
+          "", machine_markdown(info), "", enc.markdown(), "", priv.markdown(), "",
+          *[f"- {v}" for v in verdict], ""]
+    (out_dir / "rqm.md").write_text("\n".join(md))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    run("--quick" in args, OUT_DIR, ["python", "-m", "benchmarks.rqm", *args])
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    raise SystemExit(main())
