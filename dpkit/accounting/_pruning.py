@@ -15,6 +15,7 @@ exact curve the result equals the full grid's minimum, and for any curve it is s
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -28,19 +29,30 @@ ANCHOR_MAX = 64.0
 BATCH = 6
 
 
-def anchor_mask(orders: np.ndarray) -> np.ndarray:
-    """Orders evaluated first: integers ≤ 64 and α = ∞."""
+def _read_only(mask: np.ndarray) -> np.ndarray:
+    mask.setflags(write=False)
+    return mask
+
+
+@functools.lru_cache(maxsize=8)
+def _masks(key: bytes) -> tuple[np.ndarray, np.ndarray]:
+    orders = np.frombuffer(key, dtype=float)
     fin = np.isfinite(orders)
-    return ~fin | ((orders == np.floor(orders)) & (orders <= ANCHOR_MAX))
+    anchors = ~fin | ((orders == np.floor(orders)) & (orders <= ANCHOR_MAX))
+    smallest = np.zeros(orders.shape, dtype=bool)
+    if fin.any():
+        smallest[int(np.argmin(np.where(fin, orders, np.inf)))] = True
+    return _read_only(anchors), _read_only(smallest)
+
+
+def anchor_mask(orders: np.ndarray) -> np.ndarray:
+    """Orders evaluated first: integers ≤ 64 and α = ∞ (a read-only mask)."""
+    return _masks(np.ascontiguousarray(orders, dtype=float).tobytes())[0]
 
 
 def smallest_order_mask(orders: np.ndarray) -> np.ndarray:
     """The smallest finite order (the total-variation shortcut reads the curve there)."""
-    mask = np.zeros(orders.shape, dtype=bool)
-    fin = np.isfinite(orders)
-    if fin.any():
-        mask[int(np.argmin(np.where(fin, orders, np.inf)))] = True
-    return mask
+    return _masks(np.ascontiguousarray(orders, dtype=float).tobytes())[1]
 
 
 def cumulant_lower_bound(points: np.ndarray, kvals: np.ndarray,

@@ -39,6 +39,8 @@ DEFAULT_ORDERS.setflags(write=False)
 
 def validate_orders(orders: Any) -> np.ndarray:
     """Orders as a sorted, distinct float array, all > 1 (``inf`` allowed)."""
+    if orders is DEFAULT_ORDERS:
+        return DEFAULT_ORDERS
     a = np.asarray(orders, dtype=float).reshape(-1)
     if a.size == 0:
         raise DPKitError("orders must not be empty")
@@ -92,7 +94,7 @@ class Accountant:
         # The summed curve is evaluated lazily: ``_known`` marks the orders computed so far
         # (the anchors at first; a query adds the orders it needs). Filling in more orders
         # is a cache of a pure function, so it never changes what the accountant means.
-        self._known = _pruning.anchor_mask(self._orders)
+        self._known = _pruning.anchor_mask(self._orders).copy()
         # Per-event curves computed so far (NaN: not yet), shared with every accountant
         # derived from this one: a cache of pure functions of (event, order).
         self._curves: dict[Event, np.ndarray] = {}
