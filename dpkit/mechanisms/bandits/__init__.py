@@ -25,8 +25,8 @@ Privacy statement: :func:`privacy_event` (replace one user of one silo; see
 the clipped values. Regret is measured on the unclipped mean rewards.
 
 Kernels: numpy reference (``backend="numpy"``, the oracle), numba (``"numba"``, the default
-when installed) and JAX (``"jax"``, Gaussian protocols and the synthetic environment only).
-They agree in law, not in bits (tests/mechanisms/test_bandits_kernels.py).
+when installed); a JAX kernel is not built yet (``backend="jax"`` raises). They agree in
+law, not in bits (tests/mechanisms/test_bandits_kernels.py).
 Not hardened against floating-point attacks (continuous Gaussian noise).
 """
 
@@ -626,8 +626,8 @@ def simulate(params: BanditParams, environment: Any, rng: Any, *, backend: str =
     Args:
         params: a :class:`BanditParams`.
         environment: :func:`synthetic_environment` or :func:`matrix_environment`.
-        rng: int seed or numpy Generator (numpy/numba); a JAX key for ``backend="jax"``.
-        backend: "auto" (numba if installed; JAX for a JAX key), "numpy", "numba", "jax".
+        rng: int seed or numpy Generator.
+        backend: "auto" (numba if installed), "numpy", "numba" ("jax": not built yet, raises).
         progress: print a progress line to stderr.
 
     Returns:
@@ -642,9 +642,8 @@ def simulate(params: BanditParams, environment: Any, rng: Any, *, backend: str =
     _check_env(params, environment)
     b = resolve(backend, rng)
     if b == "jax":
-        from . import _jax
-
-        return _jax.simulate(params, environment, rng)
+        raise DPKitError("backend='jax' is not available for bandits yet: use 'numba' or "
+                         "'numpy' (with an int seed or numpy Generator as rng)")
     gen = as_generator(rng)
     if not isinstance(gen, np.random.Generator):
         raise DPKitError("rng must be a seed or numpy Generator for the numpy/numba backends")
