@@ -172,7 +172,7 @@ def quantize_numba(params: Any, x: Any, gen: Any) -> np.ndarray:
     out = np.empty(flat.size, dtype=params.index_dtype)
     m, q = params.num_levels, params.keep_prob
     walk = q > 0.0 and m > 2
-    key = np.uint64(int(gen.integers(0, 2**63)) * 2 + int(gen.integers(0, 2)))
+    key = np.uint64((int(gen.integers(0, 2**32)) << 32) | int(gen.integers(0, 2**32)))
     if not _all_finite(flat):
         V.finite_array(x=arr if arr.ndim else arr.reshape(1))  # raises, naming the positions
         raise DPKitError("x must be finite")  # pragma: no cover - finite_array raised
