@@ -1,0 +1,194 @@
+"""numba kernels of the frequency oracles (same law as the numpy reference, tested).
+
+Randomness: one 64-bit key per call is drawn from the caller's numpy Generator; user i draws
+its k-th word as SplitMix64(base_i + (k + 1)·φ) with base_i = SplitMix64(key + i·φ'), a
+counter-based stream (Steele, Lea, Flood 2014), so results do not depend on the number of
+threads. Bernoulli draws compare a 53-bit uniform with the probability; bounded integers use
+Lemire's unbiased multiply-and-reject method (Lemire 2019), so "a uniform other item" is exactly
+uniform. The OLH hash is the one of :mod:`._hash` (bit-equal, tested). Not hardened against
+floating-point attacks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit, prange
+
+from .oracles import GRR, OLH, OUE, OLHReports
+
+__all__ = ["perturb_numba", "olh_support_pool", "olh_support_fresh", "olh_hash_numba"]
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_GOLDEN2 = np.uint64(0xD1B54A32D192ED03)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_INV53 = 1.0 / 9007199254740992.0
+_MASK32 = np.uint64(0xFFFFFFFF)
+
+
+@njit(cache=True, inline="always")
+def _mix(z: np.uint64) -> np.uint64:
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, inline="always")
+def _word(base: np.uint64, k: int) -> np.uint64:
+    return _mix(base + np.uint64(k + 1) * _GOLDEN)
+
+
+@njit(cache=True, inline="always")
+def _unif(w: np.uint64) -> float:
+    return np.int64(w >> np.uint64(11)) * _INV53
+
+
+@njit(cache=True, inline="always")
+def _bounded(base: np.uint64, k: int, m: np.uint64) -> tuple[np.uint64, int]:
+    """Uniform integer in [0, m), m ≤ 2^32 (Lemire); returns (value, next counter)."""
+    two32 = np.uint64(1) << np.uint64(32)
+    thr = (two32 - m) % m
+    while True:
+        r = _word(base, k) >> np.uint64(32)
+        k += 1
+        prod = r * m
+        if (prod & _MASK32) >= thr:
+            return prod >> np.uint64(32), k
+
+
+@njit(cache=True, inline="always")
+def _fmix32(v: np.uint64) -> np.uint64:
+    h = v & _MASK32
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & _MASK32
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & _MASK32
+    return h ^ (h >> np.uint64(16))
+
+
+@njit(cache=True, inline="always")
+def _hash(a: np.uint64, b: np.uint64, v: np.uint64, g: np.uint64) -> np.uint64:
+    z = (a * _fmix32(v) + b) >> np.uint64(32)
+    return (z * g) >> np.uint64(32)
+
+
+@njit(cache=True, inline="always")
+def _coeffs(s: np.uint64) -> tuple[np.uint64, np.uint64]:
+    return _mix(s + _GOLDEN), _mix(s + _GOLDEN * np.uint64(2))
+
+
+@njit(cache=True, inline="always")
+def _grr_one(base: np.uint64, k: int, v: np.int64, p: float, m: np.uint64) -> tuple[int, int]:
+    if _unif(_word(base, k)) < p:
+        return v, k + 1
+    r, k = _bounded(base, k + 1, m - np.uint64(1))
+    o = np.int64(r)
+    if o >= v:
+        o += 1
+    return o, k
+
+
+@njit(cache=True, parallel=True)
+def _grr_kernel(key: np.uint64, v: np.ndarray, p: float, d: int) -> np.ndarray:
+    n = v.size
+    out = np.empty(n, dtype=np.int64)
+    for i in prange(n):
+        base = _mix(key + np.uint64(i) * _GOLDEN2)
+        out[i], _ = _grr_one(base, 0, v[i], p, np.uint64(d))
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _oue_kernel(key: np.uint64, v: np.ndarray, q: float, d: int) -> np.ndarray:
+    n = v.size
+    out = np.empty((n, d), dtype=np.uint8)
+    for i in prange(n):
+        base = _mix(key + np.uint64(i) * _GOLDEN2)
+        for u in range(d):
+            out[i, u] = 1 if _unif(_word(base, u)) < q else 0
+        out[i, v[i]] = 1 if _unif(_word(base, d)) < 0.5 else 0
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _olh_kernel(key: np.uint64, v: np.ndarray, p: float, g: int, pool: int,
+                pool_seed: np.uint64) -> tuple[np.ndarray, np.ndarray]:
+    n = v.size
+    seeds = np.empty(n, dtype=np.uint64)
+    out = np.empty(n, dtype=np.int64)
+    gg = np.uint64(g)
+    for i in prange(n):
+        base = _mix(key + np.uint64(i) * _GOLDEN2)
+        if pool > 0:
+            j, k = _bounded(base, 0, np.uint64(pool))
+            s = (pool_seed << np.uint64(32)) + j
+            seeds[i] = j
+        else:
+            s = _word(base, 0)
+            k = 1
+            seeds[i] = s
+        a, b = _coeffs(s)
+        x = np.int64(_hash(a, b, np.uint64(v[i]), gg))
+        out[i], _ = _grr_one(base, k, x, p, gg)
+    return seeds, out
+
+
+def perturb_numba(o: Any, v: np.ndarray, gen: Any) -> Any:
+    """Reports of the validated items ``v`` (int64) with the numba kernels."""
+    key = np.uint64((int(gen.integers(0, 2**32)) << 32) | int(gen.integers(0, 2**32)))
+    if isinstance(o, GRR):
+        return _grr_kernel(key, v, o.p, o.domain_size)
+    if isinstance(o, OUE):
+        return _oue_kernel(key, v, o.q, o.domain_size)
+    if isinstance(o, OLH):
+        pool = 0 if o.num_hashes is None else o.num_hashes
+        seeds, y = _olh_kernel(key, v, o.p, o.g, pool, np.uint64(o.pool_seed))
+        return OLHReports(seeds, y)
+    raise TypeError(type(o))  # pragma: no cover - validated by the caller
+
+
+@njit(cache=True, parallel=True)
+def olh_support_pool(counts: np.ndarray, a: np.ndarray, b: np.ndarray, cand: np.ndarray,
+                     g: int) -> np.ndarray:
+    """C(c) = Σ_j counts[j, H_j(c)] for each candidate: O(S·|candidates|), independent of N."""
+    out = np.zeros(cand.size, dtype=np.int64)
+    gg = np.uint64(g)
+    for i in prange(cand.size):
+        c = np.uint64(cand[i])
+        tot = 0
+        for j in range(a.size):
+            tot += counts[j, _hash(a[j], b[j], c, gg)]
+        out[i] = tot
+    return out
+
+
+@njit(cache=True, parallel=True)
+def olh_support_fresh(seeds: np.ndarray, buckets: np.ndarray, cand: np.ndarray,
+                      g: int) -> np.ndarray:
+    """C(c) = #{reports with H_s(c) = y}: O(N·|candidates|) (fresh per-user seeds)."""
+    n = seeds.size
+    a = np.empty(n, dtype=np.uint64)
+    b = np.empty(n, dtype=np.uint64)
+    for i in prange(n):
+        a[i], b[i] = _coeffs(seeds[i])
+    out = np.zeros(cand.size, dtype=np.int64)
+    gg = np.uint64(g)
+    for i in prange(cand.size):
+        c = np.uint64(cand[i])
+        tot = 0
+        for r in range(n):
+            if np.int64(_hash(a[r], b[r], c, gg)) == buckets[r]:
+                tot += 1
+        out[i] = tot
+    return out
+
+
+@njit(cache=True)
+def olh_hash_numba(a: np.ndarray, b: np.ndarray, v: np.ndarray, g: int) -> np.ndarray:
+    """H(v) elementwise (for the bit-equality test against numpy)."""
+    out = np.empty(v.size, dtype=np.int64)
+    for i in range(v.size):
+        out[i] = np.int64(_hash(a[i], b[i], np.uint64(v[i]), np.uint64(g)))
+    return out

@@ -1,0 +1,150 @@
+"""Privacy statements of the frequency oracles and of the prefix-tree protocols.
+
+Local DP, replace-one relation: a user's report R satisfies, for any two items v, v' and any
+output set S, P[R(v) ∈ S] ≤ e^ε P[R(v') ∈ S]. Each user reports once (spec §5: users of
+different levels/parties are disjoint, so the protocol's event is the single oracle event).
+
+* GRR over D values: ``RandomizedResponse(ε, k=D)`` (exact RDP, Mironov 2017 Table II).
+* OLH with g buckets: conditional on the seed (independent of v) a GRR over [g], worst case
+  H_s(v) ≠ H_s(v'); the seed mixture can only lower the Rényi divergence (the divergence of a
+  mixture with a common mixing law is at most the maximum), so ``RandomizedResponse(ε, k=g)``.
+* OUE: outputs under v and v' differ in coordinates v and v' only, so the exact Rényi
+  divergence is D_α(Bern(½)‖Bern(q)) + D_α(Bern(q)‖Bern(½)) (product laws add), tabulated as an
+  ``RDPCurve`` on the accountant's order grid; its α → ∞ limit is log((1−q)/q) = ε.
+
+:func:`output_pmf` and :func:`max_log_ratio` enumerate every output of small instances; the
+tests compare them with e^ε (an independent check of the closed forms).
+Wang, Blocki, Li, Jha, USENIX Security 2017.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from ... import _validate as V
+from ...errors import DPKitError
+from .oracles import GRR, OLH, OUE, _check_oracle
+
+__all__ = ["privacy_event", "oue_rdp", "output_pmf", "max_log_ratio"]
+
+
+def _bern_rdp(a: float, b: float, orders: np.ndarray) -> np.ndarray:
+    """D_α(Bern(a)‖Bern(b)) = log(a^α b^{1−α} + (1−a)^α (1−b)^{1−α})/(α − 1), log space."""
+    out = np.empty_like(orders)
+    for i, al in enumerate(orders):
+        if math.isinf(al):
+            out[i] = max(math.log(a / b), math.log((1 - a) / (1 - b)))
+            continue
+        t1 = al * math.log(a) + (1 - al) * math.log(b)
+        t2 = al * math.log1p(-a) + (1 - al) * math.log1p(-b)
+        out[i] = max(0.0, np.logaddexp(t1, t2) / (al - 1.0))
+    return out
+
+
+def oue_rdp(epsilon: float, orders: Any = None) -> np.ndarray:
+    """Exact RDP of OUE: D_α(Bern(½)‖Bern(q)) + D_α(Bern(q)‖Bern(½)), q = 1/(e^ε + 1)."""
+    from ...accounting import DEFAULT_ORDERS
+
+    eps = V.positive(epsilon=epsilon)
+    a = np.asarray(DEFAULT_ORDERS if orders is None else orders, dtype=float).reshape(-1)
+    q = 1.0 / (math.exp(eps) + 1.0)
+    out = _bern_rdp(0.5, q, a) + _bern_rdp(q, 0.5, a)
+    out[np.isinf(a)] = eps  # log((1−q)/q) = ε exactly (in floating point the sum rounds)
+    return out
+
+
+def privacy_event(obj: Any) -> Any:
+    """The dpkit.accounting event of one report (an oracle) or of one protocol run.
+
+    Privacy statement: ε-LDP per user, replace-one relation (any two items of one user).
+    GRR → ``RandomizedResponse(ε, D)``; OLH → ``RandomizedResponse(ε, g)``; OUE →
+    ``RDPCurve`` (exact, replace-one, α = ∞ gives ε). For :class:`HeavyHitterParams` (a
+    protocol run) the event of its OLH oracle, or ``Repeated(event, reports_per_user)`` when
+    a person may report more than once (spec §5). Wang, Blocki, Li, Jha 2017.
+
+    >>> privacy_event(GRR(1.0, 4)).epsilon_inf()
+    1.0
+    """
+    from ...accounting.events import REPLACE_ONE, RandomizedResponse, RDPCurve, Repeated
+    from .protocol import HeavyHitterParams
+
+    if isinstance(obj, HeavyHitterParams):
+        ev = privacy_event(obj.oracle(obj.item_bits))
+        return ev if obj.reports_per_user == 1 else Repeated(ev, obj.reports_per_user)
+    o = _check_oracle(obj)
+    if isinstance(o, GRR):
+        return RandomizedResponse(o.epsilon, o.domain_size)
+    if isinstance(o, OLH):
+        return RandomizedResponse(o.epsilon, o.g)
+    from ...accounting import DEFAULT_ORDERS
+
+    orders = np.unique(np.concatenate([np.asarray(DEFAULT_ORDERS, dtype=float), [np.inf]]))
+    return RDPCurve(tuple(orders), tuple(oue_rdp(o.epsilon, orders)), REPLACE_ONE)
+
+
+# ============================================================ enumeration (small instances)
+def output_pmf(oracle: Any, item: int, *, p: float | None = None,
+               q: float | None = None, seed: int = 0) -> np.ndarray:
+    """The exact pmf of one report over every output, by enumeration (small domains only).
+
+    GRR: over [0, D). OUE: over all 2^D bit vectors (index = Σ_u B_u 2^u), D ≤ 16. OLH: over
+    the g buckets for the hash with the given (fresh-mode) seed, i.e. the law of y given s.
+    ``p``/``q`` override the oracle's probabilities (to build mis-calibrated twins; for OLH
+    ``q`` is the GRR's other-bucket probability).
+    """
+    o = _check_oracle(oracle)
+    v = V.integer(minimum=0, maximum=o.domain_size - 1, item=item)
+    if isinstance(o, GRR):
+        pp = o.p if p is None else p
+        qq = o.q if q is None else q
+        out = np.full(o.domain_size, qq)
+        out[v] = pp
+        return out
+    if isinstance(o, OUE):
+        if o.domain_size > 16:
+            raise DPKitError(f"domain_size must be <= 16 to enumerate OUE, got {o.domain_size}")
+        pp = o.p if p is None else p
+        qq = o.q if q is None else q
+        d = o.domain_size
+        out = np.empty(2**d)
+        for idx, bits in enumerate(itertools.product((0, 1), repeat=d)):
+            b = bits[::-1]  # b[u] is bit u of idx
+            pr = 1.0
+            for u in range(d):
+                r = pp if u == v else qq
+                pr *= r if b[u] else 1.0 - r
+            out[idx] = pr
+        return out
+    from . import _hash
+
+    a, b = _hash.hash_coefficients(np.array([seed], dtype=np.uint64))
+    x = int(_hash.hash_values(a, b, np.array([v]), o.g)[0])
+    pp = o.p if p is None else p
+    qq = o.q_grr if q is None else q
+    out = np.full(o.g, qq)
+    out[x] = pp
+    return out
+
+
+def max_log_ratio(oracle: Any, *, p: float | None = None, q: float | None = None,
+                  seeds: Any = range(64)) -> float:
+    """max over items v ≠ v' and outputs o of log P(o|v)/P(o|v'), by enumeration.
+
+    For OLH the maximum also runs over the given seeds (those with H_s(v) ≠ H_s(v') attain
+    the worst case).
+    """
+    o = _check_oracle(oracle)
+    d = o.domain_size
+    if d > 64:
+        raise DPKitError(f"domain_size must be <= 64 to enumerate, got {d}")
+    seed_list = list(seeds) if isinstance(o, OLH) else [0]
+    best = -math.inf
+    for s in seed_list:
+        pmfs = [np.log(output_pmf(o, v, p=p, q=q, seed=s)) for v in range(d)]
+        for v, w in itertools.permutations(range(d), 2):
+            best = max(best, float(np.max(pmfs[v] - pmfs[w])))
+    return best

@@ -1,0 +1,371 @@
+"""Prefix-tree heavy hitters under LDP: PEM, Local-PEM + merge, TAP and TAPS.
+
+* PEM, the prefix extending method: Wang, Li, Jha, "Locally Differentially Private Heavy
+  Hitter Identification", arXiv:1708.06674 (IEEE TDSC). Users are split into G groups; group
+  t reports its item's s_t-bit prefix with OLH; the server extends the top-k prefixes of each
+  level by η bits.
+* TAP / TAPS, the target-aligning prefix tree (with consensus-based pruning): Zhang, Ye, Hu,
+  "Federated Heavy Hitter Analytics with Local Differential Privacy", SIGMOD 2025,
+  arXiv:2412.14832. **Reconstruction**: the paper's body could not be read; components and
+  phase order (a shared shallow trie pooled across parties, per-party adaptive extension,
+  sequential consensus-based pruning) follow its abstract and a secondary summary, the concrete
+  rules are those of /work/shared/specs/heavy_hitters.md §4 ([R]/[D] there). The docs call it
+  "TAP/TAPS as reconstructed", not the paper's algorithm.
+
+Privacy (every protocol): each user perturbs its own item exactly once with an ε-LDP OLH
+oracle whose parameters depend only on public data (level, ε); users of different levels and
+parties are disjoint, so each user's view is one ε-LDP report (replace-one, local DP).
+Everything the aggregators and the coordinator do (candidate selection, shared trie, priors,
+thresholds, final ranking) is post-processing. Event: :func:`privacy_event` (params).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ... import _validate as V
+from ...errors import DPKitError
+from ...random import RNGLike, as_generator
+from .oracles import OLH, aggregate, check_items, estimate, perturb, variance
+
+__all__ = [
+    "PROTOCOLS",
+    "HeavyHitterParams",
+    "HeavyHitterResult",
+    "find_heavy_hitters",
+    "run_protocol",
+    "partition_users",
+    "true_top_k",
+    "f1_score",
+    "ncr",
+    "relative_error",
+]
+
+PROTOCOLS = ("pem", "local_pem", "tap", "taps")
+
+#: estimator(party, level, candidates) -> estimated counts of the candidates in the party.
+Estimator = Callable[[int, int, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class HeavyHitterParams:
+    """Parameters of a prefix-tree heavy-hitter protocol (spec §3.1, §4).
+
+    Levels: s_0 = γ (all 2^γ prefixes are the first candidates), s_t = min(ℓ, γ + tη) for
+    t = 1..G, G = ⌈(ℓ − γ)/η⌉. Each party splits its users uniformly at random into G groups of
+    (almost) equal size; group t reports its s_t-bit prefix once with OLH(ε) over [0, 2^{s_t}).
+
+    Protocols: ``"pem"`` (all parties pooled at every level: PEM over the union of users; with
+    one party, plain PEM), ``"local_pem"`` (every party runs PEM for its own top-k; the
+    coordinator unions and re-ranks with summed estimates), ``"tap"`` (shared levels pooled,
+    then per-party adaptive extension) and ``"taps"`` (TAP plus sequential consensus-based
+    pruning) — the last two as reconstructed in the spec (§4).
+
+    Privacy: ε-LDP per user (replace-one), see :func:`privacy_event`; ``reports_per_user`` r
+    > 1 states that a person may be in r parties/collections (then ``Repeated(event, r)``).
+
+    Args:
+        epsilon: ε > 0 of each report.
+        item_bits: ℓ ∈ [1, 32], items are integers in [0, 2^ℓ).
+        k: target size, 1 ≤ k ≤ 2^ℓ.
+        protocol: one of :data:`PROTOCOLS` (default "taps").
+        start_bits: γ (default min(⌈log2 k⌉, ℓ − 1)), 0 ≤ γ < ℓ, 2^γ ≤ 2^20.
+        step_bits: η ≥ 1 bits per extension (default 2), k·2^η ≤ 2^20.
+        shared_levels: S, levels pooled across parties in TAP/TAPS (default: the levels with
+            s_t ≤ ⌈ℓ/3⌉).
+        b_shared: prefixes kept per shared level (default 2k).
+        z_keep, b_max: TAP's adaptive rule: keep prefixes with estimate ≥ z_keep·sd, at least
+            the top k and at most b_max (defaults 2.0, 4k).
+        z_prior, z_new: TAPS thresholds for prior-supported / unsupported prefixes (1.0, 3.0).
+        num_hashes: OLH pool size S (None: fresh per-user seeds, O(N·candidates) server).
+        pool_seed: public seed of level 1's OLH pool (level t uses pool_seed + t mod 2^32).
+        reports_per_user: r ≥ 1 (default 1, disjoint users).
+
+    Raises:
+        DPKitError: a parameter out of range (named).
+    """
+
+    epsilon: float
+    item_bits: int
+    k: int
+    protocol: str = "taps"
+    start_bits: int | None = None
+    step_bits: int = 2
+    shared_levels: int | None = None
+    b_shared: int | None = None
+    z_keep: float = 2.0
+    b_max: int | None = None
+    z_prior: float = 1.0
+    z_new: float = 3.0
+    num_hashes: int | None = 16384
+    pool_seed: int = 0
+    reports_per_user: int = 1
+
+    def __post_init__(self) -> None:
+        s = object.__setattr__
+        s(self, "epsilon", V.positive(epsilon=self.epsilon))
+        ell = V.integer(minimum=1, maximum=32, item_bits=self.item_bits)
+        s(self, "item_bits", ell)
+        k = V.integer(minimum=1, maximum=min(2**ell, 2**20), k=self.k)
+        s(self, "k", k)
+        if self.protocol not in PROTOCOLS:
+            raise DPKitError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
+        gamma = min((k - 1).bit_length(), ell - 1) if self.start_bits is None else self.start_bits
+        s(self, "start_bits", V.integer(minimum=0, maximum=min(ell - 1, 20), start_bits=gamma))
+        eta = V.integer(minimum=1, maximum=ell, step_bits=self.step_bits)
+        s(self, "step_bits", eta)
+        b_shared = 2 * k if self.b_shared is None else self.b_shared
+        s(self, "b_shared", V.integer(minimum=k, maximum=2**20, b_shared=b_shared))
+        b_max = 4 * k if self.b_max is None else self.b_max
+        s(self, "b_max", V.integer(minimum=k, maximum=2**20, b_max=b_max))
+        if max(self.b_shared, self.b_max) << eta > 2**24:
+            raise DPKitError(f"b_max * 2**step_bits must be <= 2**24 candidates per level, got "
+                             f"{max(self.b_shared, self.b_max)} * 2**{eta}")
+        for name in ("z_keep", "z_prior", "z_new"):
+            s(self, name, V.finite(**{name: getattr(self, name)}))
+        g = self.num_levels
+        shared = self.shared_levels
+        if shared is None:
+            cut = math.ceil(ell / 3)
+            shared = sum(1 for t in range(1, g + 1) if self.prefix_bits(t) <= cut)
+        s(self, "shared_levels", V.integer(minimum=0, maximum=g, shared_levels=shared))
+        if self.num_hashes is not None:
+            s(self, "num_hashes", V.integer(minimum=1, maximum=2**32, num_hashes=self.num_hashes))
+        s(self, "pool_seed", V.integer(minimum=0, maximum=2**32 - 1, pool_seed=self.pool_seed))
+        s(self, "reports_per_user", V.integer(minimum=1, reports_per_user=self.reports_per_user))
+
+    @property
+    def num_levels(self) -> int:
+        """G = ⌈(ℓ − γ)/η⌉ ≥ 1."""
+        return -(-(self.item_bits - self.start_bits) // self.step_bits)
+
+    def prefix_bits(self, level: int) -> int:
+        """s_t = min(ℓ, γ + tη) (s_0 = γ)."""
+        return min(self.item_bits, self.start_bits + level * self.step_bits)
+
+    def oracle(self, bits: int, level: int = 1) -> OLH:
+        """The OLH oracle of a level whose prefixes have ``bits`` bits."""
+        return OLH(self.epsilon, max(2, 2**bits), num_hashes=self.num_hashes,
+                   pool_seed=(self.pool_seed + level) % 2**32)
+
+    def privacy_event(self) -> Any:
+        """Same as :func:`~dpkit.mechanisms.heavy_hitters.privacy.privacy_event` (self)."""
+        from .privacy import privacy_event
+
+        return privacy_event(self)
+
+
+@dataclass(frozen=True)
+class HeavyHitterResult:
+    """The protocol's answer: ``items`` (top-k, by decreasing estimate, ties by smaller item)
+    and their estimated global ``counts``; ``candidates`` is |∪_j H_j| before the final
+    ranking; ``group_sizes[j][t-1]`` = n_{j,t} (users of party j reporting at level t)."""
+
+    items: np.ndarray
+    counts: np.ndarray
+    candidates: int = 0
+    group_sizes: tuple[tuple[int, ...], ...] = field(default_factory=tuple)
+
+
+# ============================================================================ helpers
+def _top(cand: np.ndarray, est: np.ndarray, m: int) -> np.ndarray:
+    """Indices of the m best candidates: larger estimate first, ties by smaller item."""
+    order = np.lexsort((cand, -est))
+    return order[:m]
+
+
+def _children(prefixes: np.ndarray, extra: int) -> np.ndarray:
+    return ((prefixes[:, None] << extra) | np.arange(2**extra, dtype=np.int64)[None, :]).ravel()
+
+
+def partition_users(params: HeavyHitterParams, n: int, rng: RNGLike) -> list[np.ndarray]:
+    """An exact, uniformly random partition of n user indices into G near-equal groups.
+
+    Every user is in exactly one group (reports once); group sizes differ by at most one.
+    """
+    n = V.integer(minimum=1, n=n)
+    gen = as_generator(rng)
+    return np.array_split(gen.permutation(n), params.num_levels)
+
+
+def run_protocol(params: HeavyHitterParams, party_sizes: Sequence[int], estimator: Estimator,
+                 noise_sd: Callable[[int, int], float]) -> tuple[np.ndarray, np.ndarray, int]:
+    """The server/coordinator control flow of the protocol, given level estimates.
+
+    ``estimator(j, t, candidates)`` returns party j's (scaled) estimated counts of the
+    s_t-bit candidates; ``noise_sd(j, t)`` its noise standard deviation at count 0. With the
+    private OLH estimator this is :func:`find_heavy_hitters`; with an exact estimator (true
+    prefix counts) it is the deterministic protocol oracle of spec §8.6. Pure post-processing.
+
+    Returns:
+        (items, estimated counts, number of final candidates).
+    """
+    p = params
+    m = len(party_sizes)
+    big_g = p.num_levels
+    proto = p.protocol
+    shared = {"pem": big_g, "local_pem": 0}.get(proto, p.shared_levels)
+    keep_shared = p.k if proto == "pem" else p.b_shared
+    k_set = np.arange(2**p.start_bits, dtype=np.int64)
+    for t in range(1, shared + 1):
+        cand = _children(k_set, p.prefix_bits(t) - p.prefix_bits(t - 1))
+        est = sum(np.asarray(estimator(j, t, cand), dtype=float) for j in range(m))
+        k_set = cand[_top(cand, est, keep_shared)]
+    if shared == big_g:
+        est = sum(np.asarray(estimator(j, big_g, k_set), dtype=float) for j in range(m))
+        idx = _top(k_set, est, p.k)
+        return k_set[idx], est[idx], int(k_set.size)
+    order = sorted(range(m), key=lambda j: (-party_sizes[j], j))
+    prior_items: list[np.ndarray] = []
+    found: list[np.ndarray] = []
+    for j in order:
+        kj = k_set
+        for t in range(shared + 1, big_g + 1):
+            bits = p.prefix_bits(t)
+            cand = _children(kj, bits - p.prefix_bits(t - 1))
+            est = np.asarray(estimator(j, t, cand), dtype=float)
+            top_k = np.zeros(cand.size, dtype=bool)
+            top_k[_top(cand, est, p.k)] = True
+            if proto == "local_pem":
+                keep = top_k
+            else:
+                sd = noise_sd(j, t)
+                if proto == "taps" and prior_items:
+                    pre = np.unique(np.concatenate(prior_items) >> (p.item_bits - bits))
+                    supported = np.isin(cand, pre)
+                    keep = top_k | (supported & (est >= p.z_prior * sd)) \
+                        | (~supported & (est >= p.z_new * sd))
+                elif proto == "taps":
+                    keep = top_k | (est >= p.z_new * sd)
+                else:
+                    keep = top_k | (est >= p.z_keep * sd)
+            kc, ke = cand[keep], est[keep]
+            kj = kc[_top(kc, ke, p.b_max)]
+        found.append(kj)
+        if proto == "taps":
+            prior_items.append(kj)
+    union = np.unique(np.concatenate(found))
+    est = sum(np.asarray(estimator(j, big_g, union), dtype=float) for j in range(m))
+    idx = _top(union, est, p.k)
+    return union[idx], est[idx], int(union.size)
+
+
+def _parties(parties: Any, item_bits: int) -> list[np.ndarray]:
+    if isinstance(parties, np.ndarray) or (hasattr(parties, "shape") and not
+                                           isinstance(parties, (list, tuple))):
+        parties = [parties]
+    if not isinstance(parties, (list, tuple)) or len(parties) == 0:
+        raise DPKitError("parties must be a non-empty list of 1-D item arrays (one per party)")
+    out = []
+    for j, items in enumerate(parties):
+        arr = check_items(items, 2**item_bits, f"parties[{j}]")
+        if arr.size == 0:
+            raise DPKitError(f"parties[{j}] is empty: every party needs at least one user")
+        out.append(arr)
+    return out
+
+
+def find_heavy_hitters(params: HeavyHitterParams, parties: Any, rng: RNGLike, *,
+                       backend: str = "auto") -> HeavyHitterResult:
+    """Find the global top-k items of one or several parties' users under ε-LDP.
+
+    Each party partitions its users into G level groups (:func:`partition_users`); every user
+    sends one OLH report of its s_t-bit prefix (:func:`~.oracles.perturb`); the party's
+    aggregator keeps the mergeable OLH state per level; the coordinator runs
+    :func:`run_protocol` with estimates ĉ_{j,t}(c)·n_j/n_{j,t} and noise sd
+    √Var_OLH(0; n_{j,t})·n_j/n_{j,t}.
+
+    Privacy: ε-LDP per user, replace-one (each user reports once; disjoint users). Event:
+    ``privacy_event(params)``. Wang, Li, Jha 2017 (PEM); Zhang, Ye, Hu, SIGMOD 2025 (TAP/TAPS,
+    reconstructed; see module docstring).
+
+    Args:
+        params: a :class:`HeavyHitterParams`.
+        parties: a 1-D item array (one party) or a list of them; items in [0, 2^ℓ).
+        rng: None, an int seed, a numpy Generator or SecureGenerator.
+        backend: kernels for perturb/estimate: "auto", "numpy" or "numba".
+
+    Returns:
+        A :class:`HeavyHitterResult`.
+
+    Raises:
+        DPKitError: bad params; empty parties; items outside [0, 2^ℓ); a party with fewer
+            users than levels G.
+    """
+    if not isinstance(params, HeavyHitterParams):
+        raise DPKitError(f"params must be HeavyHitterParams, got {type(params).__name__}")
+    p = params
+    data = _parties(parties, p.item_bits)
+    gen = as_generator(rng)
+    big_g = p.num_levels
+    for j, items in enumerate(data):
+        if items.size < big_g:
+            raise DPKitError(f"parties[{j}] has {items.size} users; at least {big_g} (one per "
+                             "level) are needed")
+    oracles = [p.oracle(p.prefix_bits(t), t) for t in range(1, big_g + 1)]
+    states: list[list[Any]] = []
+    sizes: list[tuple[int, ...]] = []
+    for items in data:
+        groups = partition_users(p, items.size, gen)
+        row = []
+        for t, grp in enumerate(groups, start=1):
+            prefix = items[grp] >> (p.item_bits - p.prefix_bits(t))
+            reports = perturb(oracles[t - 1], prefix, gen, backend=backend)
+            row.append(aggregate(oracles[t - 1], reports))
+        states.append(row)
+        sizes.append(tuple(int(g.size) for g in groups))
+    n = [int(items.size) for items in data]
+
+    def estimator(j: int, t: int, cand: np.ndarray) -> np.ndarray:
+        st = states[j][t - 1]
+        return estimate(oracles[t - 1], st, cand, backend=backend) * (n[j] / st.n)
+
+    def noise_sd(j: int, t: int) -> float:
+        st = states[j][t - 1]
+        return math.sqrt(variance(oracles[t - 1], st.n)) * (n[j] / st.n)
+
+    items, counts, ncand = run_protocol(p, n, estimator, noise_sd)
+    return HeavyHitterResult(items, counts, ncand, tuple(sizes))
+
+
+# ============================================================================ metrics
+def true_top_k(parties: Any, k: int, item_bits: int = 32) -> np.ndarray:
+    """The exact global top-k (largest count first, ties by smaller item)."""
+    data = _parties(parties, item_bits)
+    vals, counts = np.unique(np.concatenate(data), return_counts=True)
+    return vals[_top(vals, counts.astype(float), k)]
+
+
+def f1_score(found: Any, truth: Any) -> float:
+    """F1 = 2PR/(P + R) of the found set against the true set (0 when either is empty)."""
+    h, t = set(np.asarray(found).tolist()), set(np.asarray(truth).tolist())
+    hit = len(h & t)
+    if hit == 0:
+        return 0.0
+    prec, rec = hit / len(h), hit / len(t)
+    return 2 * prec * rec / (prec + rec)
+
+
+def ncr(found: Any, truth_ranked: Any) -> float:
+    """Normalized cumulative rank (WLJ): the true rank-i item scores k − i + 1, others 0;
+    NCR = Σ_{v∈H} score(v) / (k(k+1)/2), k = |truth_ranked|."""
+    t = list(np.asarray(truth_ranked).tolist())
+    k = len(t)
+    if k == 0:
+        raise DPKitError("truth_ranked must not be empty")
+    score = {v: k - i for i, v in enumerate(t)}
+    return sum(score.get(v, 0) for v in set(np.asarray(found).tolist())) / (k * (k + 1) / 2)
+
+
+def relative_error(found: Any, estimates: Any, true_counts: dict[int, float]) -> float:
+    """Mean |ĉ(v) − c(v)|/c(v) over the found items that are in ``true_counts`` (nan if none)."""
+    errs = [abs(float(e) - true_counts[int(v)]) / true_counts[int(v)]
+            for v, e in zip(np.asarray(found).tolist(), np.asarray(estimates).tolist(),
+                            strict=True)
+            if int(v) in true_counts and true_counts[int(v)] > 0]
+    return float(np.mean(errs)) if errs else math.nan
