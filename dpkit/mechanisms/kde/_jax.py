@@ -88,9 +88,9 @@ def build_jax(params: Any, private_points: Any, key: Any) -> Any:
 
 
 def _prefix(tree: Any, c: Any, m: int) -> Any:
-    """Noisy prefix sums P(c) for c (Q, dims) in [0, M] (static M)."""
+    """Noisy prefix sums P(c) for c (Q, dims, ...) in [0, M] (static M)."""
     h = m.bit_length() - 1
-    cols = jnp.arange(tree.shape[0])[None, :]
+    cols = jnp.arange(tree.shape[0]).reshape((1, tree.shape[0]) + (1,) * (c.ndim - 2))
     out = jnp.zeros(c.shape, tree.dtype)
     inner = c < m
     for t in range(1, h + 1):
@@ -98,7 +98,7 @@ def _prefix(tree: Any, c: Any, m: int) -> Any:
         use = inner & ((k & 1) == 1)
         idx = jnp.minimum((1 << t) - 1 + jnp.maximum(k - 1, 0), 2 * m - 2)
         out = out + jnp.where(use, tree[cols, idx], 0.0)
-    return jnp.where(inner, out, tree[:, 0][None, :])
+    return jnp.where(inner, out, tree[cols, 0])
 
 
 @partial(jax.jit, static_argnames=("m",))
@@ -110,19 +110,17 @@ def _tree_exact(counts: Any, sums: Any, v: Any, m: int, halfwidth: Any, rho: Any
     return est.sum(axis=1)
 
 
-@partial(jax.jit, static_argnames=("m", "bounds", "mid"))
-def _tree_ring(counts: Any, v: Any, m: int, halfwidth: Any, rho: Any, bounds: tuple[int, ...],
-               mid: bool) -> Any:
+@partial(jax.jit, static_argnames=("m",))
+def _tree_ring(counts: Any, v: Any, m: int, halfwidth: Any, rho: Any, bounds: Any,
+               reps: Any) -> Any:
+    """Ring-mode estimate; all ring prefix values gathered in one vectorized pass."""
     vc = jnp.clip(v, -halfwidth, halfwidth)
-    cq = jnp.clip(jnp.floor((vc + halfwidth) / rho), 0, m - 1).astype(jnp.int32)
-    est = counts[:, 0][None, :] * jnp.abs(v - vc)
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        rep = rho * (math.sqrt(lo * hi) if mid else lo)
-        right = _prefix(counts, jnp.minimum(cq + hi, m), m) - _prefix(
-            counts, jnp.minimum(cq + lo, m), m)
-        left = _prefix(counts, jnp.clip(cq - lo + 1, 0, m), m) - _prefix(
-            counts, jnp.clip(cq - hi + 1, 0, m), m)
-        est = est + rep * (left + right)
+    cq = jnp.clip(jnp.floor((vc + halfwidth) / rho), 0, m - 1).astype(jnp.int32)[..., None]
+    b = bounds[None, None, :]  # (1, 1, J + 1)
+    right = _prefix(counts, jnp.minimum(cq + b, m), m)  # P(cq + B_j), j = 0..J
+    left = _prefix(counts, jnp.clip(cq - b + 1, 0, m), m)  # P(cq − B_j + 1)
+    ring = (right[..., 1:] - right[..., :-1]) + (left[..., :-1] - left[..., 1:])
+    est = counts[:, 0][None, :] * jnp.abs(v - vc) + (ring * reps[None, None, :]).sum(axis=-1)
     return est.sum(axis=1)
 
 
@@ -159,9 +157,11 @@ def query_jax(structure: Any, queries: Any) -> Any:
             est = _tree_exact(counts, jnp.asarray(s.sums, f32), v, p.leaves,
                               p.tree_halfwidth, p.cell_width)
         else:
-            bnd = tuple(int(b) for b in ring_boundaries(p.alpha, p.leaves))
-            est = _tree_ring(counts, v, p.leaves, p.tree_halfwidth, p.cell_width, bnd,
-                             p.ring_rep == "mid")
+            bnd = ring_boundaries(p.alpha, p.leaves)
+            lo, hi = bnd[:-1].astype(float), bnd[1:].astype(float)
+            reps = p.cell_width * (lo if p.ring_rep == "low" else np.sqrt(lo * hi))
+            est = _tree_ring(counts, v, p.leaves, p.tree_halfwidth, p.cell_width,
+                             jnp.asarray(bnd, jnp.int32), jnp.asarray(reps, f32))
         if p.kind == "l2":
             est = est / (p.k_embed * math.sqrt(2.0 / math.pi))
         return est
