@@ -78,8 +78,7 @@ def test_respond_threshold_and_clip() -> None:
     np.testing.assert_array_equal(prob_positive(p, [-100.0, 100.0]), prob_positive(p, [-1.0, 1.0]))
     q = SmoothedRRParams(2.0)
     t = np.array([-1.0, 0.0, 1.0])
-    np.testing.assert_allclose(prob_positive(q, 0.0, threshold=t) if False else
-                               prob_positive(q, np.zeros(3), threshold=t),
+    np.testing.assert_allclose(prob_positive(q, np.zeros(3), threshold=t),
                                stats.laplace.cdf(-t, scale=0.5), rtol=1e-12)
     x = respond(q, np.zeros((4000, 3)), 3, threshold=t, backend="numba")
     assert x.shape == (4000, 3)
