@@ -1,0 +1,150 @@
+"""Jitted JAX kernels of smoothed RR and the sequential-learning simulator (same LAW as numpy).
+
+Pure and key-based. :func:`respond_jax` draws x = +1 with probability F((v − t)/Δ), F the
+Laplace(0, 1/ε) CDF (Liu & Rahimian 2025; spec §3.1). :func:`simulate_jax` advances all runs
+with ``lax.fori_loop`` over agents; agent n uses the key ``fold_in(key, n)`` and draws the pair
+(a, x) from its exact law given the public threshold (as the numba kernel does), then updates
+the belief with the closed-form log-likelihoods (spec §4) via ``jax.scipy.special.log_ndtr``.
+Precision follows JAX's default float type (float32 unless x64 is enabled). Not hardened
+against floating-point attacks.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import log_ndtr
+
+from ...errors import DPKitError
+
+__all__ = ["respond_jax", "simulate_jax"]
+
+
+def _check_key(key: Any) -> None:
+    if not (isinstance(key, jax.Array) and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+                                            or key.shape == (2,))):
+        raise DPKitError("rng must be a JAX PRNG key (jax.random.key or PRNGKey) for "
+                         f"backend='jax', got {type(key).__name__}")
+
+
+@jax.jit
+def _respond(key: Any, v: Any, t: Any, rate: Any) -> Any:
+    z = rate * (v - t)
+    p_plus = jnp.where(z > 0, 1.0 - 0.5 * jnp.exp(-jnp.abs(z)), 0.5 * jnp.exp(-jnp.abs(z)))
+    u = jax.random.uniform(key, v.shape, v.dtype)
+    return jnp.where(u < p_plus, 1, -1).astype(jnp.int8)
+
+
+def respond_jax(params: Any, signal: Any, key: Any, *, threshold: Any = None) -> Any:
+    """Smoothed-RR bits (int8 ±1) with the JAX kernel (see ``smoothed_rr.respond``).
+
+    NaN/inf in the signal or thresholds are refused (the check brings them to the host).
+    """
+    _check_key(key)
+    from ... import _validate as V
+
+    v = jnp.asarray(signal)
+    if not jnp.issubdtype(v.dtype, jnp.floating):
+        v = v.astype(jnp.result_type(float))
+    V.finite_array(signal=np.asarray(v).reshape(-1))
+    if params.clip is not None:
+        v = jnp.clip(v, params.clip[0], params.clip[1])
+    if threshold is None:
+        t = jnp.full(v.shape, params.threshold, v.dtype)
+    else:
+        t = jnp.asarray(threshold, v.dtype)
+        V.finite_array(threshold=np.asarray(t).reshape(-1))
+        try:
+            t = jnp.broadcast_to(t, v.shape)
+        except ValueError:
+            raise DPKitError(f"threshold must broadcast to the signal's shape {v.shape}, got "
+                             f"shape {t.shape}") from None
+    return _respond(key, v, t, jnp.asarray(params.rate, v.dtype))
+
+
+def _log_probs(t: Any, mu: float, sigma: float, mech: int, r: float, u: float) -> Any:
+    """(log Z, log(1−Z), log P(x=−1|μ,t), log P(x=+1|μ,t))."""
+    a = (t - mu) / sigma
+    lz, lzc = log_ndtr(a), log_ndtr(-a)
+    if mech == 0:
+        return lz, lzc, lz, lzc, None, None
+    if mech == 2:
+        l1u, lu = math.log1p(-u), math.log(u)
+        return (lz, lzc, jnp.logaddexp(l1u + lz, lu + lzc), jnp.logaddexp(l1u + lzc, lu + lz),
+                None, None)
+    c = r * r * sigma * sigma / 2.0
+    lb1 = -r * t + r * mu + c + log_ndtr(a - r * sigma)
+    lb2 = r * t - r * mu + c + log_ndtr(-a - r * sigma)
+    lm = jnp.logaddexp(lz + jnp.log1p(-0.5 * jnp.exp(lb1 - lz)), math.log(0.5) + lb2)
+    lp = jnp.logaddexp(lzc + jnp.log1p(-0.5 * jnp.exp(lb2 - lzc)), math.log(0.5) + lb1)
+    return lz, lzc, lm, lp, lb1, lb2
+
+
+@partial(jax.jit, static_argnames=("mech", "theta", "sigma", "r", "u", "n_total"))
+def _advance(state: Any, key: Any, n0: Any, n1: Any, *, mech: int, theta: int, sigma: float,
+             r: float, u: float, n_total: int) -> Any:
+    def body(k: Any, st: Any) -> Any:
+        lb, fx, fa, kx, ka = st
+        kk = jax.random.fold_in(key, k)
+        uu = jax.random.uniform(kk, (2,) + lb.shape, lb.dtype, minval=1e-30)
+        t = -sigma * sigma * lb / 2.0
+        p_ = _log_probs(t, 1.0, sigma, mech, r, u)
+        m_ = _log_probs(t, -1.0, sigma, mech, r, u)
+        own = p_ if theta > 0 else m_
+        a = jnp.where(jnp.log(uu[0]) < own[0], -1, 1)
+        if mech == 1:
+            fp = 0.5 * jnp.exp(jnp.where(a < 0, own[4] - own[0], own[5] - own[1]))
+        elif mech == 2:
+            fp = jnp.full(lb.shape, u, lb.dtype)
+        else:
+            fp = jnp.zeros(lb.shape, lb.dtype)
+        x = jnp.where(uu[1] < fp, -a, a)
+        lb = lb + jnp.where(x < 0, p_[2] - m_[2], p_[3] - m_[3])
+        okx, oka = x == theta, a == theta
+        fx = jnp.where(okx & (fx > n_total), k, fx)
+        fa = jnp.where(oka & (fa > n_total), k, fa)
+        return lb, fx, fa, kx + okx, ka + oka
+
+    return jax.lax.fori_loop(n0, n1 + 1, body, state)
+
+
+def simulate_jax(n: int, runs: int, mechanism: str, eps: float | None, r: float, u: float,
+                 sigma: float, theta: int, l0: float, cps: np.ndarray, key: Any,
+                 show: bool) -> Any:
+    """The JAX simulator behind ``simulate_sequential_learning(backend="jax")``."""
+    from .sequential import _BLOCK_WORK, SequentialResult, _new_result, _Progress
+
+    _check_key(key)
+    mech = {"none": 0, "smoothed": 1, "classic": 2}[mechanism]
+    out = _new_result(n, runs, cps, False)
+    ftype = jnp.result_type(float)
+    state = (jnp.full(runs, l0, ftype), jnp.full(runs, n + 1, jnp.int32),
+             jnp.full(runs, n + 1, jnp.int32), jnp.zeros(runs, jnp.int32),
+             jnp.zeros(runs, jnp.int32))
+    bar = _Progress(n, show, f"sequential learning ({mechanism}, jax)")
+    block = max(1, _BLOCK_WORK // runs)
+    stops = np.unique(np.concatenate([cps, np.arange(block, n, block), [n]]))
+    start, ci = 1, 0
+    for stop in stops:
+        state = _advance(state, key, start, int(stop), mech=mech, theta=theta, sigma=sigma,
+                         r=r, u=u, n_total=n)
+        if ci < cps.size and cps[ci] == stop:
+            out["beliefs"][:, ci] = np.asarray(state[0], dtype=float)
+            out["correct_reports"][:, ci] = np.asarray(state[3])
+            out["correct_actions"][:, ci] = np.asarray(state[4])
+            ci += 1
+        start = int(stop) + 1
+        bar.update(int(stop))
+    lb, fx, fa, kx, ka = (np.asarray(s) for s in state)
+    return SequentialResult(theta=theta, n_agents=n, mechanism=mechanism, signal="gaussian",
+                            epsilon=eps, checkpoints=cps,
+                            first_correct_report=fx.astype(np.int64),
+                            first_correct_action=fa.astype(np.int64),
+                            wrong_reports=n - kx.astype(np.int64),
+                            wrong_actions=n - ka.astype(np.int64),
+                            final_belief=lb.astype(float), **out)

@@ -1,0 +1,64 @@
+"""JAX kernels of smoothed RR: same LAW as the numpy reference (small sizes: JAX on the CPU).
+
+Fixed keys/seeds; each p-value threshold FA = 1e-6 is that test's false-alarm rate (per cell).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+jax = pytest.importorskip("jax")
+
+from dpkit.errors import DPKitError  # noqa: E402
+from dpkit.mechanisms.smoothed_rr import (  # noqa: E402
+    SmoothedRRParams,
+    prob_positive,
+    respond,
+    simulate_sequential_learning,
+)
+
+FA = 1e-6
+
+
+def test_jax_respond_law() -> None:
+    """Binomial test per cell (6 signals × 2 params, 2·10^5 draws each, FA 1e-6 per cell)."""
+    for p in (SmoothedRRParams(1.0, threshold=0.3), SmoothedRRParams(0.4, sensitivity=2.0)):
+        zs = np.array([-5.0, -1.0, -0.1, 0.1, 1.0, 5.0])
+        x = np.asarray(respond(p, jax.numpy.asarray(np.repeat(zs, 200_000).reshape(6, -1)),
+                               jax.random.key(3)))
+        assert x.dtype == np.int8
+        want = prob_positive(p, zs)
+        for i in range(6):
+            k = int((x[i] == 1).sum())
+            assert stats.binomtest(k, 200_000, want[i]).pvalue > FA
+
+
+def test_jax_respond_clip_threshold_and_errors() -> None:
+    p = SmoothedRRParams.replacement(2.0, -1.0, 1.0)
+    x = np.asarray(respond(p, jax.numpy.full(100_000, 50.0), jax.random.key(1),
+                           threshold=jax.numpy.asarray(0.5)))
+    want = float(prob_positive(p, 1.0, threshold=0.5))  # clipped to 1
+    assert stats.binomtest(int((x == 1).sum()), 100_000, want).pvalue > FA
+    with pytest.raises(DPKitError, match="signal"):
+        respond(p, jax.numpy.asarray([0.0, np.nan]), jax.random.key(1))
+    with pytest.raises(DPKitError, match="JAX PRNG key"):
+        respond(p, jax.numpy.asarray([0.0]), 3, backend="jax")
+
+
+def test_jax_simulator_same_law_as_numpy() -> None:
+    """KS on beliefs after 10 and 100 reports (rounded to 1e-4: float32 in JAX) and a chi-square
+    on first-correct-action times, JAX vs numpy reference; FA 1e-6 per test."""
+    kw = dict(mechanism="smoothed", epsilon=0.7, checkpoints=[10, 100], initial_belief=-2.0)
+    a = simulate_sequential_learning(100, 2000, rng=jax.random.key(5), **kw)
+    b = simulate_sequential_learning(100, 2000, rng=6, backend="numpy", **kw)
+    for i in range(2):
+        assert stats.ks_2samp(np.round(a.beliefs[:, i], 4),
+                              np.round(b.beliefs[:, i], 4)).pvalue > FA
+    ca = np.bincount(np.minimum(a.first_correct_action, 6), minlength=7)[1:]
+    cb = np.bincount(np.minimum(b.first_correct_action, 6), minlength=7)[1:]
+    table = np.stack([ca, cb])
+    assert stats.chi2_contingency(table[:, table.sum(axis=0) > 0])[1] > FA
+    with pytest.raises(DPKitError, match="keep_paths"):
+        simulate_sequential_learning(10, 2, epsilon=1.0, rng=jax.random.key(0), keep_paths=True)
