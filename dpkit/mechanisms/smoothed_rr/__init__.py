@@ -117,8 +117,8 @@ class SmoothedRRParams:
         DPKitError: ε or Δ not positive and finite, t not finite, a bad clip range, or
             Δ < hi − lo.
 
-    >>> SmoothedRRParams(1.0).adjacency
-    '|v - v\\'| <= 1 (metric DP; any two signals at distance d: loss epsilon*d/1)'
+    >>> print(SmoothedRRParams(1.0).adjacency)
+    |v - v'| <= 1 (metric DP; any two signals at distance d: loss epsilon*d/1)
     """
 
     epsilon: float
@@ -383,7 +383,7 @@ def privacy_event(params: SmoothedRRParams, *, exact: bool = False,
 
 # ================================================================ demo
 def demo_section(rng: np.random.Generator) -> Any:
-    """``dpkit demo`` part: 2000 agents learn a binary state by smoothed RR (ε = 1 each).
+    """``dpkit demo`` part: 1000 agents learn a binary state by smoothed RR (ε = 1 each).
 
     Each agent's signal is released once (parallel composition); the event returned is one
     agent's ε-DP release for signals at distance ≤ 1.
@@ -391,7 +391,7 @@ def demo_section(rng: np.random.Generator) -> Any:
     from ...demo import DemoPart
 
     p = SmoothedRRParams(1.0)
-    n_agents, n_runs = 2000, 50
+    n_agents, n_runs = 1000, 40
     res = {m: simulate_sequential_learning(n_agents, n_runs, mechanism=m, epsilon=1.0,
                                            rng=rng, backend="numpy", checkpoints=[n_agents])
            for m in ("none", "smoothed", "classic")}
