@@ -448,6 +448,10 @@ def support_counts(state: FrequencyState, candidates: Any = None, *,
         if o.num_hashes is None:
             return olh_support_fresh(state.seeds, state.buckets, cand, o.g).astype(np.float64)
         a, b = o.hash_coefficients()
+        active = np.flatnonzero(state.counts.any(axis=1))  # cost min(S, N)·|candidates|
+        if active.size < a.size:
+            return olh_support_pool(np.ascontiguousarray(state.counts[active]), a[active],
+                                    b[active], cand, o.g).astype(np.float64)
         return olh_support_pool(state.counts, a, b, cand, o.g).astype(np.float64)
     return _support_numpy(state, cand)
 
