@@ -52,6 +52,11 @@ MAX_BUCKETS = 2**31
 _OUE_CHUNK = 1 << 24  # bits per chunk of the OUE reference sampler
 
 
+def auto_num_hashes(g: int) -> int:
+    """Default OLH pool size: min(16384, max(64, 2^20 // g)) (state ≤ 2^20 counts)."""
+    return min(16384, max(64, (1 << 20) // g))
+
+
 def _epsilon(value: Any) -> float:
     return V.positive(epsilon=value)
 
@@ -140,7 +145,9 @@ class OLH:
 
     * ``num_hashes=None``: every user draws a fresh 64-bit seed (the textbook protocol). The
       server must hash every candidate for every report: O(N·|candidates|).
-    * ``num_hashes=S`` (default 16384): seeds come from a public pool of S hash functions
+    * ``num_hashes=S`` (default "auto": S = min(16384, max(64, 2^20 // g)), so the (S, g) state
+      stays ≤ 2^20 counts and the pool term below, ∝ 1/((g − 1)S), stays about constant in ε):
+      seeds come from a public pool of S hash functions
       (seed pool_seed·2^32 + j); a user picks j uniformly. The server keeps an (S, g) count
       matrix and estimates with O(S·|candidates|) hashes, independent of N. **Privacy is
       unchanged** (given j, y is GRR over [g], and j is independent of v). **Variance**: for a
@@ -164,7 +171,7 @@ class OLH:
     epsilon: float
     domain_size: int
     g: int | None = None
-    num_hashes: int | None = 16384
+    num_hashes: int | str | None = "auto"
     pool_seed: int = 0
 
     def __post_init__(self) -> None:
@@ -176,11 +183,20 @@ class OLH:
             object.__setattr__(self, "g", min(g, MAX_BUCKETS))
         else:
             object.__setattr__(self, "g", V.integer(minimum=2, maximum=MAX_BUCKETS, g=self.g))
-        if self.num_hashes is not None:
+        if isinstance(self.num_hashes, str):
+            if self.num_hashes != "auto":
+                raise DPKitError(f"num_hashes must be an integer, None or 'auto', got "
+                                 f"{self.num_hashes!r}")
+            object.__setattr__(self, "num_hashes", auto_num_hashes(self.g))
+        elif self.num_hashes is not None:
             object.__setattr__(self, "num_hashes",
                                V.integer(minimum=1, maximum=2**32, num_hashes=self.num_hashes))
         object.__setattr__(self, "pool_seed",
                            V.integer(minimum=0, maximum=2**32 - 1, pool_seed=self.pool_seed))
+        if self.num_hashes is not None and self.num_hashes * self.g > 2**27:
+            raise DPKitError(f"num_hashes * g must be <= 2**27 (the pool-mode state is an (S, g) "
+                             f"count matrix), got {self.num_hashes} * {self.g}; use "
+                             "num_hashes=None (fresh seeds) for very large g")
 
     @property
     def p(self) -> float:

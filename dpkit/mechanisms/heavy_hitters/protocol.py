@@ -82,7 +82,8 @@ class HeavyHitterParams:
         z_keep, b_max: TAP's adaptive rule: keep prefixes with estimate ≥ z_keep·sd, at least
             the top k and at most b_max (defaults 2.0, 4k).
         z_prior, z_new: TAPS thresholds for prior-supported / unsupported prefixes (1.0, 3.0).
-        num_hashes: OLH pool size S (None: fresh per-user seeds, O(N·candidates) server).
+        num_hashes: OLH pool size S ("auto": see :class:`~.oracles.OLH`; None: fresh per-user
+            seeds, O(N·candidates) server).
         pool_seed: public seed of level 1's OLH pool (level t uses pool_seed + t mod 2^32).
         reports_per_user: r ≥ 1 (default 1, disjoint users).
 
@@ -102,7 +103,7 @@ class HeavyHitterParams:
     b_max: int | None = None
     z_prior: float = 1.0
     z_new: float = 3.0
-    num_hashes: int | None = 16384
+    num_hashes: int | str | None = "auto"
     pool_seed: int = 0
     reports_per_user: int = 1
 
@@ -134,7 +135,7 @@ class HeavyHitterParams:
             cut = math.ceil(ell / 3)
             shared = sum(1 for t in range(1, g + 1) if self.prefix_bits(t) <= cut)
         s(self, "shared_levels", V.integer(minimum=0, maximum=g, shared_levels=shared))
-        if self.num_hashes is not None:
+        if self.num_hashes is not None and self.num_hashes != "auto":
             s(self, "num_hashes", V.integer(minimum=1, maximum=2**32, num_hashes=self.num_hashes))
         s(self, "pool_seed", V.integer(minimum=0, maximum=2**32 - 1, pool_seed=self.pool_seed))
         s(self, "reports_per_user", V.integer(minimum=1, reports_per_user=self.reports_per_user))
