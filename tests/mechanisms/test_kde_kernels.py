@@ -51,9 +51,11 @@ def test_numba_sketch_and_query_match_reference(p):
     x, y = _data()
     a = sketch(p, x, 9, backend="numpy")
     b = sketch(p, x, 9, backend="numba")
-    for u, v in ((a.counts, b.counts), (a.sums, b.sums), (a.rff, b.rff)):
+    for u, v in ((a.counts, b.counts), (a.sums, b.sums)):
         if u is not None:
             np.testing.assert_allclose(v, u, rtol=1e-10, atol=1e-8)
+    if a.rff is not None:  # float32 fast path: ≲ 1e-6 per point
+        np.testing.assert_allclose(b.rff, a.rff, atol=1e-5 * x.shape[0])
     s = build(p, x, 4, backend="numpy")
     np.testing.assert_allclose(query(s, y, backend="numba"), query(s, y, backend="numpy"),
                                rtol=1e-10, atol=1e-6)
