@@ -25,8 +25,9 @@ Privacy statement: :func:`privacy_event` (replace one user of one silo; see
 the clipped values. Regret is measured on the unclipped mean rewards.
 
 Kernels: numpy reference (``backend="numpy"``, the oracle), numba (``"numba"``, the default
-when installed); a JAX kernel is not built yet (``backend="jax"`` raises). They agree in
-law, not in bits (tests/mechanisms/test_bandits_kernels.py).
+when installed; silo blocks on threads, seed-determined), JAX (``"jax"``, ``lax.scan`` over
+batches and rounds, JAX key). They agree in law, not in bits
+(tests/mechanisms/test_bandits_kernels.py).
 Not hardened against floating-point attacks (continuous Gaussian noise).
 """
 
@@ -626,9 +627,10 @@ def simulate(params: BanditParams, environment: Any, rng: Any, *, backend: str =
     Args:
         params: a :class:`BanditParams`.
         environment: :func:`synthetic_environment` or :func:`matrix_environment`.
-        rng: int seed or numpy Generator.
-        backend: "auto" (numba if installed), "numpy", "numba" ("jax": not built yet, raises).
-        progress: print a progress line to stderr.
+        rng: int seed or numpy Generator; for ``backend="jax"`` a JAX PRNG key or an int seed.
+        backend: "auto" (JAX for a JAX key, else numba if installed), "numpy" (the
+            reference), "numba", "jax" (one jitted ``lax.scan`` program, float64).
+        progress: print a progress line to stderr (JAX: one line at the end).
 
     Returns:
         A :class:`SimulationResult`; ``regret[t-1]`` = Σ_i Σ_{s≤t} (max_a μ − μ_chosen).
@@ -642,8 +644,12 @@ def simulate(params: BanditParams, environment: Any, rng: Any, *, backend: str =
     _check_env(params, environment)
     b = resolve(backend, rng)
     if b == "jax":
-        raise DPKitError("backend='jax' is not available for bandits yet: use 'numba' or "
-                         "'numpy' (with an int seed or numpy Generator as rng)")
+        if not (isinstance(rng, (int, np.integer)) or type(rng).__module__.startswith("jax")):
+            raise DPKitError("backend='jax' needs rng to be a JAX PRNG key or an int seed, got "
+                             f"{type(rng).__name__}")
+        from . import _jax
+
+        return _jax.simulate(params, environment, rng, progress)
     gen = as_generator(rng)
     if not isinstance(gen, np.random.Generator):
         raise DPKitError("rng must be a seed or numpy Generator for the numpy/numba backends")
