@@ -53,8 +53,13 @@ from ...errors import DPKitError
 from ...random import RNGLike, as_generator
 from . import privacy as _privacy
 from .privacy import (
+    MAX_PARTICIPATIONS,
+    ParticipationSensitivity,
     blt_coefficients,
     blt_column_norm_sq,
+    effective_participations,
+    l1_sensitivity_factor,
+    participation_sensitivity,
     sensitivity_factor,
     sqrt_coefficients,
     sqrt_column_norm_sq,
@@ -82,6 +87,11 @@ __all__ = [
     "blt_column_norm_sq",
     "tree_levels",
     "sensitivity_factor",
+    "l1_sensitivity_factor",
+    "participation_sensitivity",
+    "effective_participations",
+    "ParticipationSensitivity",
+    "MAX_PARTICIPATIONS",
     "demo_section",
     "MAX_HORIZON",
     "MAX_SQRT_HORIZON",
@@ -160,10 +170,14 @@ class CounterParams:
     Exactly one of ``noise_multiplier`` (Gaussian noise, zCDP) and ``epsilon`` (Laplace noise,
     pure DP; tree kinds only) must be given.
 
-    Privacy statement (:func:`privacy_event`): event-level neighbours — the streams differ in
-    the item of one step, and the two items differ by at most Δ = :attr:`sensitivity` in ℓ2
-    norm (ℓ1 with Laplace noise). Gaussian: ρ = s²/(2σ²)-zCDP with s the strategy's largest
-    column norm (√L tree, √G(T) sqrt, closed form BLT). Laplace: ε-DP, ε = ``epsilon``.
+    Privacy statement (:func:`privacy_event`): neighbouring streams differ in the items of at
+    most κ = ``participations`` steps (one user's contributions), any two of them at least
+    s = ``min_separation`` steps apart, and each changed item differs by at most
+    Δ = :attr:`sensitivity` in ℓ2 norm (ℓ1 with Laplace noise). κ = 1 (default) is the event
+    level: one step's item changes. Gaussian: ρ = s_C²/(2σ²)-zCDP with s_C the strategy's
+    sensitivity (κ = 1: its largest column norm, √L tree, √G(T) sqrt, closed form BLT; κ > 1:
+    the largest norm of a sum of κ columns ≥ s apart, :func:`participation_sensitivity`).
+    Laplace: ε-DP, ε = ``epsilon``.
 
     Args:
         kind: "tree" | "honaker" | "sqrt" | "blt".
@@ -183,6 +197,11 @@ class CounterParams:
         blt_buffers: number of BLT buffers for the default parameters (1..64, default 8).
         blt_theta, blt_omega: explicit BLT parameters (θ_i ∈ (0,1), ω_i > 0, same length);
             default :func:`blt_sqrt_parameters`.
+        participations: κ, the most steps at which one user contributes an item (1..2^20;
+            default 1, the event level). At most κ_eff = min(κ, ⌊(T−1)/s⌋ + 1) fit in T.
+        min_separation: s, the least number of steps between two of one user's
+            contributions (1..2^40), e.g. the number of steps per epoch when every user
+            contributes once per epoch; None (default) means 1 (any distinct steps).
 
     Raises:
         DPKitError: any argument out of range, naming it and the allowed range.
@@ -202,6 +221,8 @@ class CounterParams:
     blt_buffers: int = _DEFAULT_BUFFERS
     blt_theta: tuple[float, ...] | None = field(default=None)
     blt_omega: tuple[float, ...] | None = field(default=None)
+    participations: int = 1
+    min_separation: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -221,6 +242,12 @@ class CounterParams:
         if not isinstance(self.clip, (bool, np.bool_)):
             raise DPKitError(f"clip must be True or False, got {self.clip!r}")
         object.__setattr__(self, "clip", bool(self.clip))
+        # κ > T or s ≥ T are allowed: only κ_eff = min(κ, ⌊(T−1)/s⌋ + 1) steps fit in T
+        k = V.integer(minimum=1, maximum=MAX_PARTICIPATIONS, participations=self.participations)
+        object.__setattr__(self, "participations", k)
+        if self.min_separation is not None:
+            sep = V.integer(minimum=1, maximum=MAX_HORIZON, min_separation=self.min_separation)
+            object.__setattr__(self, "min_separation", sep)
         if (self.noise_multiplier is None) == (self.epsilon is None):
             raise DPKitError("give exactly one of noise_multiplier (Gaussian noise) and epsilon "
                              f"(Laplace noise), got noise_multiplier={self.noise_multiplier!r}, "
@@ -289,16 +316,27 @@ class CounterParams:
         return 2.0 * self.bound if self.neighbours == "replace" else self.bound
 
     @property
+    def separation(self) -> int:
+        """s: the least number of steps between two participations (min_separation or 1)."""
+        return 1 if self.min_separation is None else int(self.min_separation)
+
+    @property
+    def effective_participations(self) -> int:
+        """κ_eff = min(κ, ⌊(T−1)/s⌋ + 1): the most participations that fit in the horizon."""
+        return effective_participations(self.horizon, self.participations, self.separation)
+
+    @property
     def levels(self) -> int:
         """L = ⌊log2 T⌋ + 1, the number of tree heights (also the tree state's length)."""
         return tree_levels(self.horizon)
 
     @property
     def laplace_scale(self) -> float:
-        """b = L·Δ/ε, the per-node Laplace scale (Laplace noise only)."""
+        """b = s₁·Δ/ε, the per-node Laplace scale (Laplace noise only); s₁ = L at κ = 1, else
+        the ℓ1 sensitivity of the tree under the participation schema."""
         if self.epsilon is None:
             raise DPKitError("laplace_scale is defined for Laplace noise (epsilon) only")
-        return self.levels * self.sensitivity / self.epsilon
+        return l1_sensitivity_factor(self) * self.sensitivity / self.epsilon
 
     @property
     def noise_std(self) -> float:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -48,7 +48,14 @@ __all__ = [
     "blt_coefficients",
     "blt_column_norm_sq",
     "sensitivity_factor",
+    "l1_sensitivity_factor",
     "privacy_event",
+    "MAX_PARTICIPATIONS",
+    "ParticipationSensitivity",
+    "effective_participations",
+    "participation_sensitivity",
+    "toeplitz_pattern_norm_sq",
+    "blt_pattern_norm_sq",
 ]
 
 
@@ -121,11 +128,314 @@ def blt_column_norm_sq(theta: Any, omega: Any, horizon: int) -> float:
     return float(1.0 + om @ geo @ om)
 
 
-def sensitivity_factor(params: Any) -> float:
-    """max_j ‖C[:, j]‖₂ of the counter's strategy (per unit of item sensitivity Δ).
+# ================================================================ multiple participations
+#: Largest number of participations accepted (the sensitivity computations are O(κ) or more).
+MAX_PARTICIPATIONS = 2**20
+#: Work budget (elementary (max, +) operations) of the exact tree dynamic program.
+TREE_DP_BUDGET = 3 * 10**8
 
-    √L for the tree kinds, √G(T) for "sqrt", the closed-form BLT column norm for "blt".
+
+class ParticipationSensitivity(NamedTuple):
+    """The sensitivity of a counter's strategy C under a participation schema (per unit Δ).
+
+    Attributes:
+        l2_sq: max over feasible patterns P of ‖Σ_{j∈P} C[:, j]‖₂² (Gaussian noise).
+        l1: max over feasible patterns P of ‖Σ_{j∈P} C[:, j]‖₁ (Laplace noise; tree kinds).
+        participations: κ_eff = min(κ, ⌊(T−1)/s⌋ + 1), the most appearances that fit in T.
+        exact: True when l2_sq and l1 are the exact maxima; False when a sound upper bound
+            was used (tree kinds beyond the dynamic program's work budget).
+        method: "single" (κ_eff = 1), "earliest" (Toeplitz, the pattern {1, 1+s, …}),
+            "tree-dp" (exact dynamic program), "tree-dp-relaxed" (the same program with a
+            smaller separation: an upper bound) or "cap-bound" (per-height cap bound).
     """
+
+    l2_sq: float
+    l1: float
+    participations: int
+    exact: bool
+    method: str
+
+
+def effective_participations(horizon: int, participations: int, min_separation: int) -> int:
+    """κ_eff = min(κ, ⌊(T−1)/s⌋ + 1): at most this many steps ≥ s apart fit in 1..T."""
+    return int(min(participations, (horizon - 1) // min_separation + 1))
+
+
+def toeplitz_pattern_norm_sq(coeffs: Any, horizon: int, participations: int,
+                             min_separation: int) -> float:
+    """‖Σ_{p<m} C[:, 1+p·s]‖² for the T×T lower-triangular Toeplitz C with first column c.
+
+    This is the earliest pattern {1, 1+s, …, 1+(m−1)s}, m = κ_eff. Row i = q·s + r (0-based)
+    of the sum is Σ_{p ≤ min(q, m−1)} c_{(q−p)s + r}: a window of m consecutive entries of
+    the residue-r subsequence of c, read off cumulative sums. O(T).
+    """
+    T, s = int(horizon), int(min_separation)
+    m = effective_participations(T, participations, s)
+    c = np.asarray(coeffs, dtype=np.float64)[:T]
+    q = -(-T // s)
+    pad = np.zeros(q * s, dtype=np.float64)
+    pad[:T] = c
+    cs = np.cumsum(pad.reshape(q, s), axis=0)
+    v = cs.copy()
+    if m < q:
+        v[m:] -= cs[:-m]
+    v = v.reshape(-1)[:T]
+    return float(v @ v)
+
+
+def _geo(lq: np.ndarray, n: Any) -> np.ndarray:
+    """Σ_{r<n} e^{r·lq} = (1 − e^{n·lq})/(1 − e^{lq}), without cancellation (lq < 0)."""
+    return np.expm1(np.multiply.outer(n, lq)) / np.expm1(lq)
+
+
+def blt_pattern_norm_sq(theta: Any, omega: Any, horizon: int, participations: int,
+                        min_separation: int) -> float:
+    """The BLT's earliest-pattern norm ‖Σ_{p<m} C[:, 1+p·s]‖² in closed form, O(m·b²).
+
+    Rows of period P (0-based rows P·s + r; the last period runs to row T−1) carry, for
+    r ≥ 1, ``Σ_l γ_{P,l} θ_l^{r−1}`` with ``γ_{P,l} = ω_l(1 + Σ_{q=1}^{P} θ_l^{qs})``, and at
+    r = 0 the value ``1 + Σ_l ω_l Σ_{q=1}^{P} θ_l^{qs−1}``; the squares sum to geometric
+    series in θ_lθ_l'. (Our derivation from c_0 = 1, c_k = Σ_l ω_l θ_l^{k−1}.)
+    """
+    T, s = int(horizon), int(min_separation)
+    m = effective_participations(T, participations, s)
+    th = np.asarray(theta, dtype=np.float64)
+    om = np.asarray(omega, dtype=np.float64)
+    lt = np.log(th)
+    lq = np.add.outer(lt, lt)  # log(θ_l θ_l')
+    per = np.arange(m, dtype=np.float64)
+    # Σ_{q=1}^{P} θ^{qs} = θ^s·(1 − θ^{Ps})/(1 − θ^s), and the same times θ^{−1}
+    ratio = np.expm1(np.multiply.outer(per * s, lt)) / np.expm1(s * lt)  # (m, b)
+    a_sum = np.exp(s * lt) * ratio
+    a_sum_over_theta = np.exp((s - 1) * lt) * ratio
+    gamma = om * (1.0 + a_sum)  # (m, b)
+    v0 = 1.0 + a_sum_over_theta @ om  # (m,)
+    rows = np.full(m, float(s))
+    rows[-1] = T - (m - 1) * s
+    total = float(v0 @ v0)
+    if m > 1:
+        geo_full = _geo(lq, s - 1.0)  # Σ_{r=1}^{s−1} (θθ')^{r−1}
+        total += float(np.sum((gamma[:-1].T @ gamma[:-1]) * geo_full))
+    geo_last = _geo(lq, rows[-1] - 1.0)
+    total += float(gamma[-1] @ geo_last @ gamma[-1])
+    return total
+
+
+def _tree_released(h: int, k: int, horizon: int, all_nodes: bool) -> bool:
+    return (k << h) <= horizon and (all_nodes or k % 2 == 1)
+
+
+def _tree_dp_cost(horizon: int, kappa: int, s_true: int, sep: int) -> float:
+    """Elementary (max, +) operations of :func:`_tree_dp` (two combines per height)."""
+    cost = 0.0
+    height = max(0, (horizon - 1).bit_length())
+    for h in range(1, height + 1):
+        child = min(kappa, ((1 << (h - 1)) - 1) // s_true + 1)
+        width = min(sep, 1 << (h - 1))
+        cost += 2.0 * child * child * float(width) ** 3
+    return cost
+
+
+def _closure(tab: np.ndarray) -> np.ndarray:
+    """tab[m, a, b] <- max over a' >= a, b' >= b (patterns with at least that much room)."""
+    out = np.maximum.accumulate(tab[:, ::-1, :], axis=1)[:, ::-1, :]
+    return np.maximum.accumulate(out[:, :, ::-1], axis=2)[:, :, ::-1]
+
+
+def _tree_combine(left: np.ndarray | None, right: np.ndarray | None, child: int, cap: int,
+                  sep: int) -> np.ndarray | None:
+    """Table of a block from its two children's tables (own node term not added).
+
+    A table ``tab[m, a, b]`` (m ≥ 1 points; index 0 unused) of a block of size 2^h has width
+    w = min(sep, 2^h): the best value of the nodes inside the block over patterns of m points
+    whose first point is ≥ a steps after the block start and whose last point is ≥ b steps
+    before its end (offsets clamped at sep − 1). ``None`` is an empty block (beyond the
+    horizon). Points in different children are ≥ sep apart: ``b_left + a_right ≥ sep − 1``.
+    """
+    if left is None and right is None:
+        return None
+    top = sep - 1
+    wc = min(sep, child)
+    wp = min(sep, 2 * child)
+    ml = 0 if left is None else left.shape[0] - 1
+    mr = 0 if right is None else right.shape[0] - 1
+    mmax = min(cap, ml + mr)
+    out = np.full((mmax + 1, wp, wp), -np.inf)
+    if left is not None:  # all points in the left child: the right child is gap
+        k = min(ml, mmax)
+        for b in range(wc):
+            nb = min(b + child, top)
+            np.maximum(out[1:k + 1, :wc, nb], left[1:k + 1, :, b], out=out[1:k + 1, :wc, nb])
+    if right is not None:
+        k = min(mr, mmax)
+        for a in range(wc):
+            na = min(a + child, top)
+            np.maximum(out[1:k + 1, na, :wc], right[1:k + 1, a, :], out=out[1:k + 1, na, :wc])
+    if left is not None and right is not None:
+        # sel[m2, b1, b2] = right[m2, a2 = max(0, sep−1−b1), b2] (closure: first offset ≥ a2)
+        need = np.maximum(0, top - np.arange(wc))
+        sel = right[:, np.minimum(need, wc - 1), :].copy()
+        sel[:, need > wc - 1, :] = -np.inf
+        for m1 in range(1, ml + 1):
+            k = min(mr, mmax - m1)
+            if k < 1:
+                break
+            lm = left[m1]
+            if not np.any(np.isfinite(lm)):
+                continue
+            vals = np.full((k, wc, wc), -np.inf)
+            for b1 in range(wc):  # max over b1 of left[m1, a1, b1] + sel[m2, b1, b2]
+                np.maximum(vals, lm[None, :, b1, None] + sel[1:k + 1, b1, None, :], out=vals)
+            tgt = out[m1 + 1:m1 + k + 1, :wc, :wc]
+            np.maximum(tgt, vals, out=tgt)
+    return _closure(out)
+
+
+def _with_own(tab: np.ndarray | None, released: bool, power: int) -> np.ndarray | None:
+    if tab is None or not released:
+        return tab
+    m = np.arange(tab.shape[0], dtype=np.float64)
+    return tab + (m**power)[:, None, None]
+
+
+def _tree_dp(horizon: int, kappa: int, s_true: int, sep: int, all_nodes: bool,
+             power: int) -> float:
+    """Max over patterns (gaps ≥ sep, ≤ kappa points, per-block caps from s_true) of
+    Σ_{released nodes} (points in the node)^power: a hierarchical dynamic program over the
+    dyadic blocks, one table per height for the full blocks plus one per partial block.
+    Exact for sep = s_true; an upper bound (a relaxation) for sep < s_true."""
+    T = int(horizon)
+    height = max(0, (T - 1).bit_length())
+    full: dict[int, np.ndarray] = {}
+
+    def cap(size: int) -> int:
+        return min(kappa, (size - 1) // s_true + 1)
+
+    def full_table(h: int) -> np.ndarray:
+        if h not in full:
+            if h == 0:
+                tab = np.full((2, 1, 1), -np.inf)
+                tab[1, 0, 0] = 0.0
+                full[0] = tab
+            else:
+                below = full_table(h - 1)
+                left = _with_own(below, True, power)  # left children have odd index
+                right = _with_own(below, all_nodes, power)
+                res = _tree_combine(left, right, 1 << (h - 1), cap(1 << h), sep)
+                assert res is not None
+                full[h] = res
+        return full[h]
+
+    def table(h: int, k: int) -> np.ndarray | None:
+        start = (k - 1) << h
+        if start >= T:
+            return None
+        if (k << h) <= T:
+            return _with_own(full_table(h), _tree_released(h, k, T, all_nodes), power)
+        left = table(h - 1, 2 * k - 1)
+        right = table(h - 1, 2 * k)
+        return _tree_combine(left, right, 1 << (h - 1), cap(T - start), sep)
+
+    root = table(height, 1)
+    assert root is not None
+    return float(np.max(root[1:, 0, 0]))
+
+
+def _tree_cap_bound(horizon: int, kappa: int, s: int, all_nodes: bool, power: int) -> float:
+    """Σ over heights with a released node of κ·cap_h (power 2) or κ (power 1): a sound bound,
+    since Σ_B m_B² ≤ (max_B m_B)·Σ_B m_B and a height-h block holds ≤ ⌊(2^h−1)/s⌋+1 points."""
+    T = int(horizon)
+    total = 0.0
+    for h in range(T.bit_length()):
+        if not any(_tree_released(h, k, T, all_nodes) for k in (1, 2)):
+            continue
+        capped = min(kappa, (min(1 << h, T) - 1) // s + 1)
+        total += kappa * (capped if power == 2 else 1)
+    return total
+
+
+@lru_cache(maxsize=64)
+def _participation_sensitivity(kind: str, horizon: int, participations: int,
+                               min_separation: int, theta: tuple[float, ...] | None,
+                               omega: tuple[float, ...] | None) -> ParticipationSensitivity:
+    T, s = int(horizon), int(min_separation)
+    m = effective_participations(T, participations, s)
+    if kind in ("tree", "honaker"):
+        levels = tree_levels(T)
+        if m == 1:
+            return ParticipationSensitivity(float(levels), float(levels), 1, True, "single")
+        all_nodes = kind == "honaker"
+        sep = s
+        if _tree_dp_cost(T, m, s, s) > TREE_DP_BUDGET:  # largest separation within budget
+            lo, hi = 1, s
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                lo, hi = (mid, hi) if _tree_dp_cost(T, m, s, mid) <= TREE_DP_BUDGET else (
+                    lo, mid - 1)
+            sep = lo
+        if _tree_dp_cost(T, m, s, sep) > TREE_DP_BUDGET:
+            return ParticipationSensitivity(_tree_cap_bound(T, m, s, all_nodes, 2),
+                                            _tree_cap_bound(T, m, s, all_nodes, 1), m, False,
+                                            "cap-bound")
+        l2 = _tree_dp(T, m, s, sep, all_nodes, 2)
+        l1 = _tree_dp(T, m, s, sep, all_nodes, 1)
+        exact = sep == s
+        return ParticipationSensitivity(l2, l1, m, exact,
+                                        "tree-dp" if exact else "tree-dp-relaxed")
+    if kind == "sqrt":
+        if m == 1:
+            return ParticipationSensitivity(sqrt_column_norm_sq(T), math.nan, 1, True, "single")
+        return ParticipationSensitivity(
+            toeplitz_pattern_norm_sq(sqrt_coefficients(T), T, m, s), math.nan, m, True,
+            "earliest")
+    if m == 1:
+        return ParticipationSensitivity(blt_column_norm_sq(theta, omega, T), math.nan, 1, True,
+                                        "single")
+    return ParticipationSensitivity(blt_pattern_norm_sq(theta, omega, T, m, s), math.nan, m,
+                                    True, "earliest")
+
+
+def participation_sensitivity(params: Any) -> ParticipationSensitivity:
+    """The strategy's sensitivity under the params' participation schema (per unit Δ).
+
+    Schema (spec §3.5): one user contributes the items of at most κ = ``participations``
+    steps, any two of them at least s = ``min_separation`` steps apart; each contributed item
+    changes by at most Δ. The released query is ``Cx``, so the change is ``Σ_{j∈P} C[:, j]d_j``
+    with ‖d_j‖ ≤ Δ. Every strategy here has C ≥ 0 entrywise, hence CᵀC ≥ 0, and the worst
+    d_j are all equal (then ``‖Σ_j C[:,j] d_jᵀ‖² ≤ Σ_{j,k} (CᵀC)_{jk}‖d_j‖‖d_k‖ ≤ Δ²·1ᵀ(CᵀC)_P 1``,
+    attained), and adding a participation never lowers the norm: the answer is the max over
+    patterns P of κ_eff steps of ``1ᵀ(CᵀC)_P 1`` (ℓ2²) and of ``Σ_{j∈P} ‖C[:, j]‖₁`` (ℓ1).
+
+    * sqrt, BLT (Toeplitz, c_k ≥ 0 and c_1 ≥ c_2 ≥ …): the earliest pattern {1, 1+s, …} is a
+      maximizer. Proof: moving a suffix of the pattern one step earlier when its first gap is
+      > s never lowers the norm (the moved part keeps its norm or gains its truncated tail, and
+      its inner product with the rest grows because the rest is non-increasing past its last
+      point + 1); repeat until all gaps equal s and the first step is 1. (The spec's
+      condition CᵀC ≥ 0 alone is not enough: monotone coefficients are needed.)
+    * tree, Honaker (released nodes: odd-index nodes for the tree, all nodes for Honaker, each
+      only if it completes by T): ``Σ_{released nodes} m_node²`` (m = points in the node) by an
+      exact dynamic program over the dyadic blocks; the earliest pattern is NOT always optimal
+      here (e.g. T = 16, κ = 2, s = 11: {1, 13} beats {1, 12} for the tree). Beyond a work
+      budget the program is run with a smaller separation (a relaxation: a sound upper bound,
+      ``exact=False``), or the per-height cap bound is used.
+    """
+    th = tuple(params.blt_theta) if params.kind == "blt" else None
+    om = tuple(params.blt_omega) if params.kind == "blt" else None
+    return _participation_sensitivity(params.kind, int(params.horizon),
+                                      int(params.participations),
+                                      int(params.separation), th, om)
+
+
+def sensitivity_factor(params: Any) -> float:
+    """The ℓ2 sensitivity of the counter's strategy C per unit of item sensitivity Δ.
+
+    Single participation (κ = 1, the event level): max_j ‖C[:, j]‖₂, i.e. √L for the tree
+    kinds, √G(T) for "sqrt", the closed-form BLT column norm for "blt". Multiple
+    participations: √(max_P ‖Σ_{j∈P} C[:, j]‖₂²) (:func:`participation_sensitivity`).
+    """
+    if effective_participations(params.horizon, params.participations,
+                                params.separation) > 1:
+        return math.sqrt(participation_sensitivity(params).l2_sq)
     kind = params.kind
     if kind in ("tree", "honaker"):
         return math.sqrt(tree_levels(params.horizon))
@@ -134,24 +444,39 @@ def sensitivity_factor(params: Any) -> float:
     return math.sqrt(blt_column_norm_sq(params.blt_theta, params.blt_omega, params.horizon))
 
 
+def l1_sensitivity_factor(params: Any) -> float:
+    """The ℓ1 sensitivity of the tree strategy per unit Δ (Laplace noise): L for κ = 1, else
+    max_P Σ_{j∈P} (number of released nodes containing step j)."""
+    if params.kind not in ("tree", "honaker"):
+        raise ValueError("the l1 sensitivity is used for the tree kinds only")
+    if effective_participations(params.horizon, params.participations,
+                                params.separation) > 1:
+        return participation_sensitivity(params).l1
+    return float(tree_levels(params.horizon))
+
+
 def privacy_event(params: Any) -> Event:
     """The accountant event of one counter run over a stream of up to ``horizon`` items.
 
-    Neighbouring relation: event level. Two streams differ in the item of one step, and the two
-    items differ by at most Δ = ``params.sensitivity`` in ℓ2 norm (Gaussian noise) or ℓ1 norm
-    (Laplace noise); Δ = 2·bound for ``neighbours="replace"``, Δ = bound for "zero_out".
-    The guarantee also holds for adaptively chosen streams (Denisov et al. 2022).
+    Neighbouring relation: two streams that differ in the items of at most κ =
+    ``params.participations`` steps (one user's contributions), any two of those steps at
+    least s = ``params.min_separation`` apart; each changed item differs by at most
+    Δ = ``params.sensitivity`` in ℓ2 norm (Gaussian noise) or ℓ1 norm (Laplace noise);
+    Δ = 2·bound for ``neighbours="replace"``, Δ = bound for "zero_out". κ = 1 (the default)
+    is the event level: one step's item changes. The guarantee also holds for adaptively
+    chosen streams (Denisov et al. 2022).
 
-    * Gaussian noise, per-node (or per-z) std σ·Δ: ``Gaussian(σ / s)``, s = max_j ‖C[:,j]‖₂,
-      i.e. ρ = s²/(2σ²)-zCDP.
-    * Laplace noise (tree kinds), per-node scale b: pure ε = L·Δ/b. Scalar streams:
-      ``Repeated(Laplace(b/Δ), L)`` (L independent scalar Laplace releases, exact RDP);
-      vector streams: ``PureDP(L·Δ/b)``.
+    * Gaussian noise, per-node (or per-z) std σ·Δ: ``Gaussian(σ / s)``, s =
+      :func:`sensitivity_factor` (max_j ‖C[:,j]‖₂ at κ = 1), i.e. ρ = s²/(2σ²)-zCDP.
+    * Laplace noise (tree kinds), per-node scale b = s₁·Δ/ε (s₁ = :func:`l1_sensitivity_factor`,
+      = L at κ = 1): pure ε = s₁·Δ/b. Scalar streams at κ = 1: ``Repeated(Laplace(b/Δ), L)``
+      (L independent scalar Laplace releases, exact RDP); otherwise ``PureDP(s₁·Δ/b)``.
     """
     if params.noise == "gaussian":
         return Gaussian(params.noise_multiplier / sensitivity_factor(params))
-    levels = tree_levels(params.horizon)
     b_over_delta = params.laplace_scale / params.sensitivity
-    if params.dimension == 1:
-        return Repeated(Laplace(b_over_delta), levels)
-    return PureDP(levels / b_over_delta)
+    single = effective_participations(params.horizon, params.participations,
+                                      params.separation) == 1
+    if params.dimension == 1 and single:
+        return Repeated(Laplace(b_over_delta), tree_levels(params.horizon))
+    return PureDP(l1_sensitivity_factor(params) / b_over_delta)
