@@ -295,3 +295,32 @@ def test_bad_participation_schema_is_named() -> None:
                            min_separation=4).effective_participations == 4
     assert C.CounterParams("sqrt", 16, noise_multiplier=1.0, participations=99,
                            min_separation=40).effective_participations == 1
+
+
+def implementation_response(p: C.CounterParams) -> np.ndarray:
+    """The implementation's linear map from unit noise to y (zero stream), column by column."""
+    n = C.total_noise_rows(p, p.horizon)
+    cols = [C.run_with_noise(p, np.zeros(p.horizon), np.eye(n)[:, j]) for j in range(n)]
+    return np.stack(cols, axis=1) / p.noise_scale
+
+
+@pytest.mark.parametrize("kind", C.KINDS)
+def test_release_distance_matches_sensitivity(kind: str) -> None:
+    # Second route, through the released vector y = A x + noise_scale·R z of the running
+    # implementation: neighbours with the user's items at P shift the mean by μ = A·1_P, and
+    # the Gaussian privacy loss is set by μᵀ(RRᵀ)^{-1}μ. Maximized over feasible P it equals
+    # the strategy's sens² when B is invertible (tree, sqrt, BLT), and is at most sens² for
+    # Honaker (a lossy post-processing of all nodes).
+    T = 16
+    p = params(kind, T)
+    R = implementation_response(p)
+    cov_inv = np.linalg.inv(R @ R.T)
+    A = np.tril(np.ones((T, T)))
+    for kappa, s in ((2, 1), (2, 5), (3, 3)):
+        best = max(float(A[:, list(pat)].sum(axis=1) @ cov_inv @ A[:, list(pat)].sum(axis=1))
+                   for pat in patterns(T, kappa, s))
+        sens = C.participation_sensitivity(params(kind, T, kappa, s)).l2_sq
+        if kind == "honaker":
+            assert best <= sens * (1 + 1e-9)
+        else:
+            assert best == pytest.approx(sens, rel=1e-9), (kappa, s)
