@@ -18,10 +18,13 @@ factorization ``A = B C`` of the prefix-sum matrix (see :mod:`.privacy`):
   ``C^{−1} z`` generated with b buffers (O(b) memory). The default (θ, ω) is our sum-of-
   exponentials approximation of A^{1/2} (:func:`blt_sqrt_parameters`).
 
-Privacy (:func:`privacy_event`): event-level neighbours (two streams that differ in one step's
-item, by at most Δ = ``sensitivity`` in ℓ2 norm, ℓ1 for Laplace noise); Gaussian noise gives
-``Gaussian(σ/s)`` (ρ = s²/(2σ²)-zCDP, s = the strategy's largest column norm), Laplace noise
-(tree kinds) pure ε = L·Δ/b. Adaptive streams are covered (Denisov et al., NeurIPS 2022).
+Privacy (:func:`privacy_event`): event-level neighbours by default (two streams that differ in
+one step's item, by at most Δ = ``sensitivity`` in ℓ2 norm, ℓ1 for Laplace noise); Gaussian
+noise gives ``Gaussian(σ/s)`` (ρ = s²/(2σ²)-zCDP, s = the strategy's largest column norm),
+Laplace noise (tree kinds) pure ε = L·Δ/b. With ``participations=κ, min_separation=s`` one
+user's items at up to κ steps, pairwise ≥ s apart, change, and s becomes the largest norm of a
+sum of such columns (:func:`participation_sensitivity`, spec §3.5). Adaptive streams are
+covered (Denisov et al., NeurIPS 2022).
 
 API (pure and streaming, the state is an immutable :class:`CounterState` of arrays):
 

@@ -24,6 +24,11 @@ streams when B and C are lower-triangular).
   ``c_k = Σ_i ω_i θ_i^{k−1}``; the first column is again the largest, with the closed form
   ``‖C[:,0]‖² = 1 + Σ_{i,j} ω_iω_j (1 − (θ_iθ_j)^{T−1})/(1 − θ_iθ_j)``.
 
+Multiple participations (spec §3.5; :func:`participation_sensitivity`): when one user
+contributes at up to κ steps, pairwise at least s apart, the sensitivity is the largest norm of
+``Σ_{j∈P} C[:, j]`` over such step sets P (Denisov et al. 2022; Choquette-Choo et al., "Multi-
+Epoch Matrix Factorization Mechanisms for Private Machine Learning", ICML 2023).
+
 With per-coordinate Gaussian noise of standard deviation ``σ·Δ`` (σ = ``noise_multiplier``) the
 release is ρ-zCDP with ``ρ = sens_factor²/(2σ²)``, i.e. the accountant event
 ``Gaussian(σ / sens_factor)`` where ``sens_factor = max_j ‖C[:, j]‖₂``. With Laplace noise of
