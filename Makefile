@@ -22,7 +22,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VPY) -m pytest -q -n 2 tests
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.dpkit-bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(VPY) -m pip install -q -e ".[all,dev,bench]"
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(VPY) -m benchmarks
 
 lint: $(STAMP)
