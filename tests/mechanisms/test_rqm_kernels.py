@@ -123,3 +123,28 @@ def test_jax_bad_input() -> None:
         quantize(p, jax.numpy.array([0.0, jax.numpy.nan]), jax.random.key(0))
     with pytest.raises(DPKitError, match="JAX PRNG key"):
         quantize(p, jax.numpy.zeros(3), 0, backend="jax")
+
+
+def test_jax_uniforms_resolve_tails_below_float32() -> None:
+    """The JAX kernel's uniforms have 2^−64 cells, not float32's 2^−23 (review finding): with
+    23-bit uniforms a gap of probability < 2^−23 was impossible, e.g. m = 64, q = 0.5, Δ = 10:
+    index ≤ 10 could never come from x = c but could from x = −c (infinite loss, δ ≈ 1e-7)."""
+    from dpkit.mechanisms.rqm._jax import log_uniform, log_uniform_from_bits
+
+    u32 = jax.numpy.uint32
+    got = np.asarray(log_uniform_from_bits(jax.numpy.array([0, 0, 1, 2**31, 2**32 - 1], u32),
+                                           jax.numpy.array([0, 2**32 - 1, 0, 0, 2**32 - 1], u32),
+                                           jax.numpy.float32))
+    want = [math.log(2.0**-65), math.log(2.0**-32), math.log(2.0**-32), math.log(0.5), 0.0]
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    assert (got < 0).all() and got[0] < math.log(2.0**-60)  # far below float32's 2^−23 floor
+    # law: −log u ~ Exp(1), KS test at FA 1e-6
+    e = -np.asarray(log_uniform(jax.random.key(37), (500_000,), jax.numpy.float32), dtype=float)
+    assert stats.kstest(e, "expon").pvalue > FA
+
+
+def test_jax_refuses_extension_below_float32_resolution() -> None:
+    # Δ/c < 2^−24: in float32 c + Δ == c, so x = c would always give the top level
+    p = RQMParams(1.0, 1e-9, 4, 0.5)
+    with pytest.raises(DPKitError, match="extension"):
+        quantize(p, jax.numpy.zeros(3), jax.random.key(0))

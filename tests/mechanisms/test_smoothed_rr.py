@@ -221,3 +221,11 @@ def test_call_errors() -> None:
         ClassicRRParams(0.0)
     with pytest.raises(ValueError):  # DPKitError is a ValueError
         rdp_exact(-1.0)
+
+
+def test_classic_rr_huge_epsilon_no_overflow() -> None:
+    """Review finding: 1/(1 + e^ε) overflowed (OverflowError) for ε > 709."""
+    c = ClassicRRParams(800.0)
+    assert c.flip == 0.0
+    assert ClassicRRParams(30.0).flip == pytest.approx(1 / (1 + math.exp(30.0)), rel=1e-15)
+    assert respond_classic(c, [-1.0, 2.0], rng=0).tolist() == [-1, 1]

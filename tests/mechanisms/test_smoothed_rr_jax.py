@@ -62,3 +62,21 @@ def test_jax_simulator_same_law_as_numpy() -> None:
     assert stats.chi2_contingency(table[:, table.sum(axis=0) > 0])[1] > FA
     with pytest.raises(DPKitError, match="keep_paths"):
         simulate_sequential_learning(10, 2, epsilon=1.0, rng=jax.random.key(0), keep_paths=True)
+
+
+def test_jax_flip_uniforms_resolve_tails_below_float32() -> None:
+    """Review finding: with a 23-bit float32 uniform compared to 1 − ½e^{−ε|z|}, the release
+    never flipped for ε|z| ≳ 16 but flipped w.p. 2^−23 just below (infinite loss, δ ≈ 1e-7).
+    The flip is now decided as log u < log ½ − ε|z| with u on a 2^−64 grid."""
+    import math
+
+    from dpkit.mechanisms.smoothed_rr._jax import _log_uniform, _log_uniform_from_bits
+
+    u32 = jax.numpy.uint32
+    got = np.asarray(_log_uniform_from_bits(jax.numpy.array([0, 1, 2**32 - 1], u32),
+                                            jax.numpy.array([0, 0, 2**32 - 1], u32),
+                                            jax.numpy.float32))
+    np.testing.assert_allclose(got, [math.log(2.0**-65), math.log(2.0**-32), 0.0], atol=1e-6)
+    assert (got < 0).all()
+    e = -np.asarray(_log_uniform(jax.random.key(38), (500_000,), jax.numpy.float32), dtype=float)
+    assert stats.kstest(e, "expon").pvalue > FA  # −log u ~ Exp(1), FA 1e-6

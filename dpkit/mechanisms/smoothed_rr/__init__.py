@@ -196,8 +196,9 @@ class ClassicRRParams:
 
     @property
     def flip(self) -> float:
-        """The constant flip probability 1/(1 + e^ε)."""
-        return 1.0 / (1.0 + math.exp(self.epsilon))
+        """The constant flip probability 1/(1 + e^ε) (as e^{−ε}/(1 + e^{−ε}): no overflow)."""
+        e = math.exp(-self.epsilon)
+        return e / (1.0 + e)
 
     def privacy_event(self) -> RandomizedResponse:
         """``RandomizedResponse(ε)``: exact binary-RR RDP curve, replace-one."""

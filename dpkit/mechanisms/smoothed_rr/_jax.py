@@ -1,12 +1,15 @@
 """Jitted JAX kernels of smoothed RR and the sequential-learning simulator (same LAW as numpy).
 
-Pure and key-based. :func:`respond_jax` draws x = +1 with probability F((v − t)/Δ), F the
-Laplace(0, 1/ε) CDF (Liu & Rahimian 2025; spec §3.1). :func:`simulate_jax` advances all runs
-with ``lax.fori_loop`` over agents; agent n uses the key ``fold_in(key, n)`` and draws the pair
-(a, x) from its exact law given the public threshold (as the numba kernel does), then updates
-the belief with the closed-form log-likelihoods (spec §4) via ``jax.scipy.special.log_ndtr``.
-Precision follows JAX's default float type (float32 unless x64 is enabled). Not hardened
-against floating-point attacks.
+Pure and key-based. :func:`respond_jax` flips a = sign(v − t) with probability
+½·exp(−ε|v − t|/Δ), so x = +1 with probability F((v − t)/Δ), F the Laplace(0, 1/ε) CDF
+(Liu & Rahimian 2025; spec §3.1); the flip is decided in log space from a 64-bit uniform, so
+the law holds down to flip probabilities ~2^−64 even in float32.
+
+:func:`simulate_jax` advances all runs with ``lax.fori_loop`` over agents; agent n uses the
+key ``fold_in(key, n)`` and draws the pair (a, x) from its exact law given the public
+threshold (as the numba kernel does), then updates the belief with the closed-form
+log-likelihoods (spec §4) via ``jax.scipy.special.log_ndtr``. Precision follows JAX's default
+float type (float32 unless x64 is enabled). Not hardened against floating-point attacks.
 """
 
 from __future__ import annotations
@@ -32,12 +35,33 @@ def _check_key(key: Any) -> None:
                          f"backend='jax', got {type(key).__name__}")
 
 
+def _log_uniform(key: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+    """log u, u uniform on (0, 1) built from 64 random bits (cells 2^−64 wide), below 0.
+
+    A float32 ``jax.random.uniform`` has 23 random bits: compared with 1 − ½e^{−ε|z|} it
+    would never flip for ε|z| ≳ 16 yet flip with probability 2^−23 just below, an infinite
+    privacy loss on an event of probability ~1e-7. Comparing log u with log ½ − ε|z| keeps
+    the flip law exact (to float32 relative precision) down to probability ~2^−64.
+    """
+    bits = jax.random.bits(key, (2,) + tuple(shape), jnp.uint32)
+    return _log_uniform_from_bits(bits[0], bits[1], dtype)
+
+
+def _log_uniform_from_bits(hi: Any, lo: Any, dtype: Any) -> Any:
+    """log((h + (l + ½)·2^−32)·2^−32) for uint32 words h, l, in ``dtype``, capped below 0."""
+    h = jnp.asarray(hi).astype(dtype)
+    low = jnp.asarray(lo).astype(dtype)
+    out = (jnp.log(h + (low + 0.5) * jnp.asarray(2.0**-32, dtype))
+           - jnp.asarray(32.0 * math.log(2.0), dtype))
+    return jnp.minimum(out, -jnp.finfo(dtype).tiny)
+
+
 @jax.jit
 def _respond(key: Any, v: Any, t: Any, rate: Any) -> Any:
-    z = rate * (v - t)
-    p_plus = jnp.where(z > 0, 1.0 - 0.5 * jnp.exp(-jnp.abs(z)), 0.5 * jnp.exp(-jnp.abs(z)))
-    u = jax.random.uniform(key, v.shape, v.dtype)
-    return jnp.where(u < p_plus, 1, -1).astype(jnp.int8)
+    d = v - t
+    a = jnp.where(d > 0, 1, -1).astype(jnp.int8)  # −1 at the tie v = t
+    flip = _log_uniform(key, v.shape, v.dtype) < math.log(0.5) - rate * jnp.abs(d)
+    return jnp.where(flip, -a, a).astype(jnp.int8)
 
 
 def respond_jax(params: Any, signal: Any, key: Any, *, threshold: Any = None) -> Any:

@@ -126,6 +126,12 @@ class SequentialResult:
 
 
 # ================================================================ likelihoods (numpy oracle)
+def _rr_flip(eps: float) -> float:
+    """Classic RR's flip probability 1/(1 + e^ε), as e^{−ε}/(1 + e^{−ε}) (no overflow)."""
+    e = math.exp(-eps)
+    return e / (1.0 + e)
+
+
 def _rate(mechanism: str, epsilon: float | None, sensitivity: float) -> tuple[float, float]:
     """(r = ε/Δ for smoothed RR, u = 1/(1+e^ε) for classic RR) — 0 where unused."""
     if mechanism == "none":
@@ -133,7 +139,7 @@ def _rate(mechanism: str, epsilon: float | None, sensitivity: float) -> tuple[fl
     eps = V.positive(epsilon=epsilon)
     if mechanism == "smoothed":
         return eps / V.positive(sensitivity=sensitivity), 0.0
-    return 0.0, 1.0 / (1.0 + math.exp(eps))
+    return 0.0, _rr_flip(eps)
 
 
 def log_report_probs(t: Any, mu: float, sigma: float, mechanism: str, r: float,
@@ -217,7 +223,7 @@ def cascade_theory(p: float, epsilon: float | None) -> CascadeTheory:
     3
     """
     pp = V.in_range(0.5, 1.0, low_open=True, high_open=True, p=p)
-    u = 0.0 if epsilon is None else 1.0 / (1.0 + math.exp(V.positive(epsilon=epsilon)))
+    u = 0.0 if epsilon is None else _rr_flip(V.positive(epsilon=epsilon))
     q = pp * (1.0 - u) + (1.0 - pp) * u
     rho = (1.0 - q) / q
     alpha = (1.0 - pp) / pp
@@ -455,7 +461,7 @@ def simulate_binary_cascade(
         raise DPKitError(f"theta must be -1 or +1, got {theta!r}")
     cps = _checkpoints(checkpoints, n)
     theory = cascade_theory(pp, epsilon)
-    u = 0.0 if epsilon is None else 1.0 / (1.0 + math.exp(epsilon))
+    u = 0.0 if epsilon is None else _rr_flip(epsilon)
     q = pp * (1.0 - u) + (1.0 - pp) * u
     step_llr = math.log(q / (1.0 - q))
     lam = math.log(pp / (1.0 - pp))
