@@ -229,3 +229,10 @@ def test_classic_rr_huge_epsilon_no_overflow() -> None:
     assert c.flip == 0.0
     assert ClassicRRParams(30.0).flip == pytest.approx(1 / (1 + math.exp(30.0)), rel=1e-15)
     assert respond_classic(c, [-1.0, 2.0], rng=0).tolist() == [-1, 1]
+    # the simulator's classic likelihood took log(u) with u = 0 (ValueError) for ε > ~745
+    from dpkit.mechanisms.smoothed_rr import simulate_sequential_learning
+
+    for backend in ("numpy", "numba"):
+        r = simulate_sequential_learning(20, 2, mechanism="classic", epsilon=800.0, rng=0,
+                                         backend=backend)
+        assert np.isfinite(r.beliefs).all()

@@ -151,8 +151,9 @@ def log_report_probs(t: Any, mu: float, sigma: float, mechanism: str, r: float,
     if mechanism == "none":
         return lz, lzc
     if mechanism == "classic":
-        return (np.logaddexp(math.log1p(-u) + lz, math.log(u) + lzc),
-                np.logaddexp(math.log1p(-u) + lzc, math.log(u) + lz))
+        lu = math.log(u) if u > 0 else -math.inf  # u underflows to 0 for ε > ~745
+        return (np.logaddexp(math.log1p(-u) + lz, lu + lzc),
+                np.logaddexp(math.log1p(-u) + lzc, lu + lz))
     c = r * r * sigma * sigma / 2.0
     lb1 = -r * t + r * mu + c + log_ndtr(a - r * sigma)
     lb2 = r * t - r * mu + c + log_ndtr(-a - r * sigma)
