@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from statistics import NormalDist
 
 import mpmath
 import numpy as np
@@ -348,6 +349,16 @@ def _reference_protocol(params, parties, sd):
         return sorted(cands, key=lambda c: (-score(c), c))[:m]
 
     proto = params.protocol
+    if proto == "treehist":  # every prefix above z·sd_pooled survives; separate final group
+        m = len(parties)
+        cur = list(range(2**levels[0]))
+        for t in range(1, len(levels)):
+            cands = [(c << (levels[t] - levels[t - 1])) | e for c in cur
+                     for e in range(2**(levels[t] - levels[t - 1]))]
+            z = NormalDist().inv_cdf(1 - params.beta / ((len(levels) - 1) * len(cands)))
+            surv = [c for c in cands if tot(levels[t], c) >= z * sd * math.sqrt(m)]
+            cur = best(surv, lambda c, b=levels[t]: tot(b, c), params.b_max)
+        return best(cur, lambda c: tot(ell, c), k)
     shared = {"pem": len(levels) - 1, "local_pem": 0}.get(proto, params.shared_levels)
     keep_n = k if proto == "pem" else params.b_shared
     cur = list(range(2**levels[0]))

@@ -7,8 +7,13 @@ Frequency Estimation*, USENIX Security 2017): :class:`GRR`, :class:`OUE`, :class
 :func:`variance` (closed form) and :func:`privacy_event`.
 
 Heavy hitters: :class:`HeavyHitterParams`, :func:`find_heavy_hitters` (PEM of Wang, Li, Jha
-2017; TAP/TAPS of Zhang, Ye, Hu, SIGMOD 2025 as reconstructed in the spec), metrics
-:func:`f1_score`, :func:`ncr`, :func:`relative_error`.
+2017; TreeHist of Bassily, Nissim, Stemmer, Thakurta 2017; TAP/TAPS of Zhang, Ye, Hu, SIGMOD
+2025 as reconstructed in the spec), metrics :func:`f1_score`, :func:`ncr`,
+:func:`relative_error`.
+
+Scale-out (:mod:`.scale`): chunked perturb + aggregate with exact tree merges, serially or on
+Dask (:func:`dask_perturb_aggregate`, :func:`dask_aggregate`, :func:`dask_aggregator`; dask
+is optional and imported only when these are called).
 
 Privacy: every report is ε-LDP (local DP, replace-one relation: any two items of one user),
 with worst-case likelihood ratio exactly e^ε; a protocol run asks each user for exactly one
@@ -50,7 +55,18 @@ from .protocol import (
     partition_users,
     relative_error,
     run_protocol,
+    treehist_threshold,
     true_top_k,
+)
+from .scale import (
+    aggregate_chunks,
+    chunk_rngs,
+    chunked_aggregator,
+    dask_aggregate,
+    dask_aggregator,
+    dask_perturb_aggregate,
+    perturb_aggregate,
+    tree_merge,
 )
 
 __all__ = [
@@ -78,7 +94,16 @@ __all__ = [
     "find_heavy_hitters",
     "run_protocol",
     "partition_users",
+    "treehist_threshold",
     "true_top_k",
+    "chunk_rngs",
+    "perturb_aggregate",
+    "tree_merge",
+    "aggregate_chunks",
+    "chunked_aggregator",
+    "dask_aggregate",
+    "dask_perturb_aggregate",
+    "dask_aggregator",
     "f1_score",
     "ncr",
     "relative_error",

@@ -1,9 +1,16 @@
-"""Prefix-tree heavy hitters under LDP: PEM, Local-PEM + merge, TAP and TAPS.
+"""Prefix-tree heavy hitters under LDP: PEM, TreeHist, Local-PEM + merge, TAP and TAPS.
 
 * PEM, the prefix extending method: Wang, Li, Jha, "Locally Differentially Private Heavy
   Hitter Identification", arXiv:1708.06674 (IEEE TDSC). Users are split into G groups; group
   t reports its item's s_t-bit prefix with OLH; the server extends the top-k prefixes of each
   level by η bits.
+* TreeHist: Bassily, Nissim, Stemmer, Thakurta, "Practical Locally Private Heavy Hitters",
+  NeurIPS 2017 / JMLR 21 (2020), arXiv:1707.04982, as described in the spec (§3.2): users are
+  split across the levels plus one final group; the server keeps *every* prefix whose
+  estimate clears a noise threshold (not a fixed top-k), extends the survivors, and ranks the
+  final survivors with the separate final group's estimates. dpkit uses OLH as the level
+  oracle (the paper's Hashtogram is another frequency oracle with the same role) and a
+  Gaussian union-bound threshold (see :class:`HeavyHitterParams`, ``beta``).
 * TAP / TAPS, the target-aligning prefix tree (with consensus-based pruning): Zhang, Ye, Hu,
   "Federated Heavy Hitter Analytics with Local Differential Privacy", SIGMOD 2025,
   arXiv:2412.14832. **Reconstruction**: the paper's body could not be read; components and
@@ -13,7 +20,7 @@
   "TAP/TAPS as reconstructed", not the paper's algorithm.
 
 Privacy (every protocol): each user perturbs its own item exactly once with an ε-LDP OLH
-oracle whose parameters depend only on public data (level, ε); users of different levels and
+oracle whose parameters depend only on public data (level, ε); users of different groups and
 parties are disjoint, so each user's view is one ε-LDP report (replace-one, local DP).
 Everything the aggregators and the coordinator do (candidate selection, shared trie, priors,
 thresholds, final ranking) is post-processing. Event: :func:`privacy_event` (params).
@@ -24,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -31,7 +39,7 @@ import numpy as np
 from ... import _validate as V
 from ...errors import DPKitError
 from ...random import RNGLike, as_generator
-from .oracles import OLH, aggregate, check_items, estimate, perturb, variance
+from .oracles import OLH, FrequencyState, aggregate, check_items, estimate, perturb, variance
 
 __all__ = [
     "PROTOCOLS",
@@ -40,16 +48,19 @@ __all__ = [
     "find_heavy_hitters",
     "run_protocol",
     "partition_users",
+    "treehist_threshold",
     "true_top_k",
     "f1_score",
     "ncr",
     "relative_error",
 ]
 
-PROTOCOLS = ("pem", "local_pem", "tap", "taps")
+PROTOCOLS = ("pem", "treehist", "local_pem", "tap", "taps")
 
 #: estimator(party, level, candidates) -> estimated counts of the candidates in the party.
 Estimator = Callable[[int, int, np.ndarray], np.ndarray]
+#: aggregator(oracle, items, rng) -> FrequencyState of one user group's reports.
+Aggregator = Callable[[Any, np.ndarray, Any], Any]
 
 
 @dataclass(frozen=True)
@@ -57,11 +68,16 @@ class HeavyHitterParams:
     """Parameters of a prefix-tree heavy-hitter protocol (spec §3.1, §4).
 
     Levels: s_0 = γ (all 2^γ prefixes are the first candidates), s_t = min(ℓ, γ + tη) for
-    t = 1..G, G = ⌈(ℓ − γ)/η⌉. Each party splits its users uniformly at random into G groups of
-    (almost) equal size; group t reports its s_t-bit prefix once with OLH(ε) over [0, 2^{s_t}).
+    t = 1..G, G = ⌈(ℓ − γ)/η⌉. Each party splits its users uniformly at random into
+    :attr:`num_groups` groups of (almost) equal size (G; G + 1 for TreeHist, whose extra group
+    re-estimates the final survivors); group t reports its s_t-bit prefix once with OLH(ε)
+    over [0, 2^{s_t}) (the TreeHist final group its full ℓ-bit item).
 
     Protocols: ``"pem"`` (all parties pooled at every level: PEM over the union of users; with
-    one party, plain PEM), ``"local_pem"`` (every party runs PEM for its own top-k; the
+    one party, plain PEM), ``"treehist"`` (the single-party baseline of BNST17, pooled over
+    parties: keep every child whose pooled estimate is ≥ z_t·sd_t with
+    z_t = Φ^{-1}(1 − β/(G·|cand_t|)), at most b_max, no top-k floor; final ranking by a
+    separate user group), ``"local_pem"`` (every party runs PEM for its own top-k; the
     coordinator unions and re-ranks with summed estimates), ``"tap"`` (shared levels pooled,
     then per-party adaptive extension) and ``"taps"`` (TAP plus sequential consensus-based
     pruning) — the last two as reconstructed in the spec (§4).
@@ -82,6 +98,9 @@ class HeavyHitterParams:
         z_keep, b_max: TAP's adaptive rule: keep prefixes with estimate ≥ z_keep·sd, at least
             the top k and at most b_max (defaults 2.0, 4k).
         z_prior, z_new: TAPS thresholds for prior-supported / unsupported prefixes (1.0, 3.0).
+        beta: TreeHist's false-positive budget, 0 < β < 1 (default 0.05): by a union bound
+            over all G·|cand_t| tests, a prefix of count 0 survives some level with
+            probability ≲ β (Gaussian approximation of the OLH noise).
         num_hashes: OLH pool size S ("auto": see :class:`~.oracles.OLH`; None: fresh per-user
             seeds, O(N·candidates) server).
         pool_seed: public seed of level 1's OLH pool (level t uses pool_seed + t mod 2^32).
@@ -103,6 +122,7 @@ class HeavyHitterParams:
     b_max: int | None = None
     z_prior: float = 1.0
     z_new: float = 3.0
+    beta: float = 0.05
     num_hashes: int | str | None = "auto"
     pool_seed: int = 0
     reports_per_user: int = 1
@@ -129,6 +149,7 @@ class HeavyHitterParams:
                              f"{max(self.b_shared, self.b_max)} * 2**{eta}")
         for name in ("z_keep", "z_prior", "z_new"):
             s(self, name, V.finite(**{name: getattr(self, name)}))
+        s(self, "beta", V.in_range(0.0, 1.0, low_open=True, high_open=True, beta=self.beta))
         g = self.num_levels
         shared = self.shared_levels
         if shared is None:
@@ -145,8 +166,13 @@ class HeavyHitterParams:
         """G = ⌈(ℓ − γ)/η⌉ ≥ 1."""
         return -(-(self.item_bits - self.start_bits) // self.step_bits)
 
+    @property
+    def num_groups(self) -> int:
+        """User groups per party: G (one per level), G + 1 for TreeHist (final group)."""
+        return self.num_levels + (self.protocol == "treehist")
+
     def prefix_bits(self, level: int) -> int:
-        """s_t = min(ℓ, γ + tη) (s_0 = γ)."""
+        """s_t = min(ℓ, γ + tη) (s_0 = γ); the TreeHist final group t = G + 1 has ℓ bits."""
         return min(self.item_bits, self.start_bits + level * self.step_bits)
 
     def oracle(self, bits: int, level: int = 1) -> OLH:
@@ -185,13 +211,45 @@ def _children(prefixes: np.ndarray, extra: int) -> np.ndarray:
 
 
 def partition_users(params: HeavyHitterParams, n: int, rng: RNGLike) -> list[np.ndarray]:
-    """An exact, uniformly random partition of n user indices into G near-equal groups.
+    """An exact, uniformly random partition of n user indices into ``params.num_groups``
+    near-equal groups (G levels; G + 1 for TreeHist).
 
     Every user is in exactly one group (reports once); group sizes differ by at most one.
     """
     n = V.integer(minimum=1, n=n)
     gen = as_generator(rng)
-    return np.array_split(gen.permutation(n), params.num_levels)
+    return np.array_split(gen.permutation(n), params.num_groups)
+
+
+def treehist_threshold(params: HeavyHitterParams, num_candidates: int) -> float:
+    """TreeHist's threshold in noise standard deviations: z = Φ^{-1}(1 − β/(G·|cand|)).
+
+    A union bound over the G levels' candidate tests (Gaussian approximation of the pooled
+    OLH noise): a prefix of true count 0 survives some level with probability ≲ β. BNST17's
+    threshold is of the same order, (1/ε)·√(n log(ℓ/β)) in counts.
+    """
+    m = V.integer(minimum=1, num_candidates=num_candidates)
+    return NormalDist().inv_cdf(1.0 - params.beta / (params.num_levels * m))
+
+
+def _treehist(params: HeavyHitterParams, m: int, estimator: Estimator,
+              noise_sd: Callable[[int, int], float]) -> tuple[np.ndarray, np.ndarray, int]:
+    """TreeHist control flow (BNST17 as in spec §3.2), estimates pooled over the m parties."""
+    p = params
+    big_g = p.num_levels
+    k_set = np.arange(2**p.start_bits, dtype=np.int64)
+    for t in range(1, big_g + 1):
+        cand = _children(k_set, p.prefix_bits(t) - p.prefix_bits(t - 1))
+        est = sum(np.asarray(estimator(j, t, cand), dtype=float) for j in range(m))
+        sd = math.sqrt(sum(noise_sd(j, t) ** 2 for j in range(m)))
+        keep = est >= treehist_threshold(p, cand.size) * sd
+        kc, ke = cand[keep], est[keep]
+        k_set = kc[_top(kc, ke, p.b_max)]
+        if k_set.size == 0:
+            return k_set, np.zeros(0), 0
+    est = sum(np.asarray(estimator(j, big_g + 1, k_set), dtype=float) for j in range(m))
+    idx = _top(k_set, est, p.k)
+    return k_set[idx], est[idx], int(k_set.size)
 
 
 def run_protocol(params: HeavyHitterParams, party_sizes: Sequence[int], estimator: Estimator,
@@ -202,12 +260,16 @@ def run_protocol(params: HeavyHitterParams, party_sizes: Sequence[int], estimato
     s_t-bit candidates; ``noise_sd(j, t)`` its noise standard deviation at count 0. With the
     private OLH estimator this is :func:`find_heavy_hitters`; with an exact estimator (true
     prefix counts) it is the deterministic protocol oracle of spec §8.6. Pure post-processing.
+    For TreeHist, level t = G + 1 denotes the separate final group (ℓ-bit items).
 
     Returns:
-        (items, estimated counts, number of final candidates).
+        (items, estimated counts, number of final candidates); TreeHist may return fewer
+        than k items (only threshold survivors are ranked).
     """
     p = params
     m = len(party_sizes)
+    if p.protocol == "treehist":
+        return _treehist(p, m, estimator, noise_sd)
     big_g = p.num_levels
     proto = p.protocol
     shared = {"pem": big_g, "local_pem": 0}.get(proto, p.shared_levels)
@@ -272,7 +334,8 @@ def _parties(parties: Any, item_bits: int) -> list[np.ndarray]:
 
 
 def find_heavy_hitters(params: HeavyHitterParams, parties: Any, rng: RNGLike, *,
-                       backend: str = "auto") -> HeavyHitterResult:
+                       backend: str = "auto",
+                       aggregator: Aggregator | None = None) -> HeavyHitterResult:
     """Find the global top-k items of one or several parties' users under ε-LDP.
 
     Each party partitions its users into G level groups (:func:`partition_users`); every user
@@ -290,6 +353,11 @@ def find_heavy_hitters(params: HeavyHitterParams, parties: Any, rng: RNGLike, *,
         parties: a 1-D item array (one party) or a list of them; items in [0, 2^ℓ).
         rng: None, an int seed, a numpy Generator or SecureGenerator.
         backend: kernels for perturb/estimate: "auto", "numpy" or "numba".
+        aggregator: optional ``(oracle, items, rng) -> FrequencyState`` that perturbs and
+            aggregates one user group (default: one :func:`~.oracles.perturb` then
+            :func:`~.oracles.aggregate`); e.g. :func:`~.scale.dask_aggregator` to run the
+            groups' chunks on a Dask cluster, :func:`~.scale.chunked_aggregator` for the same
+            chunking serially. It must perturb each item exactly once with the oracle given.
 
     Returns:
         A :class:`HeavyHitterResult`.
@@ -303,11 +371,13 @@ def find_heavy_hitters(params: HeavyHitterParams, parties: Any, rng: RNGLike, *,
     p = params
     data = _parties(parties, p.item_bits)
     gen = as_generator(rng)
-    big_g = p.num_levels
+    big_g = p.num_groups
     for j, items in enumerate(data):
         if items.size < big_g:
             raise DPKitError(f"parties[{j}] has {items.size} users; at least {big_g} (one per "
-                             "level) are needed")
+                             "group) are needed")
+    if aggregator is not None and not callable(aggregator):
+        raise DPKitError("aggregator must be a callable (oracle, items, rng) -> FrequencyState")
     oracles = [p.oracle(p.prefix_bits(t), t) for t in range(1, big_g + 1)]
     states: list[list[Any]] = []
     sizes: list[tuple[int, ...]] = []
@@ -316,8 +386,16 @@ def find_heavy_hitters(params: HeavyHitterParams, parties: Any, rng: RNGLike, *,
         row = []
         for t, grp in enumerate(groups, start=1):
             prefix = items[grp] >> (p.item_bits - p.prefix_bits(t))
-            reports = perturb(oracles[t - 1], prefix, gen, backend=backend)
-            row.append(aggregate(oracles[t - 1], reports))
+            if aggregator is None:
+                reports = perturb(oracles[t - 1], prefix, gen, backend=backend)
+                row.append(aggregate(oracles[t - 1], reports))
+            else:
+                st = aggregator(oracles[t - 1], prefix, gen)
+                if not isinstance(st, FrequencyState) or st.oracle != oracles[t - 1] \
+                        or st.n != prefix.size:
+                    raise DPKitError("aggregator must return the FrequencyState of exactly "
+                                     "the group's reports under the given oracle")
+                row.append(st)
         states.append(row)
         sizes.append(tuple(int(g.size) for g in groups))
     n = [int(items.size) for items in data]
