@@ -95,8 +95,8 @@ class RQMParams:
         DPKitError: a parameter outside the ranges above (the message names it).
 
     >>> p = RQMParams(clip=1.0, extension=1.0, num_levels=4, keep_prob=0.5)
-    >>> p.levels.tolist(), p.bits
-    ([-2.0, -0.6666666666666667, 0.6666666666666667, 2.0], 2)
+    >>> np.round(p.levels, 4).tolist(), p.bits
+    ([-2.0, -0.6667, 0.6667, 2.0], 2)
     """
 
     clip: float
@@ -278,8 +278,8 @@ def quantize(params: RQMParams, x: Any, rng: Any, *, backend: str = "auto") -> A
 
     >>> p = RQMParams(clip=1.0, extension=1.0, num_levels=16, keep_prob=0.5)
     >>> idx = quantize(p, np.zeros(200_000), rng=0, backend="numpy")
-    >>> round(float(decode(p, idx).mean()), 2)   # unbiased
-    0.0
+    >>> abs(float(decode(p, idx).mean())) < 0.01   # unbiased
+    True
     """
     p = _check_params(params)
     which = resolve(backend, x)
