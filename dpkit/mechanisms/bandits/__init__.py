@@ -45,6 +45,7 @@ from ...accounting.events import Event
 from ...backend import resolve
 from ...errors import DPKitError
 from ...random import RNGLike, as_generator
+from .. import continual as _continual
 from . import privacy as _priv
 from .privacy import (
     ShuffleClaim,
@@ -454,27 +455,60 @@ def _level_nodes(leaf: int, kb: int, levels: int) -> list[int]:
 
 @dataclass
 class _SyncState:
-    """Server-side tree state: exact cumulative sums and one noise slot per level."""
+    """Server-side tree state: exact cumulative sums and the tree noise.
+
+    Gaussian protocols: the noise process is a :mod:`dpkit.mechanisms.continual` binary tree
+    ("tree" counter, horizon Kb, noise std σ₀ per coordinate) over the M silos' flattened
+    (upper triangle of the Gram increment, vector increment) streams, one block of
+    d(d+1)/2 + d coordinates per silo. The counter is linear (y = prefix sum + tree noise),
+    so it is fed zero items and the exact prefix sums are added here: the bandit item (one
+    batch of Bt users) has no norm bound of the counter's kind, and the neighbouring relation
+    (one user inside a batch, sensitivity Δ) is the bandits' own (:func:`privacy_event`).
+    Vector sum: one analyser-noise slot per level (``noise_g``, ``noise_u``) and the users'
+    rounding residuals (``resid``).
+    """
 
     true_g: np.ndarray
     true_u: np.ndarray
     noise_g: np.ndarray
     noise_u: np.ndarray
     resid: np.ndarray  # vector sum: per-level randomized-rounding residual sums
+    counter: Any = None  # Gaussian protocols: (CounterParams, CounterState)
 
     @classmethod
-    def new(cls, levels: int, d: int) -> _SyncState:
+    def new(cls, levels: int, d: int, params: BanditParams | None = None) -> _SyncState:
         p = d * (d + 1) // 2 + d
-        return cls(np.zeros((d, d)), np.zeros(d), np.zeros((levels, d, d)),
-                   np.zeros((levels, d)), np.zeros((levels, p)))
+        st = cls(np.zeros((d, d)), np.zeros(d), np.zeros((levels, d, d)),
+                 np.zeros((levels, d)), np.zeros((levels, p)))
+        if params is not None and params.protocol in _GAUSSIAN:
+            cp = _tree_counter(params)
+            st.counter = (cp, _continual.init(cp))
+        return st
+
+
+def _tree_counter(params: BanditParams) -> Any:
+    """The continual tree counter carrying the Gaussian protocols' node noise (all silos).
+
+    ``CounterParams("tree", horizon=Kb, noise_multiplier=σ₀/Δ, bound=Δ/2,
+    neighbours="replace")``: node noise std = noise_multiplier·sensitivity = σ₀ per
+    coordinate, Kb.bit_length() = n_lvl levels. Its own event (event-level items of norm
+    ≤ Δ/2) has the same ρ = n_lvl·Δ²/(2σ₀²) as :func:`privacy_event` (tested).
+    """
+    d, M = params.dim, params.num_silos
+    delta_s = params.sensitivity
+    return _continual.CounterParams(
+        "tree", params.num_batches, noise_multiplier=node_sigma(params) / delta_s,
+        dimension=M * (d * (d + 1) // 2 + d), bound=delta_s / 2.0, neighbours="replace")
 
 
 def _sync(params: BanditParams, st: _SyncState, batch_g: np.ndarray, batch_u: np.ndarray,
           batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
     """One synchronisation: add the batch, release node ``batch``, return the private prefix.
 
-    Gaussian protocols: each of the M silos draws its own node noise (symmetric Gram noise
-    with i.i.d. N(0, σ₀²) upper triangle, N(0, σ₀²I) vector) and the server sums them.
+    Gaussian protocols: each of the M silos' tree (a :mod:`dpkit.mechanisms.continual` tree
+    counter, see :class:`_SyncState`) releases its node with N(0, σ₀²) noise on the upper
+    triangle of the Gram increment and on the vector increment; the server sums the M private
+    prefix sums.
     Vector sum: the node's aggregate is the analyser's output; its error is the users'
     randomized-rounding residuals plus centred Binomial(b·n, 1/4), times c/g.
     Returns (Ṽ, ũ, min eigenvalue of λI + Ṽ); raises if λI + Ṽ is not positive definite.
@@ -483,12 +517,20 @@ def _sync(params: BanditParams, st: _SyncState, batch_g: np.ndarray, batch_u: np
     st.true_g += batch_g
     st.true_u += batch_u
     j = (batch & -batch).bit_length() - 1
-    if proto in _GAUSSIAN:
-        sigma = node_sigma(params)
-        st.noise_g[j] = _symmetric_noise(rng, sigma, (M,), d).sum(axis=0)
-        st.noise_u[j] = (sigma * rng.standard_normal((M, d))).sum(axis=0)
+    tri = np.triu_indices(d)
+    if proto in _GAUSSIAN:  # each silo's tree noise (continual counter), summed by the server
+        if st.counter is None:
+            cp = _tree_counter(params)
+            st.counter = (cp, _continual.init(cp))
+        cp, cs = st.counter
+        cs, y = _continual.step(cp, cs, np.zeros(cp.dimension), rng)
+        st.counter = (cp, cs)
+        agg = np.asarray(y).reshape(M, -1).sum(axis=0)
+        ng = np.zeros((d, d))
+        ng[tri] = agg[: tri[0].size]
+        Vt = st.true_g + ng + np.triu(ng, 1).T
+        ut = st.true_u + agg[tri[0].size:]
     elif proto == "shuffle_vector_sum":
-        tri = np.triu_indices(d)
         n_users = (1 << j) * M * params.batch_size
         g, b, p = _priv.vector_sum_parameters(params.epsilon, params.delta, d, n_users,
                                               params.vector_sum_scale)
@@ -500,9 +542,10 @@ def _sync(params: BanditParams, st: _SyncState, batch_g: np.ndarray, batch_u: np
         ng[tri] = e[: tri[0].size]
         st.noise_g[j] = ng + np.triu(ng, 1).T
         st.noise_u[j] = e[tri[0].size:]
-    on = [jj for jj in range(st.noise_g.shape[0]) if (batch >> jj) & 1]
-    Vt = st.true_g + st.noise_g[on].sum(axis=0)
-    ut = st.true_u + st.noise_u[on].sum(axis=0)
+    if proto not in _GAUSSIAN:
+        on = [jj for jj in range(st.noise_g.shape[0]) if (batch >> jj) & 1]
+        Vt = st.true_g + st.noise_g[on].sum(axis=0)
+        ut = st.true_u + st.noise_u[on].sum(axis=0)
     lam = regularizer(params)
     ev = float(np.linalg.eigvalsh(lam * np.eye(d) + Vt)[0])
     if ev <= 0:
@@ -529,7 +572,7 @@ def _simulate_numpy(params: BanditParams, env: Any, rng: np.random.Generator,
     U = np.zeros((M, d))
     Vt = np.zeros((d, d))  # private prefix Gram (global)
     ut = np.zeros(d)
-    st = _SyncState.new(levels, d)
+    st = _SyncState.new(levels, d, params)
     resid = st.resid
     base_inv = np.eye(d) / lam
     Vinv = np.broadcast_to(base_inv, (M, d, d)).copy()

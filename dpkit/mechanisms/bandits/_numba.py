@@ -226,7 +226,7 @@ def simulate(params: Any, env: Any, rng: np.random.Generator, progress: bool,
         features = np.ascontiguousarray(env.features, dtype=float)
         means = np.ascontiguousarray(env.means, dtype=float)
     kb, levels = params.num_batches, params.levels
-    st = _SyncState.new(levels, d)
+    st = _SyncState.new(levels, d, params)
     vs_on = params.protocol == "shuffle_vector_sum"
     vs_g = np.array([
         _priv.vector_sum_parameters(params.epsilon, params.delta, d, (1 << j) * M * Bt,
