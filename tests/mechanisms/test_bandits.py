@@ -331,9 +331,9 @@ def test_tree_counter_same_statement_as_bandit_event(protocol: str) -> None:
 
 def test_sync_noise_variance_is_popcount_times_silos() -> None:
     """Ṽ − V and ũ − u at batch k: i.i.d. entries of variance popcount(k)·M·σ₀² (the M silos'
-    trees summed), symmetric Gram noise. χ² test on the sample variance, n = 3000, two-sided,
+    trees summed), symmetric Gram noise. χ² test on the sample variance, n = 2000, two-sided,
     level 1e-4 per check (9 checks: false-alarm rate ≤ 9e-4; fixed seed)."""
-    M, d, kb, n = 3, 2, 13, 3000
+    M, d, kb, n = 3, 2, 13, 2000
     p = B.BanditParams(M, 2, d, kb, 1, "silo_ldp", epsilon=1.0, delta=1e-5,
                        regularization=1e6)
     rng = np.random.default_rng(17)

@@ -30,33 +30,30 @@ def _params(protocol: str, **kw) -> B.BanditParams:
                           delta=None if eps is None else 1e-3, **kw)
 
 
-@pytest.mark.parametrize("protocol", ["none", "silo_ldp", "shuffle_amplification",
-                                      "shuffle_vector_sum"])
-def test_jax_same_law_as_numpy(protocol: str) -> None:
+def test_jax_same_law_as_numpy_and_reproducible() -> None:
+    """All protocols and the seed checks in one test: one worker pays the one compile."""
     import jax
 
-    p = _params(protocol)
     env = B.synthetic_environment(D, K, M, T, 0)
-    ref = [B.simulate(p, env, 1000 + s, backend="numpy") for s in range(40)]
-    runs = [B.simulate(p, env, jax.random.key(3000 + s), backend="jax") for s in range(40)]
-    a = np.array([r.regret[-1] for r in ref])
-    b = np.array([r.regret[-1] for r in runs])
-    assert runs[0].backend == "jax" and runs[0].regret.shape == (T,)
-    assert np.all(np.diff(runs[0].regret) >= -1e-12)
-    assert stats.ks_2samp(a, b).pvalue > 1e-3
-    assert a.std() > 0 and b.std() > 0  # the statistic varies: the test can fail
-    if protocol in ("silo_ldp", "shuffle_amplification"):
-        ea = np.array([r.min_eigenvalue for r in ref])
-        eb = np.array([r.min_eigenvalue for r in runs])
-        assert ea.std() > 0 and eb.std() > 0
-        assert stats.ks_2samp(ea, eb).pvalue > 1e-3
-    # the private Gram matrix stays positive definite, as in the reference
-    assert min(r.min_eigenvalue for r in runs) >= runs[0].regularization / 4
+    for protocol in ("none", "silo_ldp", "shuffle_amplification", "shuffle_vector_sum"):
+        p = _params(protocol)
+        ref = [B.simulate(p, env, 1000 + s, backend="numpy") for s in range(40)]
+        runs = [B.simulate(p, env, jax.random.key(3000 + s), backend="jax") for s in range(40)]
+        a = np.array([r.regret[-1] for r in ref])
+        b = np.array([r.regret[-1] for r in runs])
+        assert runs[0].backend == "jax" and runs[0].regret.shape == (T,)
+        assert np.all(np.diff(runs[0].regret) >= -1e-12)
+        assert stats.ks_2samp(a, b).pvalue > 1e-3, protocol
+        assert a.std() > 0 and b.std() > 0  # the statistic varies: the test can fail
+        if protocol in ("silo_ldp", "shuffle_amplification"):
+            ea = np.array([r.min_eigenvalue for r in ref])
+            eb = np.array([r.min_eigenvalue for r in runs])
+            assert ea.std() > 0 and eb.std() > 0
+            assert stats.ks_2samp(ea, eb).pvalue > 1e-3, protocol
+        # the private Gram matrix stays positive definite, as in the reference
+        assert min(r.min_eigenvalue for r in runs) >= runs[0].regularization / 4
 
-
-def test_jax_seed_reproducible_and_rng_checked() -> None:
     p = _params("silo_ldp")
-    env = B.synthetic_environment(D, K, M, T, 0)
     r1 = B.simulate(p, env, 7, backend="jax").regret
     r2 = B.simulate(p, env, 7, backend="jax").regret
     r3 = B.simulate(p, env, 8, backend="jax").regret
