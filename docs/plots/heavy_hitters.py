@@ -1,4 +1,4 @@
-"""Plot for docs/heavy_hitters.md: F1@k vs ε for PEM, Local-PEM + merge, TAP and TAPS.
+"""Plot for docs/heavy_hitters.md: F1@k vs ε for PEM, TreeHist, Local-PEM + merge, TAP, TAPS.
 
 Run from anywhere: ``python docs/plots/heavy_hitters.py`` writes
 ``docs/img/heavy_hitters_f1.png``. Data: the spec §8.10 non-IID generator
@@ -42,8 +42,8 @@ def main() -> None:
             f1[p].append(float(np.mean(acc[p])))
         print(e, {p: round(v[-1], 3) for p, v in f1.items()}, flush=True)
     fig, ax = plt.subplots(figsize=(6, 4))
-    labels = {"pem": "PEM (pooled)", "local_pem": "Local-PEM + merge", "tap": "TAP",
-              "taps": "TAPS"}
+    labels = {"pem": "PEM (pooled)", "treehist": "TreeHist (pooled)",
+              "local_pem": "Local-PEM + merge", "tap": "TAP", "taps": "TAPS"}
     for p in hh.PROTOCOLS:
         ax.plot(EPS, f1[p], marker="o", label=labels[p])
     ax.set_xscale("log", base=2)

@@ -46,6 +46,7 @@ from .oracles import (
 )
 from .privacy import max_log_ratio, oue_rdp, output_pmf, privacy_event
 from .protocol import (
+    FREQUENCY_ORACLES,
     PROTOCOLS,
     HeavyHitterParams,
     HeavyHitterResult,
@@ -89,6 +90,7 @@ __all__ = [
     "output_pmf",
     "max_log_ratio",
     "PROTOCOLS",
+    "FREQUENCY_ORACLES",
     "HeavyHitterParams",
     "HeavyHitterResult",
     "find_heavy_hitters",

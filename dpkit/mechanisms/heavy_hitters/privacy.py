@@ -69,11 +69,22 @@ def privacy_event(obj: Any) -> Any:
     >>> privacy_event(GRR(1.0, 4)).epsilon_inf()
     1.0
     """
-    from ...accounting.events import REPLACE_ONE, RandomizedResponse, RDPCurve, Repeated
+    from ...accounting.events import (
+        REPLACE_ONE,
+        PureDP,
+        RandomizedResponse,
+        RDPCurve,
+        Repeated,
+    )
     from .protocol import HeavyHitterParams
 
     if isinstance(obj, HeavyHitterParams):
-        ev = privacy_event(obj.oracle(obj.item_bits))
+        if obj.fo == "oue":  # candidate-domain OUE: the exact curve does not depend on D
+            ev = privacy_event(OUE(obj.epsilon, 2))
+        elif obj.fo == "grr":  # candidate-domain GRR: D_t varies by level -> PureDP(ε)
+            ev = PureDP(obj.epsilon, REPLACE_ONE)
+        else:
+            ev = privacy_event(obj.oracle(obj.item_bits))
         return ev if obj.reports_per_user == 1 else Repeated(ev, obj.reports_per_user)
     o = _check_oracle(obj)
     if isinstance(o, GRR):

@@ -39,10 +39,21 @@ import numpy as np
 from ... import _validate as V
 from ...errors import DPKitError
 from ...random import RNGLike, as_generator
-from .oracles import OLH, FrequencyState, aggregate, check_items, estimate, perturb, variance
+from .oracles import (
+    GRR,
+    OLH,
+    OUE,
+    FrequencyState,
+    aggregate,
+    check_items,
+    estimate,
+    perturb,
+    variance,
+)
 
 __all__ = [
     "PROTOCOLS",
+    "FREQUENCY_ORACLES",
     "HeavyHitterParams",
     "HeavyHitterResult",
     "find_heavy_hitters",
@@ -56,6 +67,7 @@ __all__ = [
 ]
 
 PROTOCOLS = ("pem", "treehist", "local_pem", "tap", "taps")
+FREQUENCY_ORACLES = ("olh", "grr", "oue")
 
 #: estimator(party, level, candidates) -> estimated counts of the candidates in the party.
 Estimator = Callable[[int, int, np.ndarray], np.ndarray]
@@ -98,6 +110,13 @@ class HeavyHitterParams:
         z_keep, b_max: TAP's adaptive rule: keep prefixes with estimate ≥ z_keep·sd, at least
             the top k and at most b_max (defaults 2.0, 4k).
         z_prior, z_new: TAPS thresholds for prior-supported / unsupported prefixes (1.0, 3.0).
+        fo: the frequency oracle: "olh" (default; every level over the full prefix domain,
+            non-interactive) or "grr" / "oue" in candidate-domain mode (spec §4.6): the
+            level-t group is sent the public candidate list cand_t and reports the index of
+            its prefix in cand_t, or ⊥ = |cand_t| when absent, with GRR / OUE over
+            |cand_t| + 1 values (interactive: one round per level). A party can then only
+            estimate its own candidates; in the final ranking an item outside party j's
+            final list gets 0 from party j (a downward bias, documented).
         beta: TreeHist's false-positive budget, 0 < β < 1 (default 0.05): by a union bound
             over all G·|cand_t| tests, a prefix of count 0 survives some level with
             probability ≲ β (Gaussian approximation of the OLH noise).
@@ -123,6 +142,7 @@ class HeavyHitterParams:
     z_prior: float = 1.0
     z_new: float = 3.0
     beta: float = 0.05
+    fo: str = "olh"
     num_hashes: int | str | None = "auto"
     pool_seed: int = 0
     reports_per_user: int = 1
@@ -149,6 +169,8 @@ class HeavyHitterParams:
                              f"{max(self.b_shared, self.b_max)} * 2**{eta}")
         for name in ("z_keep", "z_prior", "z_new"):
             s(self, name, V.finite(**{name: getattr(self, name)}))
+        if self.fo not in FREQUENCY_ORACLES:
+            raise DPKitError(f"fo must be one of {FREQUENCY_ORACLES}, got {self.fo!r}")
         s(self, "beta", V.in_range(0.0, 1.0, low_open=True, high_open=True, beta=self.beta))
         g = self.num_levels
         shared = self.shared_levels
@@ -378,6 +400,8 @@ def find_heavy_hitters(params: HeavyHitterParams, parties: Any, rng: RNGLike, *,
                              "group) are needed")
     if aggregator is not None and not callable(aggregator):
         raise DPKitError("aggregator must be a callable (oracle, items, rng) -> FrequencyState")
+    if p.fo != "olh":
+        return _find_candidate_mode(p, data, gen, backend, aggregator)
     oracles = [p.oracle(p.prefix_bits(t), t) for t in range(1, big_g + 1)]
     states: list[list[Any]] = []
     sizes: list[tuple[int, ...]] = []
@@ -410,6 +434,55 @@ def find_heavy_hitters(params: HeavyHitterParams, parties: Any, rng: RNGLike, *,
 
     items, counts, ncand = run_protocol(p, n, estimator, noise_sd)
     return HeavyHitterResult(items, counts, ncand, tuple(sizes))
+
+
+def _run_group(oracle: Any, items: np.ndarray, gen: Any, backend: str,
+               aggregator: Aggregator | None) -> FrequencyState:
+    if aggregator is None:
+        return aggregate(oracle, perturb(oracle, items, gen, backend=backend))
+    st = aggregator(oracle, items, gen)
+    if not isinstance(st, FrequencyState) or st.oracle != oracle or st.n != items.size:
+        raise DPKitError("aggregator must return the FrequencyState of exactly the group's "
+                         "reports under the given oracle")
+    return st
+
+
+def _find_candidate_mode(p: HeavyHitterParams, data: list[np.ndarray], gen: Any,
+                         backend: str, aggregator: Aggregator | None) -> HeavyHitterResult:
+    """Candidate-domain mode (spec §4.6) with GRR or OUE: group (j, t) is perturbed the first
+    time the protocol asks for its estimates, over the candidate list of that request plus ⊥.
+    The list is public (a function of earlier levels' noisy estimates only), so each user's
+    single report is ε-LDP. Later requests for other candidates of the same group are answered
+    from its list (0 for items outside it)."""
+    cls = GRR if p.fo == "grr" else OUE
+    groups = [partition_users(p, items.size, gen) for items in data]
+    n = [int(items.size) for items in data]
+    asked: dict[tuple[int, int], tuple[np.ndarray, Any, FrequencyState]] = {}
+
+    def group_state(j: int, t: int, cand: np.ndarray) -> tuple[np.ndarray, Any,
+                                                                  FrequencyState]:
+        if (j, t) not in asked:
+            lst = np.unique(cand)
+            oracle = cls(p.epsilon, int(lst.size) + 1)
+            pre = data[j][groups[j][t - 1]] >> (p.item_bits - p.prefix_bits(t))
+            pos = np.minimum(np.searchsorted(lst, pre), lst.size - 1)
+            idx = np.where(lst[pos] == pre, pos, lst.size)  # ⊥ = |cand|
+            asked[(j, t)] = (lst, oracle, _run_group(oracle, idx, gen, backend, aggregator))
+        return asked[(j, t)]
+
+    def estimator(j: int, t: int, cand: np.ndarray) -> np.ndarray:
+        lst, oracle, st = group_state(j, t, cand)
+        est = estimate(oracle, st, None, backend=backend)[:-1] * (n[j] / st.n)
+        pos = np.minimum(np.searchsorted(lst, cand), lst.size - 1)
+        return np.where(lst[pos] == cand, est[pos], 0.0)
+
+    def noise_sd(j: int, t: int) -> float:
+        _, oracle, st = asked[(j, t)]
+        return math.sqrt(variance(oracle, st.n)) * (n[j] / st.n)
+
+    items, counts, ncand = run_protocol(p, n, estimator, noise_sd)
+    sizes = tuple(tuple(int(g.size) for g in gr) for gr in groups)
+    return HeavyHitterResult(items, counts, ncand, sizes)
 
 
 # ============================================================================ metrics
