@@ -444,3 +444,13 @@ def test_normalized_kde_with_count():
     assert abs(s.count - 5000) < 200  # Lap(10): P(|noise| ≥ 200) = e^-20
     out = query(s, np.zeros((1, 2)), normalize=True, backend="numpy")
     assert 0.0 < out[0] < 1.0
+
+
+def test_l2_projection_of_huge_points_lands_on_the_sphere():
+    """Review fix: a finite point with huge coordinates is projected onto the r-ball (its
+    plain norm overflows to inf, which used to map it to the origin)."""
+    p = KDEParams("l2", 1.0, 2.0, dimension=2, size_hint=8, embed_dim=3)
+    x = np.array([[3e200, -4e200], [0.3, 0.4]])
+    want = np.array([[1.2, -1.6], [0.3, 0.4]])
+    np.testing.assert_array_equal(_flat(sketch(p, x, 5, backend="numpy")),
+                                  _flat(sketch(p, want, 5, backend="numpy")))

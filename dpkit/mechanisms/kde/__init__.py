@@ -386,7 +386,11 @@ def _clip_private(params: KDEParams, x: np.ndarray) -> np.ndarray:
     """The documented clipping: coordinates to [−r, r] (ℓ2: projection onto the r-ball)."""
     r = params.radius
     if params.kind == "l2":
-        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        # scaled norm: ‖x‖ = s·‖x/s‖ with s = max|x_i| never overflows (a plain norm of a
+        # finite point with coordinates ~1e200 is inf and would map the point to 0)
+        big = np.max(np.abs(x), axis=1, keepdims=True)
+        safe = np.where(big > 0, big, 1.0)
+        norms = safe * np.linalg.norm(x / safe, axis=1, keepdims=True)
         return x * np.minimum(1.0, r / np.maximum(norms, 1e-300))
     return np.clip(x, -r, r)
 

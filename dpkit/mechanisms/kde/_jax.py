@@ -2,10 +2,25 @@
 JAX key) and batched queries (spec kde.md §3.1, §3.2, §5.2).
 
 Same law as the numpy reference: the exact sketch is the same deterministic function of the
-clipped points (float32 by default: counts are exact below 2^24), and the noise is
-``jax.random.laplace`` with the reference's scales (:func:`dpkit.mechanisms.kde.noise_scales`).
+clipped points (float32 by default: counts are exact below 2^24), and the noise is Laplace
+with the reference's scales (:func:`dpkit.mechanisms.kde.noise_scales`), drawn from the key.
 The public randomness (tree layout, G, ω, β) is regenerated on the host from a public seed drawn
-from the key, exactly as in the reference. Not hardened against floating-point attacks.
+from the key, exactly as in the reference.
+
+Noise resolution: ``jax.random.laplace`` in float32 (JAX's default without x64) inverts a
+float32 uniform with 2^−24 resolution, so its output is bounded by ln(2^24)·b ≈ 16.6·b. Bounded
+noise is not pure DP: a release more than 16.6·b above the smaller neighbour's centre is
+impossible under that neighbour and possible under the other (infinite privacy loss, probability
+~e^−16.6/2 ≈ 3e-8 per touched coordinate). The build therefore draws 2 × 64 random bits per
+coordinate with ``jax.random.bits`` and forms Laplace(1) = log u₂ − log u₁ on the host in float64
+(:func:`laplace_from_bits`; u cells 2^−64 wide, support ±45 scale units, tail mass beyond that
+~e^−45). Not hardened against floating-point attacks beyond that.
+
+Sensitivity under float32 (Casacuberta et al. 2022): the JAX RFF sketch sums √2·cos in float32
+within chunks of ≤ 2^22/(J·D) points, so one point can move a computed sum by √2 plus the
+float32 rounding of the chunk sum (≲ 1e-2 for 8192-point chunks), i.e. up to ~1 % more than the
+declared sensitivity. Use ``backend="numpy"`` or ``"numba"`` (float64 accumulation) where that
+matters.
 """
 
 from __future__ import annotations
@@ -20,7 +35,8 @@ import numpy as np
 
 from ...errors import DPKitError
 
-__all__ = ["build_jax", "query_jax", "leaf_histograms_jax", "rff_sums_jax"]
+__all__ = ["build_jax", "query_jax", "leaf_histograms_jax", "rff_sums_jax",
+           "laplace_from_bits"]
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -60,9 +76,27 @@ def rff_sums_jax(z: np.ndarray, freqs: np.ndarray, phases: np.ndarray) -> np.nda
     return out
 
 
+def laplace_from_bits(bits: np.ndarray) -> np.ndarray:
+    """Standard Laplace draws from uint32 words ``bits`` of shape (4, ...), in float64.
+
+    u_i = (h_i + (l_i + ½)·2^−32)·2^−32 for the word pairs (h_1, l_1) = bits[0:2] and
+    (h_2, l_2) = bits[2:4] (uniform on cells of width 2^−64, never 0); the result is
+    log u_2 − log u_1 = E_1 − E_2 with E_i = −log u_i ~ Exp(1), i.e. Laplace(0, 1), with support
+    up to ±45.05 (not the ±16.6 of a float32 ``jax.random.laplace``; module docstring).
+    """
+    b = np.asarray(bits, dtype=np.float64)
+    if b.shape[:1] != (4,):
+        raise DPKitError(f"bits must have a leading axis of length 4, got shape {b.shape}")
+    two32 = 2.0**-32
+    log_u1 = np.log((b[0] + (b[1] + 0.5) * two32) * two32)
+    log_u2 = np.log((b[2] + (b[3] + 0.5) * two32) * two32)
+    return log_u2 - log_u1
+
+
 def build_jax(params: Any, private_points: Any, key: Any) -> Any:
     """:func:`dpkit.mechanisms.kde.build` with a JAX key: exact sketch in JAX, Laplace noise
-    from ``jax.random.laplace`` with the reference scales. Same privacy statement."""
+    from 64-bit uniforms drawn with the key (:func:`laplace_from_bits`) with the reference
+    scales. Same privacy statement (see the module docstring for float32 caveats)."""
     from . import _assemble, noise_scales, sketch
 
     _check_key(key)
@@ -74,7 +108,7 @@ def build_jax(params: Any, private_points: Any, key: Any) -> Any:
     noise: dict[str, Any] = {"counts": None, "sums": None, "rff": None, "n": None}
 
     def lap(k: Any, shape: tuple[int, ...]) -> np.ndarray:
-        return np.asarray(jax.random.laplace(k, shape, jnp.float32), np.float64)
+        return laplace_from_bits(np.asarray(jax.random.bits(k, (4,) + shape, jnp.uint32)))
 
     if sk.counts is not None:
         noise["counts"] = sc["count"] * lap(k_c, sk.counts.shape)
