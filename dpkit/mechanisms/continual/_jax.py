@@ -6,10 +6,21 @@ Noise comes from a JAX key: step t uses ``jax.random.fold_in(key, t)``, so the l
 reference's (tested), not its bits. Privacy: the same statement as the reference
 (:mod:`dpkit.mechanisms.continual.privacy`). Imported lazily; float64 is used when JAX has it
 enabled (``jax_enable_x64``), else float32.
+
+Noise tails: float32 ``jax.random.normal`` / ``jax.random.laplace`` invert a uniform with
+2^−24 resolution, so their draws are bounded (|z| ≤ 5.42 for the normal, ≤ 16.6 for the
+Laplace). Bounded noise breaks the privacy statement: an output beyond the bound around one
+neighbour's value but within it around the other's has an infinite privacy loss — for a
+Gaussian node with σ = 1 that region has probability P(Z ∈ [4.42, 5.42]) ≈ 5e-6 per node and
+coordinate, an unaccounted δ larger than common targets. Every unit draw here is therefore built
+from 64-bit uniforms used through their logarithm (:func:`_log_uniform`: cells 2^−64 wide):
+Laplace = log u₂ − log u₁ (support ±45), normal = Box–Muller √(−2 log u₁)·cos(2π u₂) (radius
+up to 9.49). Not hardened against floating-point attacks beyond that.
 """
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from typing import Any
 
@@ -26,10 +37,29 @@ def _key(rng: Any) -> Any:
     return rng
 
 
+def _log_uniform(hi: Any, lo: Any, dtype: Any) -> Any:
+    """log u, u = (h + (l + ½)·2^−32)·2^−32 for uint32 words h, l (never 0; cells 2^−64)."""
+    h = hi.astype(dtype)
+    low = lo.astype(dtype)
+    two32 = jnp.asarray(2.0**-32, dtype)
+    out = jnp.log(h + (low + 0.5) * two32) - jnp.asarray(32.0 * math.log(2.0), dtype)
+    return jnp.minimum(out, -jnp.finfo(dtype).tiny)
+
+
 def _unit(key: Any, shape: tuple[int, ...], laplace: bool, dtype: Any) -> Any:
+    """Standard Laplace or normal draws of ``shape`` with 64-bit-resolution tails."""
+    return _unit_from_bits(jax.random.bits(key, (4,) + tuple(shape), jnp.uint32), laplace,
+                           dtype)
+
+
+def _unit_from_bits(bits: Any, laplace: bool, dtype: Any) -> Any:
+    """:func:`_unit` from uint32 words ``bits`` of shape (4, ...) (Laplace: two log-uniforms
+    from words 0–1 and 2–3; normal: radius from words 0–1, angle from word 2)."""
     if laplace:
-        return jax.random.laplace(key, shape, dtype=dtype)
-    return jax.random.normal(key, shape, dtype=dtype)
+        return _log_uniform(bits[2], bits[3], dtype) - _log_uniform(bits[0], bits[1], dtype)
+    radius = jnp.sqrt(-2.0 * _log_uniform(bits[0], bits[1], dtype))
+    angle = (bits[2].astype(dtype) + 0.5) * jnp.asarray(2.0 * math.pi * 2.0**-32, dtype)
+    return radius * jnp.cos(angle)
 
 
 def _ctz(t: Any) -> Any:
@@ -103,7 +133,7 @@ def _scan(xs: Any, key: Any, scale: Any, weights: Any, theta: Any, omega: Any, *
 def _sqrt_fft(xs: Any, key: Any, scale: Any, coefs: Any) -> Any:
     T, d = xs.shape
     n = 1 << max(1, (2 * T - 1).bit_length())
-    z = jax.random.normal(key, (T, d), dtype=xs.dtype)
+    z = _unit(key, (T, d), False, xs.dtype)
     conv = jnp.fft.irfft(jnp.fft.rfft(coefs, n)[:, None] * jnp.fft.rfft(z, n, axis=0), n,
                          axis=0)[:T]
     return jnp.cumsum(xs, axis=0) + scale * conv
