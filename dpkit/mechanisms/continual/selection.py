@@ -22,7 +22,7 @@ Privacy (event level: the streams differ in one row, any change within {0,1}^d):
 ``counters``: the counter's event with Δ₂ = √d. ``svt``: k AboveThreshold instances
 (ε1-DP each, one "above" answer each) and k refreshes (ε2-DP each), composed adaptively:
 ``Composed(Repeated(PureDP(ε1), k), Repeated(PureDP(ε2), k))`` — pure ε = k(ε1 + ε2), and at
-most ρ = k(ε1² + ε2²)/2 in zCDP. ``SelectionParams.for_rho`` sets ε1 = ε2 = √(ρ/k). Both hold
+most ρ = k(ε1² + ε2²)/2 in zCDP. :func:`svt_parameters` sets ε1 = ε2 = √(ρ/k). Both hold
 for adaptively chosen rows (each mechanism is a sequential composition of adaptive
 AboveThreshold/Laplace/exponential steps, resp. a lower-triangular factorization).
 """
