@@ -95,21 +95,23 @@ class Accountant:
         # (the anchors at first; a query adds the orders it needs). Filling in more orders
         # is a cache of a pure function, so it never changes what the accountant means.
         self._known = _pruning.anchor_mask(self._orders).copy()
-        # Per-event curves computed so far (NaN: not yet), shared with every accountant
-        # derived from this one: a cache of pure functions of (event, order).
+        # Per-event curves computed so far (NaN: not yet), one entry per ledger event. A
+        # derived accountant copies the dict but shares the arrays: they cache pure functions
+        # of (event, order), so filling them in never changes what any accountant means, and
+        # events composed on other branches never reach this dict.
         self._curves: dict[Event, np.ndarray] = {}
         self._rdp = np.where(self._known, 0.0, np.nan)
 
     # ------------------------------------------------------------------ construction
     def _derive(self, ledger: dict[Event, int], rdp: np.ndarray, known: np.ndarray,
-                relation: str | None) -> Accountant:
+                relation: str | None, curves: dict[Event, np.ndarray]) -> Accountant:
         new = object.__new__(Accountant)
         new._orders = self._orders
         new._relation = relation
         new._ledger = ledger
         new._rdp = np.asarray(rdp, dtype=float)
         new._known = known.copy()
-        new._curves = self._curves
+        new._curves = curves
         return new
 
     def supports(self, event: Event) -> bool:
@@ -136,12 +138,13 @@ class Accountant:
             # monotone across them), so such events are always evaluated on the whole grid
             self._fill(~self._known)
         known = self._known
-        curve = self._weighted_curve(event, n, known)
+        curves = dict(self._curves)
+        curve = _weighted_curve(curves, self._orders, event, n, known)
         ledger = dict(self._ledger)
         ledger[event] = ledger.get(event, 0) + n
         total = self._rdp.copy()
         total[known] += curve
-        return self._derive(ledger, total, known, relation)
+        return self._derive(ledger, total, known, relation, curves)
 
     def compose_many(self, events: Iterable[tuple[Event, int]]) -> Accountant:
         """Compose several ``(event, count)`` pairs."""
@@ -180,24 +183,9 @@ class Accountant:
             return
         total = np.zeros(int(need.sum()))
         for event, n in self._ledger.items():
-            total += self._weighted_curve(event, n, need)
+            total += _weighted_curve(self._curves, self._orders, event, n, need)
         self._rdp[need] = total
         self._known |= need
-
-    def _weighted_curve(self, event: Event, n: int, mask: np.ndarray) -> np.ndarray:
-        """n × the event's RDP at the masked orders (0 stays 0 even where n·∞ would be NaN)."""
-        curve = self._curves.get(event)
-        if curve is None:
-            curve = self._curves[event] = np.full(self._orders.shape, np.nan)
-        missing = mask & np.isnan(curve)
-        if missing.any():
-            values = np.asarray(event.rdp(self._orders[missing]), dtype=float)
-            if np.isnan(values).any():  # pragma: no cover - every event guards against NaN
-                raise DPKitError(f"event {event!r} produced NaN RDP values")
-            curve[missing] = values
-        part = curve[mask]
-        with np.errstate(invalid="ignore"):
-            return np.where(part == 0.0, 0.0, n * part)
 
     def _search(self, score: Any) -> None:
         """Evaluate every order that could give the best ``score`` (all of them unless every
@@ -304,3 +292,21 @@ class Accountant:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _weighted_curve(curves: dict[Event, np.ndarray], orders: np.ndarray, event: Event, n: int,
+                    mask: np.ndarray) -> np.ndarray:
+    """n × the event's RDP at the masked orders, evaluating (and caching in ``curves``) only
+    the orders not computed yet; 0 stays 0 even where n·∞ would be NaN."""
+    curve = curves.get(event)
+    if curve is None:
+        curve = curves[event] = np.full(orders.shape, np.nan)
+    missing = mask & np.isnan(curve)
+    if missing.any():
+        values = np.asarray(event.rdp(orders[missing]), dtype=float)
+        if np.isnan(values).any():  # pragma: no cover - every event guards against NaN
+            raise DPKitError(f"event {event!r} produced NaN RDP values")
+        curve[missing] = values
+    part = curve[mask]
+    with np.errstate(invalid="ignore"):
+        return np.where(part == 0.0, 0.0, n * part)
