@@ -143,6 +143,94 @@ def test_log_pmf_large_m_no_underflow() -> None:
     assert np.isfinite(epsilon(p, [2.0, np.inf])).all()
 
 
+def pmf_direct(p: RQMParams, x: float) -> np.ndarray:
+    """The spec §3 sums evaluated term by term (O(m²) per x, the pre-prefix-sum formula):
+    P(L=k)·Σ_u P(U=u)(B_u − x)/(B_u − B_k) for k ≤ j, P(U=k)·Σ_l P(L=l)(x − B_l)/(B_k − B_l)
+    for k > j; neighbour laws in log space, the rounding sums in linear space (positive
+    terms)."""
+    m, q = p.num_levels, p.keep_prob
+    t = (min(max(x, -p.clip), p.clip) + p.half_width) / p.spacing
+    j = min(int(math.floor(t)), m - 2)
+    l1q, lq = math.log1p(-q), (math.log(q) if q > 0 else -math.inf)
+    k = np.arange(m)
+    log_lo = np.where(k == 0, j * l1q, lq + (j - k) * l1q)
+    log_hi = np.where(k == m - 1, (m - 2 - j) * l1q, lq + (k - j - 1) * l1q)
+    out = np.full(m, -np.inf)
+    us, ls = np.arange(j + 1, m), np.arange(0, j + 1)
+    w_u, w_l = np.exp(log_hi[us]), np.exp(log_lo[ls])
+    for kk in range(m):
+        if kk <= j:
+            s = float(np.sum(w_u * (us - t) / (us - kk)))
+            out[kk] = log_lo[kk] + math.log(s) if s > 0 else -np.inf
+        else:
+            s = float(np.sum(w_l * (t - ls) / (kk - ls)))
+            out[kk] = log_hi[kk] + math.log(s) if s > 0 else -np.inf
+    return out
+
+
+def test_prefix_sum_pmf_matches_direct_sums() -> None:
+    """The O(m)-per-input prefix-sum pmf equals the term-by-term sums (log space, 1e-11),
+    including extreme q and inputs just below a level (no cancellation in the rewrite)."""
+    g = np.random.default_rng(15)
+    worst = 0.0
+    for m, q in [(37, 0.001), (64, 0.999), (150, 0.3), (200, 0.9), (90, 0.0), (3, 0.5)]:
+        p = RQMParams(float(g.uniform(0.3, 2.0)), float(g.uniform(0.05, 2.0)), m, q)
+        lv = p.levels[(np.abs(p.levels) < p.clip)]
+        xs = np.concatenate([g.uniform(-p.clip, p.clip, 3), [-p.clip, p.clip],
+                             lv[:2], lv[:2] - 1e-9 * p.spacing, lv[-1:] + 1e-12])
+        fast = log_pmf(p, xs)
+        for x, row in zip(xs, fast, strict=True):
+            ref = pmf_direct(p, float(x))
+            np.testing.assert_array_equal(np.isfinite(row), np.isfinite(ref))
+            fin = np.isfinite(ref)
+            worst = max(worst, float(np.abs(row[fin] - ref[fin]).max()))
+    assert worst < 1e-11
+
+
+def test_pmf_large_m_memory_bounded() -> None:
+    """m = 65536 (the largest accepted): the old (n, m, m) formula needed ~34 GB per input;
+    the prefix-sum pmf stays within bounded work blocks (peak traced memory < 600 MB)."""
+    import tracemalloc
+
+    p = RQMParams(1.0, 1.0, 65536, 0.5)
+    xs = np.array([0.3, -1.0])
+    tracemalloc.start()
+    try:
+        lp = log_pmf(p, xs)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 600e6
+    assert np.isfinite(lp).all()  # full support, in log space (linear space underflows)
+    probs = np.exp(lp)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(probs @ p.levels, xs, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(pmf(p, -0.3), probs[0, ::-1], rtol=1e-9, atol=0)
+
+
+def test_accounting_refuses_too_many_levels_but_encoding_works() -> None:
+    from dpkit.mechanisms.rqm.privacy import MAX_ACCOUNTING_LEVELS
+
+    assert MAX_ACCOUNTING_LEVELS == 1024
+    big = RQMParams(1.0, 1.0, MAX_ACCOUNTING_LEVELS + 1, 0.5)
+    match = r"num_levels must be in \[2, 1024\] for privacy accounting.*got 1025"
+    for call in (lambda: privacy_event(big), lambda: epsilon(big, [2.0]),
+                 lambda: rdp_curve(big), lambda: rdp_curve_bruteforce(big),
+                 lambda: big.privacy_event(3)):
+        with pytest.raises(DPKitError, match=match):
+            call()
+    with pytest.raises(DPKitError, match=r"num_levels must be in \[2, 1024\]"):
+        calibrate(epsilon=1.0, clip=1.0, num_levels=4096, keep_prob=0.5)
+    # m = 1024 itself is accounted (a small grid here: Δ = 40c keeps |G| = 27)
+    ok = RQMParams(1.0, 40.0, MAX_ACCOUNTING_LEVELS, 0.5)
+    assert np.isfinite(privacy_event(ok).epsilon_inf())
+    # encoding and the pmf are not limited
+    huge = RQMParams(1.0, 1.0, 65536, 0.5)
+    for backend in ("numpy", "numba"):
+        idx = quantize(huge, np.linspace(-1, 1, 1000), rng=3, backend=backend)
+        assert idx.dtype == np.uint16 and int(idx.max()) < 65536
+
+
 # ------------------------------------------------------------------ §7.4: m = 2 closed forms
 @pytest.mark.parametrize("c, d", [(1.0, 1.0), (1.0, 2.0), (0.3, 0.05), (2.0, 7.0)])
 def test_m2_closed_forms(c: float, d: float) -> None:

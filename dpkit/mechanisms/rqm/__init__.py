@@ -64,7 +64,8 @@ __all__ = [
 
 #: Largest accepted number of levels (indices fit in uint16).
 MAX_LEVELS = 2**16
-_CHUNK = 1 << 22  # elements of the (n, m, m) pmf tensor / (n, m) mask per chunk
+_CHUNK = 1 << 22  # elements of a work block (prefix-sum table rows, (n, m) mask)
+_PMF_CHUNK = 1 << 20  # elements of the (n, m) log-pmf work arrays per chunk
 
 Sampler = Literal["walk", "mask"]
 
@@ -87,7 +88,10 @@ class RQMParams:
         extension: Δ > 0, the range extension (levels span [−(c+Δ), c+Δ]); Δ = 0 would let
             x = c always output the top level (infinite privacy loss).
         num_levels: m ≥ 2, the number of level *points* (bits per coordinate ⌈log2 m⌉), at
-            most :data:`MAX_LEVELS`.
+            most :data:`MAX_LEVELS` (65536) for encoding, decoding and the pmf, and at most
+            ``privacy.MAX_ACCOUNTING_LEVELS`` (1024) for privacy accounting
+            (:func:`privacy_event`, :func:`epsilon`, :func:`calibrate` refuse larger m: the
+            exact grid search costs O(m³) time).
         keep_prob: q ∈ [0, 1), the keep probability of each interior level (ignored for
             m = 2); q = 1 is plain stochastic rounding (infinite privacy loss).
 
@@ -366,63 +370,105 @@ def aggregate(params: RQMParams, indices: Any) -> np.ndarray:
 
 
 # ================================================================ closed-form pmf
-def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
-    mx = np.max(a, axis=axis, keepdims=True)
-    mx = np.where(np.isfinite(mx), mx, 0.0)
-    with np.errstate(divide="ignore"):
-        out = np.log(np.sum(np.exp(a - mx), axis=axis, keepdims=True)) + mx
-    return np.squeeze(out, axis=axis)
+def _geometric_sums(m: int, q: float, a: np.ndarray, e_cap: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """A0 = Σ_e w_e/(e + a) and A1 = Σ_e w_e·e/(e + a) for the truncated geometric law
+    w_e = q(1−q)^e (e < E), w_E = (1−q)^E of min(Geometric(q), E), at each request (a, E).
+
+    Both are sums of positive terms (no cancellation). The geometric part is read from the
+    prefix sums Φ[a, E] = Σ_{e<E} r^e/(e + a), Ψ[a, E] = Σ_{e<E} r^e·e/(e + a) (r = 1 − q),
+    built in row blocks over a (at most ``_CHUNK`` elements at a time) and shared by every
+    request: O(m²) time for any number of requests, O(_CHUNK + requests) memory. Columns stop
+    where r^e underflows to 0 (the later terms are exactly 0 in float64).
+    """
+    l1q = math.log1p(-q)
+    af = a.ravel()
+    ef = e_cap.ravel()
+    with np.errstate(under="ignore"):
+        r_end = np.exp(ef * l1q)  # (1 − q)^E, the end atom
+    a0 = r_end / (ef + af)
+    a1 = r_end * ef / (ef + af)
+    if q > 0.0 and m > 2:
+        ncol = m - 2  # terms e = 0..m−3 (E ≤ m − 2)
+        with np.errstate(under="ignore"):
+            re = np.exp(np.arange(ncol) * l1q)
+        nz = int(np.count_nonzero(re))  # r^e is decreasing: zeros form a tail
+        re = re[:nz]
+        e = np.arange(nz, dtype=float)
+        col = np.minimum(ef, nz)  # Σ_{e<E} = Σ_{e<min(E, nz)}: the rest are exact zeros
+        phi = np.empty(af.size)
+        psi = np.empty(af.size)
+        order = np.argsort(af, kind="stable")
+        a_sorted = af[order]
+        a_lo = int(a_sorted[0]) if af.size else 1
+        a_hi = int(a_sorted[-1]) if af.size else 0
+        rows = max(1, min(_CHUNK // max(nz, 1), a_hi - a_lo + 1))
+        for b0 in range(a_lo, a_hi + 1, rows):
+            s0, s1 = np.searchsorted(a_sorted, [b0, b0 + rows])
+            if s0 == s1:
+                continue
+            idx = order[s0:s1]
+            aa = np.arange(b0, b0 + rows, dtype=float)[:, None]
+            terms = re / (e + aa)
+            cum_phi = np.zeros((rows, nz + 1))
+            np.cumsum(terms, axis=1, out=cum_phi[:, 1:])
+            terms *= e
+            cum_psi = np.zeros((rows, nz + 1))
+            np.cumsum(terms, axis=1, out=cum_psi[:, 1:])
+            ri = (af[idx] - b0).astype(np.int64)
+            ci = col[idx].astype(np.int64)
+            phi[idx] = cum_phi[ri, ci]
+            psi[idx] = cum_psi[ri, ci]
+        a0 = a0 + q * phi
+        a1 = a1 + q * psi
+    return a0.reshape(a.shape), a1.reshape(a.shape)
 
 
-def _log_pmf_positions(p: RQMParams, t: np.ndarray) -> np.ndarray:
-    """log p_x(k) for positions t (n,) → (n, m), in log space (no underflow for large m)."""
-    m, q = p.num_levels, p.keep_prob
+def _log_pmf_positions(m: int, q: float, t: np.ndarray) -> np.ndarray:
+    """log p_x(k) for level positions t = (x + R)/s ∈ [0, m − 1], shape (n,) → (n, m).
+
+    With j the cell of t and f = t − j: for k ≤ j, p(k) = P(L = k)·H(j + 1 − k; E = m − 2 − j,
+    g = 1 − f) and for k ≥ j + 1, p(k) = P(U = k)·H(k − j; E = j, g = f), where
+    H(a; E, g) = Σ_e w_e (e + g)/(e + a) = A1 + g·A0 over the truncated geometric gap law w
+    (:func:`_geometric_sums`): the spec §3 sums Σ_u P(U=u)(u − t)/(u − k) and
+    Σ_l P(L=l)(t − l)/(k − l) rewritten in gap units. P(L = k), P(U = k) are in log space
+    (they underflow for large m), H is a sum of positive terms (no cancellation). Memory
+    O(n·m) plus a bounded work block; time O(m²) shared by all n positions plus O(n·m).
+    """
     n = t.size
     j = _cells(t, m)[:, None]
+    f = t[:, None] - j
     k = np.arange(m)[None, :]
     l1q = math.log1p(-q)
     lq = math.log(q) if q > 0 else -math.inf
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # neighbour laws (spec §3): truncated geometric walks from the cell
-        log_lo = np.where(k == 0, j * l1q, lq + (j - k) * l1q)
-        log_lo = np.where(k <= j, log_lo, -np.inf)
-        log_hi = np.where(k == m - 1, (m - 2 - j) * l1q, lq + (k - j - 1) * l1q)
-        log_hi = np.where(k >= j + 1, log_hi, -np.inf)
-        if q == 0.0:  # 0·(−inf) guards: only the end levels can be neighbours
-            log_lo = np.where(k == 0, 0.0, -np.inf) + 0.0 * j
-            log_hi = np.where(k == m - 1, 0.0, -np.inf) + 0.0 * j
-        tt = t[:, None, None]
-        kk = np.arange(m)[None, :, None]
-        uu = np.arange(m)[None, None, :]
-        gap = np.abs(uu - kk).astype(float)
-        gap[gap == 0] = np.inf  # diagonal terms never used
-        # k ≤ j: P(L=k) Σ_u P(U=u) (u − t)/(u − k)
-        down = log_hi[:, None, :] + np.log(uu - tt) - np.log(gap)
-        # k ≥ j+1: P(U=k) Σ_l P(L=l) (t − l)/(k − l)
-        up = log_lo[:, None, :] + np.log(np.maximum(tt - uu, 0.0)) - np.log(gap)
-        jj = j[:, :, None]
-        down = np.where((uu >= jj + 1) & (kk <= jj), down, -np.inf)
-        up = np.where((uu <= jj) & (kk >= jj + 1), up, -np.inf)
-        s_down = _logsumexp(down, axis=2)
-        s_up = _logsumexp(up, axis=2)
-    out = np.where(k <= j, log_lo + s_down, log_hi + s_up)
-    return out.reshape(n, m)
+    down = k <= j
+    log_lo = np.where(k == 0, j * l1q, lq + (j - k) * l1q)  # P(L = k), k ≤ j
+    log_hi = np.where(k == m - 1, (m - 2 - j) * l1q, lq + (k - j - 1) * l1q)  # P(U = k)
+    pre = np.where(down, log_lo, log_hi)
+    a = np.where(down, j + 1 - k, k - j)
+    e_cap = np.where(down, m - 2 - j, j)
+    a0, a1 = _geometric_sums(m, q, a, e_cap)
+    h = a1 + np.where(down, 1.0 - f, f) * a0
+    with np.errstate(divide="ignore"):
+        return (pre + np.log(h)).reshape(n, m)
 
 
 def log_pmf(params: RQMParams, x: Any) -> np.ndarray:
     """log p_x(k), the closed-form log pmf of the output index (spec §3), shape x.shape + (m,).
 
     Computed in log space, so it stays accurate where the probabilities underflow (large m,
-    q close to 1). −inf marks an impossible index (only when q = 0).
+    q close to 1). −inf marks an impossible index (only when q = 0). Cost: O(m²) time shared
+    by all inputs (prefix sums over the gap law) plus O(m) per input, memory bounded by
+    work blocks of ~2^22 elements plus the (n, m) result (m = 65536 works).
     """
     p = _check_params(params)
     arr = _input(x)
     t = _positions(arr.reshape(-1), p)
     m = p.num_levels
-    step = max(1, _CHUNK // (m * m))
+    step = max(1, _PMF_CHUNK // m)  # bounded work arrays whatever n and m
     out = np.empty((t.size, m))
     for a in range(0, t.size, step):
-        out[a:a + step] = _log_pmf_positions(p, t[a:a + step])
+        out[a:a + step] = _log_pmf_positions(m, p.keep_prob, t[a:a + step])
     return out.reshape(arr.shape + (m,))
 
 
@@ -464,6 +510,9 @@ def epsilon(params: RQMParams, orders: Any = None) -> np.ndarray:
     ε(α) = max over x, x' ∈ [−c, c] of D_α(P_x ‖ P_x'), computed by the exact grid search of
     :func:`dpkit.mechanisms.rqm.privacy.rdp_curve` (α = ∞ gives the pure-DP ε). Local DP,
     replace-one relation.
+
+    Raises:
+        DPKitError: num_levels > 1024 (the grid search's limit), bad orders.
     """
     from .privacy import rdp_curve
 
@@ -496,7 +545,8 @@ def privacy_event(params: RQMParams, dimension: int = 1, *,
         unreviewed_amplification: acknowledge the caveat above.
 
     Raises:
-        DPKitError: bad params or dimension; a sample rate without the acknowledgement.
+        DPKitError: bad params or dimension (num_levels > 1024 is refused: the exact grid
+            search costs O(m³) time); a sample rate without the acknowledgement.
 
     >>> ev = privacy_event(RQMParams(1.0, 1.0, 2, 0.0))
     >>> round(ev.epsilon_inf(), 6)       # m = 2: ln((2c + Δ)/Δ) = ln 3
@@ -536,7 +586,8 @@ def calibrate(*, epsilon: float, clip: float, num_levels: int,
     when the search converges.
 
     Raises:
-        DPKitError: bad arguments (both or neither of keep_prob / extension given).
+        DPKitError: bad arguments (both or neither of keep_prob / extension given;
+            num_levels outside [2, 1024]).
         InfeasibleTargetError: no Δ ≤ 1e6·c (resp. no q ≥ 0) reaches the target.
 
     >>> p = calibrate(epsilon=math.log(3), clip=1.0, num_levels=2, keep_prob=0.0)

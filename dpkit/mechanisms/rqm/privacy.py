@@ -16,7 +16,8 @@ Neighbouring relation: local DP, replace-one (any two inputs of one client).
 
 The grid search is vectorised and exact (no approximation is ever returned):
 
-1. log pmfs of all |G| ≤ m + 2 grid points (log space: no underflow for large m);
+1. log pmfs of all |G| ≤ m + 2 grid points (log space: no underflow for large m; O(m²) time
+   for the whole grid with the prefix-sum form of :func:`dpkit.mechanisms.rqm.log_pmf`);
 2. the pairwise max-divergences M_ij = max_k log(p_i(k)/p_j(k)) give α = ∞ exactly, and a
    pure-DP level ε_ij = max(M_ij, M_ji) for every pair;
 3. at each finite order a pair can beat the current best only if its randomized-response
@@ -27,6 +28,10 @@ The grid search is vectorised and exact (no approximation is ever returned):
 
 :func:`extreme_pair_curve` is the (c, −c) fast path; it is only used as a seed and is
 cross-checked against the full search in the tests.
+
+Limit: the search costs O(|G|²·m) ⊂ O(m³) time and O(|G|·m) memory plus bounded work blocks,
+so it accepts m ≤ :data:`MAX_ACCOUNTING_LEVELS` = 1024 (worst case about 4 s, 250 MB) and
+refuses larger m with a :class:`~dpkit.errors.DPKitError` naming ``num_levels``.
 """
 
 from __future__ import annotations
@@ -49,9 +54,33 @@ __all__ = [
     "rdp_curve_bruteforce",
     "randomized_response_bound",
     "calibrate_params",
+    "MAX_ACCOUNTING_LEVELS",
 ]
 
 _PAIR_CHUNK = 1 << 21  # elements of a (pairs, m) work array
+#: Largest m the exact grid search accepts: it costs O(|G|²·m) ⊂ O(m³) time (about 4 s and
+#: 250 MB at m = 1024 in the worst case Δ ≪ c on the 2-core machine). Encoding, decoding and
+#: the pmf accept every m ≤ ``MAX_LEVELS`` = 65536.
+MAX_ACCOUNTING_LEVELS = 1024
+
+
+def _accounting_params(params: Any) -> Any:
+    """params, checked to be small enough for the exact grid search (m ≤ 1024)."""
+    from . import _check_params
+
+    p = _check_params(params)
+    _accounting_levels(p.num_levels)
+    return p
+
+
+def _accounting_levels(m: Any) -> int:
+    out = V.integer(minimum=2, num_levels=m)
+    if out > MAX_ACCOUNTING_LEVELS:
+        raise DPKitError(
+            f"num_levels must be in [2, {MAX_ACCOUNTING_LEVELS}] for privacy accounting (the "
+            f"exact worst-case grid search costs O(num_levels^3) time), got {out}; "
+            "quantize, decode, aggregate and pmf accept up to 65536 levels")
+    return out
 
 
 @dataclass(frozen=True)
@@ -162,6 +191,7 @@ def extreme_pair_curve(params: Any, orders: Any = None) -> np.ndarray:
 def rdp_curve_bruteforce(params: Any, orders: Any = None) -> RDPResult:
     """The grid search without pruning: every ordered pair at every order (an oracle for
     tests; O(|G|²·m) per order)."""
+    params = _accounting_params(params)
     a = _orders(orders)
     xs = grid(params)
     lp = _log_pmfs(params, xs)
@@ -194,13 +224,20 @@ def rdp_curve(params: Any, orders: Any = None) -> RDPResult:
     x, x' ∈ [−c, c] has D_α(P_x ‖ P_x') ≤ ε(α), with equality at the returned pair (spec §4
     grid theorem; Youn et al. 2023). Exact up to floating-point rounding.
 
+    Cost: O(|G|²·m) time with |G| ≤ m + 2 grid points, memory O(|G|·m) plus bounded work
+    blocks; hence the limit m ≤ :data:`MAX_ACCOUNTING_LEVELS` (1024).
+
     Args:
-        params: an :class:`~dpkit.mechanisms.rqm.RQMParams`.
+        params: an :class:`~dpkit.mechanisms.rqm.RQMParams` with m ≤ 1024.
         orders: Rényi orders > 1 (inf allowed); default ``dpkit.accounting.DEFAULT_ORDERS``.
 
     Returns:
         An :class:`RDPResult` (orders in the given order).
+
+    Raises:
+        DPKitError: num_levels > 1024 (named, with the allowed range), bad orders.
     """
+    params = _accounting_params(params)
     a = _orders(orders)
     xs = grid(params)
     lp = _log_pmfs(params, xs)
@@ -267,6 +304,7 @@ def calibrate_params(*, epsilon: float, clip: float, num_levels: int,
     c = V.positive(clip=clip)
     d = V.integer(minimum=1, dimension=dimension)
     k = V.integer(minimum=1, rounds=rounds)
+    m = _accounting_levels(num_levels)
     dl = None if delta is None else V.in_range(0.0, 1.0, low_open=True, high_open=True,
                                                delta=delta)
     if (keep_prob is None) == (extension is None):
@@ -275,9 +313,9 @@ def calibrate_params(*, epsilon: float, clip: float, num_levels: int,
 
     def eps_of(v: float) -> float:
         if keep_prob is None:
-            p = RQMParams(c, extension, num_levels, v)
+            p = RQMParams(c, extension, m, v)
         else:
-            p = RQMParams(c, v, num_levels, keep_prob)
+            p = RQMParams(c, v, m, keep_prob)
         return _achieved(p, d, dl, k)
 
     if keep_prob is None:  # search q in [0, 1): ε increases with q
@@ -287,7 +325,7 @@ def calibrate_params(*, epsilon: float, clip: float, num_levels: int,
                 f"epsilon={target} is infeasible: even keep_prob=0 gives {eps_of(lo):.6g}; "
                 "increase extension")
         if eps_of(hi) <= target:
-            return RQMParams(c, extension, num_levels, hi)
+            return RQMParams(c, extension, m, hi)
         ok = lo
         for _ in range(60):
             mid = 0.5 * (lo + hi)
@@ -297,7 +335,7 @@ def calibrate_params(*, epsilon: float, clip: float, num_levels: int,
                 hi = mid
             if hi - lo < 1e-9:
                 break
-        return RQMParams(c, extension, num_levels, ok)
+        return RQMParams(c, extension, m, ok)
     # search Δ > 0: ε decreases with Δ (geometric bisection)
     lo, hi = 1e-9 * c, 1.0 * c
     while eps_of(hi) > target:
@@ -315,7 +353,7 @@ def calibrate_params(*, epsilon: float, clip: float, num_levels: int,
             lo = mid
         if hi / lo < 1.0 + 1e-7:
             break
-    out = RQMParams(c, ok, num_levels, keep_prob)
+    out = RQMParams(c, ok, m, keep_prob)
     if _achieved(out, d, dl, k) > target:  # pragma: no cover - the loop only keeps passes
         raise DPKitError("internal: calibration overshot the target")
     return out
