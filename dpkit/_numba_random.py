@@ -1,0 +1,88 @@
+"""Counter-based SplitMix64 random words for the numba kernels (shared by all mechanisms).
+
+A kernel draws one 64-bit ``key`` per call from the caller's numpy Generator
+(:func:`seed_key`) and then reads position ``counter`` of that stream as
+
+    word(key, counter) = mix(key + (counter + 1)·φ),   φ = 0x9E3779B97F4A7C15,
+
+the ``counter``-th output of SplitMix64 seeded with ``key`` (Steele, Lea & Flood, "Fast
+splittable pseudorandom number generators", OOPSLA 2014; the finaliser ``mix`` is Stafford's
+"Mix13" variant of the MurmurHash3 finaliser). Being a pure function of (key, counter), the
+stream gives the same results for any number of threads and any ``prange`` schedule.
+Per-item streams use ``stream(key, i) = mix(key + i·φ₂)`` as their key (φ₂ =
+0xD1B54A32D192ED03, another odd constant): distinct items get distinct keys, since i ↦ i·φ₂
+and ``mix`` are bijections of uint64.
+
+Uniforms: :func:`uniform` = top 53 bits · 2^−53 ∈ [0, 1) (P(U < p) = ⌈p·2^53⌉·2^−53: p is
+resolved to 2^−53 absolute); :func:`uniform_open` = (top 53 bits + ½)·2^−53 ∈ (0, 1) (cell
+midpoints; log of it is finite). SplitMix64 is a statistical generator, not a cryptographic
+one; the kernels are not hardened against floating-point attacks (docs/security.md).
+
+Note on numba's cache: ``cache=True`` kernels that inline these functions are not
+recompiled when only this file changes; clear the kernels' ``__pycache__`` after editing it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+__all__ = ["GOLDEN", "GOLDEN2", "mix", "word", "stream", "uniform", "uniform_open", "seed_key"]
+
+#: SplitMix64's increment (2^64 / golden ratio, odd).
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: Increment for per-item stream keys (an odd constant from the R2 sequence).
+GOLDEN2 = np.uint64(0xD1B54A32D192ED03)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_INV53 = 1.0 / 9007199254740992.0  # 2**-53
+
+
+@njit(cache=True, inline="always")
+def mix(z: np.uint64) -> np.uint64:
+    """SplitMix64's output finaliser: a bijection of uint64 (Steele, Lea, Flood 2014)."""
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, inline="always")
+def word(key: np.uint64, counter: Any) -> np.uint64:
+    """Output number ``counter`` (0-based) of SplitMix64 seeded with ``key``."""
+    return mix(key + (np.uint64(counter) + np.uint64(1)) * GOLDEN)
+
+
+@njit(cache=True, inline="always")
+def stream(key: np.uint64, index: Any) -> np.uint64:
+    """The key of item ``index``'s own stream (read it with :func:`word`)."""
+    return mix(key + np.uint64(index) * GOLDEN2)
+
+
+@njit(cache=True, inline="always")
+def uniform(key: np.uint64, counter: Any) -> float:
+    """A uniform in [0, 1) on the 2^−53 grid from :func:`word` (key, counter)."""
+    return np.int64(word(key, counter) >> np.uint64(11)) * _INV53
+
+
+@njit(cache=True, inline="always")
+def uniform_open(key: np.uint64, counter: Any) -> float:
+    """A uniform in (0, 1): midpoints of the 2^53 cells of width 2^−53."""
+    return (np.int64(word(key, counter) >> np.uint64(11)) + 0.5) * _INV53
+
+
+def seed_key(rng: Any, size: int | None = None) -> Any:
+    """A uint64 stream key (or an array of ``size`` keys) drawn from a numpy Generator.
+
+    ``rng``: anything :func:`dpkit.random.as_generator` accepts. Each key is two 32-bit draws,
+    (hi << 32) | lo, so the keys are uniform on all of uint64.
+    """
+    from .random import as_generator
+
+    gen = as_generator(rng)
+    if size is None:
+        return np.uint64((int(gen.integers(0, 2**32)) << 32) | int(gen.integers(0, 2**32)))
+    hi = np.asarray(gen.integers(0, 2**32, size=size), dtype=np.uint64)
+    lo = np.asarray(gen.integers(0, 2**32, size=size), dtype=np.uint64)
+    return (hi << np.uint64(32)) | lo
