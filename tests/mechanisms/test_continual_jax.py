@@ -54,22 +54,24 @@ def test_jax_scalar_stream_shape_and_checks() -> None:
 
 def test_jax_unit_noise_tails_are_not_truncated() -> None:
     """Review fix: float32 ``jax.random.normal`` is bounded by 5.42 and ``laplace`` by 16.6
-    (bounded noise: an unaccounted δ). The kernel's draws come from 64-bit uniforms: the
-    extreme bit patterns reach the exact extremes √(2·65 ln 2) ≈ 9.49 and 65 ln 2 ≈ 45.05, and
-    the laws are still N(0, 1) and Laplace(0, 1) (KS, false alarm 1e-4 each)."""
-    from dpkit.mechanisms.continual._jax import _unit, _unit_from_bits
+    (bounded noise: an unaccounted δ). The kernel's unit draws are the shared 64-bit
+    primitives of :mod:`dpkit._jax_random` (same values for the same key), whose extreme bit
+    patterns reach √(2·65 ln 2) ≈ 9.49 and 65 ln 2 ≈ 45.05 (tests/test_jax_random.py has the
+    full checks); the laws are N(0, 1) and Laplace(0, 1) (KS, false alarm 1e-4 each)."""
+    from dpkit import _jax_random as R
+    from dpkit.mechanisms.continual._jax import _unit
 
     jnp = jax.numpy
     top = 2**32 - 1
     lo = 65 * math.log(2.0)
-    # words (0, 0): u = 2^−65, the smallest uniform; (top, top): u ≈ 1; word 2 = 0: angle ≈ 0
-    bits = jnp.asarray(np.array([[0, top], [0, top], [0, 0], [top, top]], np.uint32))
-    normal = np.asarray(_unit_from_bits(bits, False, jnp.float32))
+    bits = jnp.asarray(np.array([[0, top], [0, top], [0, 0]], np.uint32))
+    assert np.asarray(R.normal_from_bits(bits, jnp.float32))[0, 0] == pytest.approx(
+        math.sqrt(2 * lo), rel=1e-5)
     bits_l = jnp.asarray(np.array([[0, top], [0, top], [top, 0], [top, 0]], np.uint32))
-    laplace = np.asarray(_unit_from_bits(bits_l, True, jnp.float32))
-    assert normal[0] == pytest.approx(math.sqrt(2 * lo), rel=1e-5)
-    assert abs(normal[1]) < 1e-3
-    np.testing.assert_allclose(laplace, [lo, -lo], rtol=1e-5)
-    for laplace_noise, law in ((False, "norm"), (True, "laplace")):
-        draws = np.asarray(_unit(jax.random.key(5), (50_000,), laplace_noise, jnp.float32))
+    np.testing.assert_allclose(np.asarray(R.laplace_from_bits(bits_l, jnp.float32)),
+                               [lo, -lo], rtol=1e-5)
+    key = jax.random.key(5)
+    for laplace_noise, law, shared in ((False, "norm", R.normal), (True, "laplace", R.laplace)):
+        draws = np.asarray(_unit(key, (50_000,), laplace_noise, jnp.float32))
+        np.testing.assert_array_equal(draws, np.asarray(shared(key, (50_000,), jnp.float32)))
         assert stats.kstest(draws, law).pvalue > 1e-4

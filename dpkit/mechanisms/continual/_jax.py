@@ -12,15 +12,15 @@ Noise tails: float32 ``jax.random.normal`` / ``jax.random.laplace`` invert a uni
 Laplace). Bounded noise breaks the privacy statement: an output beyond the bound around one
 neighbour's value but within it around the other's has an infinite privacy loss — for a
 Gaussian node with σ = 1 that region has probability P(Z ∈ [4.42, 5.42]) ≈ 5e-6 per node and
-coordinate, an unaccounted δ larger than common targets. Every unit draw here is therefore built
-from 64-bit uniforms used through their logarithm (:func:`_log_uniform`: cells 2^−64 wide):
-Laplace = log u₂ − log u₁ (support ±45), normal = Box–Muller √(−2 log u₁)·cos(2π u₂) (radius
-up to 9.49). Not hardened against floating-point attacks beyond that.
+coordinate, an unaccounted δ larger than common targets. Every unit draw here therefore comes
+from the shared 64-bit primitives :func:`dpkit._jax_random.laplace` (difference of two
+log-uniform exponentials, support ±45.05, cut tail 2.7e-20) and
+:func:`dpkit._jax_random.normal` (Box–Muller with a 64-bit log-uniform radius, support ±9.49,
+cut tail 2.3e-21). Not hardened against floating-point attacks beyond that.
 """
 
 from __future__ import annotations
 
-import math
 from functools import partial
 from typing import Any
 
@@ -28,38 +28,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ... import _jax_random as R
+
 __all__ = ["run"]
-
-
-def _key(rng: Any) -> Any:
-    if isinstance(rng, (int, np.integer)):
-        return jax.random.key(int(rng))
-    return rng
-
-
-def _log_uniform(hi: Any, lo: Any, dtype: Any) -> Any:
-    """log u, u = (h + (l + ½)·2^−32)·2^−32 for uint32 words h, l (never 0; cells 2^−64)."""
-    h = hi.astype(dtype)
-    low = lo.astype(dtype)
-    two32 = jnp.asarray(2.0**-32, dtype)
-    out = jnp.log(h + (low + 0.5) * two32) - jnp.asarray(32.0 * math.log(2.0), dtype)
-    return jnp.minimum(out, -jnp.finfo(dtype).tiny)
 
 
 def _unit(key: Any, shape: tuple[int, ...], laplace: bool, dtype: Any) -> Any:
     """Standard Laplace or normal draws of ``shape`` with 64-bit-resolution tails."""
-    return _unit_from_bits(jax.random.bits(key, (4,) + tuple(shape), jnp.uint32), laplace,
-                           dtype)
-
-
-def _unit_from_bits(bits: Any, laplace: bool, dtype: Any) -> Any:
-    """:func:`_unit` from uint32 words ``bits`` of shape (4, ...) (Laplace: two log-uniforms
-    from words 0–1 and 2–3; normal: radius from words 0–1, angle from word 2)."""
-    if laplace:
-        return _log_uniform(bits[2], bits[3], dtype) - _log_uniform(bits[0], bits[1], dtype)
-    radius = jnp.sqrt(-2.0 * _log_uniform(bits[0], bits[1], dtype))
-    angle = (bits[2].astype(dtype) + 0.5) * jnp.asarray(2.0 * math.pi * 2.0**-32, dtype)
-    return radius * jnp.cos(angle)
+    return R.laplace(key, shape, dtype) if laplace else R.normal(key, shape, dtype)
 
 
 def _ctz(t: Any) -> Any:
@@ -150,7 +126,7 @@ def run(params: Any, stream: Any, rng: Any) -> Any:
     xs_np = _prepare_stream(params, np.asarray(stream))
     dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
     xs = jnp.asarray(xs_np, dtype=dtype)
-    key = _key(rng)
+    key = R.as_key(rng)
     scale = jnp.asarray(params.noise_scale, dtype=dtype)
     if params.kind == "sqrt":
         from .privacy import sqrt_coefficients
