@@ -109,14 +109,24 @@ def test_jax_bad_key_and_nan():
 
 def test_jax_laplace_support_is_not_truncated_at_float32():
     """Review fix: a float32 ``jax.random.laplace`` is bounded by ln(2^24) ≈ 16.6 (bounded noise
-    is not pure DP). The build's Laplace from 64-bit uniforms reaches ±45: the extreme bit
-    patterns give the exact extremes, and the law is still Laplace (KS, false alarm 1e-4)."""
-    from dpkit.mechanisms.kde._jax import laplace_from_bits
+    is not pure DP). The build's Laplace is the shared 64-bit :func:`dpkit._jax_random.laplace`
+    in float64 (even with x64 off): the extreme bit patterns give ±45.05, the build's draws are
+    the shared primitive's values for the same key, and the law is Laplace (KS, false alarm
+    1e-4)."""
+    from dpkit import _jax_random as R
+    from dpkit.mechanisms.kde._jax import _laplace_host
 
     top = 2**32 - 1
-    ext = laplace_from_bits(np.array([[0, top], [0, top], [top, 0], [top, 0]], np.uint32))
+    with jax.enable_x64(True):
+        ext = np.asarray(R.laplace_from_bits(
+            jax.numpy.asarray(np.array([[0, top], [0, top], [top, 0], [top, 0]], np.uint32)),
+            jax.numpy.float64))
     lo = math.log(2.0**-65)
     np.testing.assert_allclose(ext, [-lo, lo], rtol=1e-12)  # ±45.05
-    draws = laplace_from_bits(np.asarray(jax.random.bits(jax.random.key(1), (4, 20_000),
-                                                         jax.numpy.uint32)))
+    key = jax.random.key(1)
+    draws = _laplace_host(key, (20_000,))
+    assert draws.dtype == np.float64 and draws.shape == (20_000,)
+    with jax.enable_x64(True):
+        np.testing.assert_array_equal(draws, np.asarray(R.laplace(key, (20_000,))))
     assert stats.kstest(draws, "laplace").pvalue > P_MIN
+    assert _laplace_host(key, ()).shape == ()

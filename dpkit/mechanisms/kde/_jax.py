@@ -11,10 +11,11 @@ Noise resolution: ``jax.random.laplace`` in float32 (JAX's default without x64) 
 float32 uniform with 2^−24 resolution, so its output is bounded by ln(2^24)·b ≈ 16.6·b. Bounded
 noise is not pure DP: a release more than 16.6·b above the smaller neighbour's centre is
 impossible under that neighbour and possible under the other (infinite privacy loss, probability
-~e^−16.6/2 ≈ 3e-8 per touched coordinate). The build therefore draws 2 × 64 random bits per
-coordinate with ``jax.random.bits`` and forms Laplace(1) = log u₂ − log u₁ on the host in float64
-(:func:`laplace_from_bits`; u cells 2^−64 wide, support ±45 scale units, tail mass beyond that
-~e^−45). Not hardened against floating-point attacks beyond that.
+~e^−16.6/2 ≈ 3e-8 per touched coordinate). The build therefore draws its noise with the shared
+:func:`dpkit._jax_random.laplace` (log u₂ − log u₁ from 2 × 64 random bits, u cells 2^−64 wide,
+support ±45.05 scale units, cut tail mass e^−45 ≈ 2.7e-20), evaluated in float64 under a scoped
+``jax.enable_x64`` and added on the host, where the sketch is assembled in float64
+(:func:`_laplace_host`). Not hardened against floating-point attacks beyond that.
 
 Sensitivity under float32 (Casacuberta et al. 2022): the JAX RFF sketch sums √2·cos in float32
 within chunks of ≤ 2^22/(J·D) points, so one point can move a computed sum by √2 plus the
@@ -33,19 +34,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ... import _jax_random as R
 from ...errors import DPKitError
 
-__all__ = ["build_jax", "query_jax", "leaf_histograms_jax", "rff_sums_jax",
-           "laplace_from_bits"]
+__all__ = ["build_jax", "query_jax", "leaf_histograms_jax", "rff_sums_jax"]
 
 _SQRT2 = math.sqrt(2.0)
-
-
-def _check_key(key: Any) -> None:
-    if not (isinstance(key, jax.Array) and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-                                            or key.shape == (2,))):
-        raise DPKitError("rng must be a JAX PRNG key (jax.random.key or PRNGKey) for "
-                         f"backend='jax', got {type(key).__name__}")
 
 
 @partial(jax.jit, static_argnames=("m",))
@@ -76,30 +70,20 @@ def rff_sums_jax(z: np.ndarray, freqs: np.ndarray, phases: np.ndarray) -> np.nda
     return out
 
 
-def laplace_from_bits(bits: np.ndarray) -> np.ndarray:
-    """Standard Laplace draws from uint32 words ``bits`` of shape (4, ...), in float64.
-
-    u_i = (h_i + (l_i + ½)·2^−32)·2^−32 for the word pairs (h_1, l_1) = bits[0:2] and
-    (h_2, l_2) = bits[2:4] (uniform on cells of width 2^−64, never 0); the result is
-    log u_2 − log u_1 = E_1 − E_2 with E_i = −log u_i ~ Exp(1), i.e. Laplace(0, 1), with support
-    up to ±45.05 (not the ±16.6 of a float32 ``jax.random.laplace``; module docstring).
-    """
-    b = np.asarray(bits, dtype=np.float64)
-    if b.shape[:1] != (4,):
-        raise DPKitError(f"bits must have a leading axis of length 4, got shape {b.shape}")
-    two32 = 2.0**-32
-    log_u1 = np.log((b[0] + (b[1] + 0.5) * two32) * two32)
-    log_u2 = np.log((b[2] + (b[3] + 0.5) * two32) * two32)
-    return log_u2 - log_u1
+def _laplace_host(key: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard Laplace draws of ``shape`` as a float64 numpy array: the shared
+    :func:`dpkit._jax_random.laplace` evaluated in float64 (scoped x64, no global change)."""
+    with jax.enable_x64(True):
+        return np.asarray(R.laplace(key, shape, jnp.float64), dtype=np.float64)
 
 
 def build_jax(params: Any, private_points: Any, key: Any) -> Any:
     """:func:`dpkit.mechanisms.kde.build` with a JAX key: exact sketch in JAX, Laplace noise
-    from 64-bit uniforms drawn with the key (:func:`laplace_from_bits`) with the reference
+    from 64-bit uniforms drawn with the key (:func:`_laplace_host`) with the reference
     scales. Same privacy statement (see the module docstring for float32 caveats)."""
     from . import _assemble, noise_scales, sketch
 
-    _check_key(key)
+    R.check_key(key)
     k_seed, k_c, k_s, k_r, k_n = jax.random.split(key, 5)
     seed = int(jax.random.randint(k_seed, (), 0, 2**31 - 1))
     pts = np.asarray(private_points)
@@ -107,9 +91,7 @@ def build_jax(params: Any, private_points: Any, key: Any) -> Any:
     sc = noise_scales(sk.params, sk.dimension)
     noise: dict[str, Any] = {"counts": None, "sums": None, "rff": None, "n": None}
 
-    def lap(k: Any, shape: tuple[int, ...]) -> np.ndarray:
-        return laplace_from_bits(np.asarray(jax.random.bits(k, (4,) + shape, jnp.uint32)))
-
+    lap = _laplace_host
     if sk.counts is not None:
         noise["counts"] = sc["count"] * lap(k_c, sk.counts.shape)
     if sk.sums is not None:
