@@ -9,12 +9,17 @@ residuals; private prefix sum; (λI + Ṽ)⁻¹). Rounds after the last sync run
 
 Randomness: round t uses ``jax.random.fold_in(key, t)``, sync k ``fold_in(key, T + k)``; the
 law is the numpy reference's (tested), not its bits. Runs in float64 under the scoped
-``jax.enable_x64(True)`` (no global JAX setting is changed). The privacy noise uses float64
-normals, √2·erfinv of a 52-bit uniform, so they are bounded at 8.13σ: the cut tail has mass
-4.4e-16 per draw, ≈ 3e-13 in total variation over the n_lvl·(d(d+1)/2 + d) draws covering
-one user at d = 10, Kb = 400. That is far below any δ used, but not zero; float noise is not
-hardened, as in the reference. Only the synthetic contexts (the environment) use float32
-normals. A lost positive definite λI + Ṽ cannot raise inside ``jit``: the smallest
+``jax.enable_x64(True)`` (no global JAX setting is changed). The Gaussian tree's privacy
+noise comes from the shared :func:`dpkit._jax_random.normal` (Box–Muller with a 64-bit
+log-uniform radius): support ±9.49σ, cut tail mass 2.3e-21 per draw, ≈ 1.6e-18 in total
+variation over the n_lvl·(d(d+1)/2 + d) draws covering one user at d = 10, Kb = 400 (a float64
+``jax.random.normal`` stops at 8.13σ: 4.4e-16 per draw). Not zero, and float noise is not
+hardened, as in the reference. The vector sum's randomized rounding compares a shared
+:func:`dpkit._jax_random.uniform_open` with the fraction (an encoding step: privacy holds for
+any rounding outcome); its binomial noise is still ``jax.random.binomial`` (float64 BTRS with
+52-bit uniforms, so tail events are resolved only to ~2^−52 ≈ 2e-16 per draw). The synthetic
+contexts and reward noise (the environment, not privacy noise) stay ``jax.random.normal``,
+the contexts in float32. A lost positive definite λI + Ṽ cannot raise inside ``jit``: the smallest
 eigenvalue over all syncs is returned and
 :func:`simulate` raises afterwards. No progress line (the run is one compiled program).
 [ZC24] Zhou & Chowdhury, ICLR 2024. Privacy: the reference's statement
@@ -30,15 +35,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ... import _jax_random as R
 from . import privacy as _priv
 
 __all__ = ["simulate"]
-
-
-def _key(rng: Any) -> Any:
-    if isinstance(rng, (int, np.integer)):
-        return jax.random.key(int(rng))
-    return rng
 
 
 def _symmetric(upper_flat: Any, d: int) -> Any:
@@ -112,7 +112,7 @@ def _run(key: Any, proto: Any, beta: Any, theta: Any, basis: Any, features: Any,
             coords = jnp.concatenate([xx[:, iu[0], iu[1]], x * y[:, None]], axis=1) + c
             scaled = coords[None, :, :] * (vs_g / c)[:, None, None]  # (levels, M, p)
             frac = scaled - jnp.floor(scaled)
-            bits = jax.random.uniform(k_vs, frac.shape, f64) < frac
+            bits = R.uniform_open(k_vs, frac.shape, f64) < frac
             return r + mask[:, None] * jnp.sum(bits - frac, axis=1)
 
         resid = jax.lax.cond(vs_on, rounding, lambda r: r, resid)
@@ -132,8 +132,8 @@ def _run(key: Any, proto: Any, beta: Any, theta: Any, basis: Any, features: Any,
 
         def gaussian(r: Any) -> Any:  # each silo's node noise, summed by the server
             k1, k2 = jax.random.split(ks)
-            up = sigma * jax.random.normal(k1, (M, ntri), f64)
-            nu = (sigma * jax.random.normal(k2, (M, d), f64)).sum(axis=0)
+            up = sigma * R.normal(k1, (M, ntri), f64)
+            nu = (sigma * R.normal(k2, (M, d), f64)).sum(axis=0)
             return _symmetric(up, d).sum(axis=0), nu, r
 
         def vector_sum(r: Any) -> Any:  # analyser error: rounding residuals + binomial bits
@@ -222,10 +222,10 @@ def simulate(params: Any, env: Any, rng: Any, progress: bool) -> Any:
             "shuffle_vector_sum": 2}[params.protocol]
     with jax.enable_x64(True):
         regret, clip, min_eig = _run(
-            _key(rng), jnp.int32(code), jnp.asarray(beta), jnp.asarray(theta), jnp.asarray(basis),
-            jnp.asarray(features), jnp.asarray(means), jnp.asarray(scal), jnp.asarray(vs_g),
-            jnp.asarray(vs_bits), jnp.asarray(mask), M=M, K=K, d=d, T=T, Bt=Bt, kb=kb,
-            levels=levels, strict=params.strict, synthetic=synthetic)
+            R.as_key(rng), jnp.int32(code), jnp.asarray(beta), jnp.asarray(theta),
+            jnp.asarray(basis), jnp.asarray(features), jnp.asarray(means), jnp.asarray(scal),
+            jnp.asarray(vs_g), jnp.asarray(vs_bits), jnp.asarray(mask), M=M, K=K, d=d, T=T,
+            Bt=Bt, kb=kb, levels=levels, strict=params.strict, synthetic=synthetic)
         regret = np.asarray(regret, dtype=np.float64)
         clip = np.asarray(clip)
         min_eig = float(min_eig)
