@@ -6,9 +6,13 @@ Sections (all in one run, ratios printed against the numpy reference / the unpru
    m ∈ {2, 16, 256}: the numpy reference (geometric walk), the numba kernel, the jitted JAX
    kernel (on the CPU here; ``block_until_ready``, compile excluded) and, for m = 16, the naive
    keep-mask reference. Goal (issue #4): numba ≥ 10× numpy and ≥ 20 M coords/s at m = 16.
-2. the exact privacy curve over ``DEFAULT_ORDERS`` (174 orders incl. ∞), pruned grid search
-   against the unpruned one, m ∈ {2, 4, 16, 64, 256}. Goal: < 50 ms for m ≤ 16, < 2 s for
-   m = 256.
+2. the same ratio measured *interleaved*: numpy and numba calls alternate in one loop, so a
+   change of the shared machine's load hits both; per-pair ratios (median, min) and the load
+   average before/after are reported. This is the number the goal is judged on.
+3. the exact privacy curve over ``DEFAULT_ORDERS`` (174 orders incl. ∞), pruned grid search
+   against the unpruned one, m ∈ {2, 4, 16, 64, 256, 1024} (the unpruned search is skipped at
+   1024). Goal: < 50 ms for m ≤ 16, < 2 s for m = 256. Plus the pmf at m = 65536 (time, peak
+   traced memory) and the worst-case grid (Δ = 0.01c) at m = 1024, the accounting limit.
 
 Each timing is the median of warm repetitions (:func:`benchmarks._timing.measure`); every
 repetition uses a different seed / a Δ perturbed by 1e-9·rep, so no cache can help.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -103,6 +108,45 @@ def encoding_table(quick: bool) -> tuple[Table, dict[str, float]]:
     return table, goals
 
 
+def interleaved_table(quick: bool) -> tuple[Table, dict[str, float]]:
+    """numpy and numba alternating in one loop (m = 16 and 256): load drifts hit both."""
+    from dpkit.mechanisms.rqm import quantize, quantize_reference
+
+    d = 2_000_000 if quick else 10_000_000
+    pairs = 5 if quick else 11
+    x = np.random.default_rng(1).uniform(-1.0, 1.0, d)
+    table = Table(f"Interleaved numpy / numba, {d:,} coordinates, {pairs} alternating pairs",
+                  ["m", "numpy median", "numba median", "M coords/s (numba)",
+                   "ratio of medians", "per-pair ratio: median", "min", "load before/after"],
+                  notes=["one process; each pair is a numpy call then a numba call on the same "
+                         "input with a new seed"])
+    goals: dict[str, float] = {}
+    for m in (16, 256):
+        p = _params(m)
+        quantize(p, x[:1000], rng=0, backend="numba")  # compile / tables outside the loop
+        load0 = os.getloadavg()[0]
+        tn, tb = [], []
+        for rep in range(pairs):
+            t0 = time.perf_counter()
+            quantize_reference(p, x, rng=2 * rep + 1)
+            t1 = time.perf_counter()
+            quantize(p, x, rng=2 * rep + 2, backend="numba")
+            t2 = time.perf_counter()
+            tn.append(t1 - t0)
+            tb.append(t2 - t1)
+        load1 = os.getloadavg()[0]
+        an, ab = np.array(tn), np.array(tb)
+        ratios = an / ab
+        table.add(m, fmt_time(float(np.median(an))), fmt_time(float(np.median(ab))),
+                  f"{d / np.median(ab) / 1e6:.1f}", fmt_ratio(float(np.median(an) / np.median(ab))),
+                  fmt_ratio(float(np.median(ratios))), fmt_ratio(float(ratios.min())),
+                  f"{load0:.1f} / {load1:.1f}")
+        if m == 16:
+            goals = {"ratio": float(np.median(ratios)), "min": float(ratios.min()),
+                     "rate": d / float(np.median(ab))}
+    return table, goals
+
+
 def _numba_threads() -> str:
     try:
         import numba
@@ -123,18 +167,57 @@ def privacy_table(quick: bool) -> Table:
                   notes=["pairs evaluated: (pair, order) divergences computed exactly by the "
                          "pruned search (unpruned: |G|²·orders)",
                          "max |diff|: largest difference between the two searches' curves"])
-    for m in (2, 4, 16, 64, 256):
-        fast = measure(_curve, {"m": m}, reps=reps)
+    from dpkit.mechanisms.rqm.privacy import grid
+
+    for m in (2, 4, 16, 64, 256, 1024):
+        fast = measure(_curve, {"m": m}, reps=reps if m < 1024 else 3)
+        rf = fast.value
+        i2 = list(DEFAULT_ORDERS).index(2.0)
+        if m == 1024:  # the unpruned search would take minutes
+            table.add(m, grid(_params(m, extension=2.0)).size, fmt_time(fast.median),
+                      f"{rf.evaluated:,}", "skipped", "", "", f"{rf.values[i2]:.4f}",
+                      f"{rf.values[-1]:.4f}")
+            continue
         slow_reps = 1 if m >= 64 else reps
         slow = measure(_curve, {"m": m, "pruned": False}, reps=slow_reps,
                        warmup=m < 64)
-        rf, rs = fast.value, slow.value
+        rs = slow.value
         g = int(round(np.sqrt(rs.evaluated / len(DEFAULT_ORDERS))))
         diff = float(np.max(np.abs(rf.values - rs.values)))
         table.add(m, g, fmt_time(fast.median), f"{rf.evaluated:,}", fmt_time(slow.median),
                   fmt_ratio(slow.median / fast.median), f"{diff:.1e}",
-                  f"{rf.values[list(DEFAULT_ORDERS).index(2.0)]:.4f}", f"{rf.values[-1]:.4f}")
+                  f"{rf.values[i2]:.4f}", f"{rf.values[-1]:.4f}")
     return table
+
+
+def large_m_lines() -> list[str]:
+    """The pmf at the largest m (bounded memory) and the grid search at the accounting limit."""
+    import tracemalloc
+
+    from dpkit.mechanisms.rqm import RQMParams, log_pmf
+    from dpkit.mechanisms.rqm.privacy import grid, rdp_curve
+
+    out = []
+    p = RQMParams(1.0, 1.0, 65536, 0.25)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    lp = log_pmf(p, [0.3])
+    t1 = time.perf_counter()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    out.append(f"log_pmf at m = 65536, q = 0.25, one input: {fmt_time(t1 - t0)}, peak traced "
+               f"memory {peak / 2**20:.0f} MiB, Σp − 1 = {np.exp(lp).sum() - 1:.1e}")
+    p = RQMParams(1.0, 0.01, 1024, 0.25)  # Δ ≪ c: the largest grid at the limit
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    rdp_curve(p)
+    t1 = time.perf_counter()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    out.append(f"rdp_curve at m = 1024, Δ = 0.01, q = 0.25 (|G| = {grid(p).size}, the "
+               f"accounting limit's worst case): {fmt_time(t1 - t0)}, peak traced memory "
+               f"{peak / 2**20:.0f} MiB")
+    return out
 
 
 def run(quick: bool, out_dir: Path = OUT_DIR, argv: Sequence[str] = ()) -> None:
@@ -142,21 +225,29 @@ def run(quick: bool, out_dir: Path = OUT_DIR, argv: Sequence[str] = ()) -> None:
     info = machine_info()
     enc, goals = encoding_table(quick)
     print(enc.text(), flush=True)
+    inter, ig = interleaved_table(quick)
+    print(inter.text(), flush=True)
     priv = privacy_table(quick)
     print(priv.text(), flush=True)
+    large = large_m_lines()
+    print("\n".join(large), flush=True)
     d = goals.pop("d")
     nb, npy = goals["numba"], goals["numpy"]
     verdict = [
-        f"numba vs numpy at m=16: {npy / nb:.1f}x (goal >= 10x): "
+        f"numba vs numpy at m=16, separate medians: {npy / nb:.1f}x (goal >= 10x): "
         f"{'met' if npy / nb >= 10 else 'NOT met'}",
-        f"numba throughput at m=16: {d / nb / 1e6:.1f} M coords/s (goal >= 20): "
-        f"{'met' if d / nb >= 20e6 else 'NOT met'}",
+        f"numba vs numpy at m=16, interleaved per-pair median: {ig['ratio']:.1f}x (min "
+        f"{ig['min']:.1f}x; goal >= 10x): {'met' if ig['ratio'] >= 10 else 'NOT met'}",
+        f"numba throughput at m=16: {d / nb / 1e6:.1f} M coords/s separate, "
+        f"{ig['rate'] / 1e6:.1f} interleaved (goal >= 20): "
+        f"{'met' if min(d / nb, ig['rate']) >= 20e6 else 'NOT met'}",
     ]
     print("\n".join(verdict))
     out_dir.mkdir(parents=True, exist_ok=True)
     md = ["# RQM benchmark", "", f"Command: `{' '.join(argv) or 'python -m benchmarks.rqm'}`",
-          "", machine_markdown(info), "", enc.markdown(), "", priv.markdown(), "",
-          *[f"- {v}" for v in verdict], ""]
+          "", machine_markdown(info), "", enc.markdown(), "", inter.markdown(), "",
+          priv.markdown(), "", *[f"- {v}" for v in large], "", *[f"- {v}" for v in verdict],
+          ""]
     (out_dir / "rqm.md").write_text("\n".join(md))
 
 
