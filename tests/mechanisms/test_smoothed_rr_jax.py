@@ -80,3 +80,44 @@ def test_jax_flip_uniforms_resolve_tails_below_float32() -> None:
     assert (got < 0).all()
     e = -np.asarray(_log_uniform(jax.random.key(38), (500_000,), jax.numpy.float32), dtype=float)
     assert stats.kstest(e, "expon").pvalue > FA  # −log u ~ Exp(1), FA 1e-6
+
+
+def test_jax_distance_is_computed_in_float64_before_any_rounding() -> None:
+    """Review finding 6: the JAX path used to round signals to float32 before v − t, which
+    could stretch a distance Δ by one float32 ulp of |v| (|v| ≈ 10^4, Δ = 0.01: loss ≈ 1.1ε).
+    Now v − t is formed in float64 on the host; only log ½ − ε|v − t|/Δ is cast."""
+    from dpkit.mechanisms.smoothed_rr._jax import _sign_and_log_flip
+
+    # 10^4 + 4e-4 rounds to 10^4 in float32 (ulp 2^-10): the old path saw a tie, P(+1) = 0.5;
+    # the law at the true distance z/Δ = 0.4 is 1 − ½e^{−0.4} = 0.665 (binomial, FA 1e-6)
+    p = SmoothedRRParams(1.0, threshold=1e4, sensitivity=1e-3)
+    v = 1e4 + 4e-4
+    x = np.asarray(respond(p, np.full(100_000, v), jax.random.key(9), backend="jax"))
+    want = float(prob_positive(p, v))
+    assert abs(want - 0.665) < 1e-3
+    assert stats.binomtest(int((x == 1).sum()), 100_000, want).pvalue > FA
+    # neighbours at distance exactly Δ around a large offset: the log flip probabilities
+    # differ by at most ε (float64), and by at most ε + 2e-5 after the float32 cast
+    q = SmoothedRRParams(1.0, threshold=1e4 + 0.003, sensitivity=0.01)
+    vs = np.array([1e4 + 0.0049, 1e4 - 0.0051, 9999.980725, 9999.990725])
+    _, lf = _sign_and_log_flip(q, vs, None)
+    assert abs(lf[0] - lf[1]) <= 1.0 + 1e-9 and abs(lf[2] - lf[3]) <= 1.0 + 1e-9
+    lf32 = lf.astype(np.float32).astype(float)
+    assert abs(lf32[0] - lf32[1]) <= 1.0 + 2e-5 and abs(lf32[2] - lf32[3]) <= 1.0 + 2e-5
+    # the old float32 pipeline stretched the second pair's distance by 7.4 % (loss 1.074ε)
+    z32 = vs.astype(np.float32) - np.float32(q.threshold)
+    assert abs(abs(float(z32[2])) - abs(float(z32[3]))) / q.sensitivity > 1.07
+    # ties and near-ties keep their exact sign (float32 would merge them)
+    t = 1e4 + 0.1
+    a, _ = _sign_and_log_flip(SmoothedRRParams(1.0, threshold=t),
+                              np.array([t, np.nextafter(t, np.inf), np.nextafter(t, -np.inf)]),
+                              None)
+    assert a.tolist() == [-1, 1, -1]
+    # float32 JAX inputs convert exactly; per-signal thresholds broadcast; errors are named
+    a, lf = _sign_and_log_flip(SmoothedRRParams(2.0), jax.numpy.asarray([1.5, -0.25]),
+                               jax.numpy.asarray([0.5, 0.0]))
+    assert a.tolist() == [1, -1] and np.allclose(lf, np.log(0.5) - 2.0 * np.array([1.0, 0.25]))
+    with pytest.raises(DPKitError, match="threshold"):
+        respond(p, jax.numpy.zeros(3), jax.random.key(1), threshold=np.zeros(2))
+    with pytest.raises(DPKitError, match="threshold"):
+        respond(p, jax.numpy.zeros(3), jax.random.key(1), threshold=np.array([0, np.inf, 0]))
