@@ -17,6 +17,9 @@ constants were not available to us, so the constants below are ours):
   refresh is ``max_j s_t[j] + Lap(1/ε2)``; a SumSelect refresh is the exponential mechanism
   ``P(j) ∝ exp(ε2 s_t[j]/2)`` and its gap query ``max_j s_t[j] − s_t[j_cur]`` has sensitivity
   2 (noise scales doubled). At most k refreshes. Error Õ((T/ρ)^{1/3}).
+  ``svt_refreshes``/``svt_threshold`` replace the default (k, τ) of :func:`svt_parameters`;
+  ε1 = ε2 = √(ρ/k) still spends exactly ρ, so the privacy statement is unchanged (only
+  accuracy depends on τ). :func:`run_selection_batch` runs many independent copies at once.
 
 Privacy (event level: the streams differ in one row, any change within {0,1}^d):
 ``counters``: the counter's event with Δ₂ = √d. ``svt``: k AboveThreshold instances
@@ -40,7 +43,8 @@ from ...accounting.events import Composed, Event, PureDP, Repeated
 from ...errors import DPKitError
 from ...random import RNGLike, as_generator
 
-__all__ = ["SelectionParams", "svt_parameters", "run_selection", "selection_event"]
+__all__ = ["SelectionParams", "svt_parameters", "run_selection", "run_selection_batch",
+           "selection_event"]
 
 
 def svt_parameters(horizon: int, rho: float, beta: float = 0.05) -> tuple[int, float, float]:
@@ -80,6 +84,11 @@ class SelectionParams:
         beta: failure probability used to set the SVT constants, in (0, 1).
         counter_kind: the counter kind for ``method="counters"`` (default "sqrt" when
             T·d ≤ 2^25, else "blt").
+        svt_refreshes, svt_threshold: optional (k, τ) for ``method="svt"``, given together
+            (1 ≤ k ≤ T, τ ≥ 0 finite), instead of :func:`svt_parameters`'s accuracy-driven
+            choice; ε1 = ε2 = √(ρ/k) as always, so the run still spends exactly ρ and the
+            privacy statement does not depend on τ (used by the audit, where a small τ makes
+            the SVT fire often).
 
     Privacy: :func:`selection_event` (event level: one row of the stream changes).
     """
@@ -91,6 +100,8 @@ class SelectionParams:
     rho: float
     beta: float = 0.05
     counter_kind: str | None = None
+    svt_refreshes: int | None = None
+    svt_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.problem not in ("maxsum", "select"):
@@ -110,6 +121,15 @@ class SelectionParams:
         elif self.counter_kind not in ("tree", "honaker", "sqrt", "blt"):
             raise DPKitError(f"counter_kind must be tree, honaker, sqrt or blt, got "
                              f"{self.counter_kind!r}")
+        if (self.svt_refreshes is None) != (self.svt_threshold is None):
+            raise DPKitError("svt_refreshes and svt_threshold must be given together, got "
+                             f"svt_refreshes={self.svt_refreshes!r}, "
+                             f"svt_threshold={self.svt_threshold!r}")
+        if self.svt_refreshes is not None:
+            object.__setattr__(self, "svt_refreshes", V.integer(
+                minimum=1, maximum=self.horizon, svt_refreshes=self.svt_refreshes))
+            tau = V.nonnegative(svt_threshold=self.svt_threshold)
+            object.__setattr__(self, "svt_threshold", tau)
 
     def counter(self) -> Any:
         """The d-dimensional counter of the "counters" branch (ℓ2 sensitivity √d)."""
@@ -121,7 +141,10 @@ class SelectionParams:
 
     @property
     def svt(self) -> tuple[int, float, float]:
-        """(k, τ, ε) of the SVT branch."""
+        """(k, τ, ε) of the SVT branch (ε = ε1 = ε2 = √(ρ/k))."""
+        if self.svt_refreshes is not None:
+            k = int(self.svt_refreshes)
+            return k, float(self.svt_threshold), math.sqrt(self.rho / k)  # type: ignore[arg-type]
         return svt_parameters(self.horizon, self.rho, self.beta)
 
 
@@ -151,35 +174,86 @@ def run_selection(params: SelectionParams, stream: Any, rng: RNGLike) -> np.ndar
 
     The SVT branch is an online loop whose decision at step t uses only rows ≤ t, so it is
     equally valid for adaptively chosen rows. Returns an array of length T.
+
+    Privacy: :func:`selection_event` (event level: one row of the stream is replaced by any
+    other row of {0,1}^d).
+    """
+    return run_selection_batch(params, stream, 1, rng)[0]
+
+
+#: Runs per chunk of the batched SVT loop are capped so that chunk·max(T, d) ≤ this.
+_CHUNK_ELEMENTS = 2**22
+
+
+def run_selection_batch(params: SelectionParams, stream: Any, n: int,
+                        rng: RNGLike) -> np.ndarray:
+    """``n`` independent runs of :func:`run_selection` on the same stream, shape (n, T).
+
+    The SVT branch is vectorised over the runs (one pass over the T steps, each run with its
+    own threshold, query and refresh noise); the counters branch loops over the runs. Each
+    row has exactly the law of :func:`run_selection` (which is this function with n = 1).
+    Used by the empirical audit (tests/audit/test_continual_selection_audit.py), which needs
+    10^6 runs.
+
+    Privacy: each row is one run, :func:`selection_event` (event level: one row replaced).
     """
     if not isinstance(params, SelectionParams):
         raise DPKitError(f"params must be a SelectionParams, got {type(params).__name__}")
+    runs = V.integer(minimum=1, n=n)
     xs = _rows(params, stream)
     gen = as_generator(rng)
     T = xs.shape[0]
-    sums = np.cumsum(xs, axis=0)
+    maxsum = params.problem == "maxsum"
     if params.method == "counters":
         from . import run
 
-        noisy = np.asarray(run(params.counter(), xs, gen, backend="auto"))
-        return noisy.max(axis=1) if params.problem == "maxsum" else noisy.argmax(axis=1)
+        res = np.empty((runs, T), dtype=np.float64 if maxsum else np.int64)
+        for i in range(runs):
+            noisy = np.asarray(run(params.counter(), xs, gen, backend="auto"))
+            res[i] = noisy.max(axis=1) if maxsum else noisy.argmax(axis=1)
+        return res
     k, tau, eps = params.svt
-    sens = 1.0 if params.problem == "maxsum" else 2.0
-    out_val, cur = 0.0, 0
-    refreshes = 0
-    thr = tau + gen.laplace(0.0, 2.0 * sens / eps)
-    res = np.empty(T, dtype=np.float64 if params.problem == "maxsum" else np.int64)
-    for t in range(T):
-        s = sums[t]
-        gap = s.max() - (out_val if params.problem == "maxsum" else s[cur])
-        if refreshes < k and gap + gen.laplace(0.0, 4.0 * sens / eps) >= thr:
-            if params.problem == "maxsum":
-                out_val = float(s.max() + gen.laplace(0.0, 1.0 / eps))
-            else:
-                logits = eps * (s - s.max()) / 2.0
-                p = np.exp(logits)
-                cur = int(gen.choice(s.size, p=p / p.sum()))
-            refreshes += 1
-            thr = tau + gen.laplace(0.0, 2.0 * sens / eps)
-        res[t] = out_val if params.problem == "maxsum" else cur
+    sens = 1.0 if maxsum else 2.0
+    return _svt_runs(np.cumsum(xs, axis=0), params.problem, k, tau, runs, gen,
+                     threshold_scale=2.0 * sens / eps, query_scale=4.0 * sens / eps,
+                     refresh_epsilon=eps)
+
+
+def _svt_runs(sums: np.ndarray, problem: str, k: int, tau: float, n: int,
+              gen: np.random.Generator, *, threshold_scale: float, query_scale: float,
+              refresh_epsilon: float) -> np.ndarray:
+    """The SVT loop (spec §4.3) for n independent runs on column sums ``sums`` (T, d).
+
+    Noise scales are arguments so that the audit's mis-calibrated twins run this very loop.
+    Honest values (:func:`run_selection_batch`): threshold Lap(2Δ/ε), query Lap(4Δ/ε)
+    (Dwork & Roth 2014, Alg. 1, Δ = 1 for MaxSum, 2 for SumSelect), refresh ε2 = ε.
+    The exponential mechanism is sampled by the Gumbel-max trick: argmax_j(ε2·s[j]/2 + G_j)
+    with G_j i.i.d. standard Gumbel has P(j) ∝ exp(ε2·s[j]/2) exactly.
+    """
+    T, d = sums.shape
+    maxs = sums.max(axis=1)
+    maxsum = problem == "maxsum"
+    res = np.empty((n, T), dtype=np.float64 if maxsum else np.int64)
+    chunk = max(1, _CHUNK_ELEMENTS // max(T, d))
+    for lo in range(0, n, chunk):
+        m = min(chunk, n - lo)
+        out = np.zeros(m)                      # MaxSum: the published value
+        cur = np.zeros(m, dtype=np.int64)      # SumSelect: the published column
+        refreshes = np.zeros(m, dtype=np.int64)
+        thr = tau + threshold_scale * gen.laplace(size=m)
+        # max_j s_t[j] + query noise, all steps at once; the gap subtracts out / s_t[cur]
+        noisy_q = query_scale * gen.laplace(size=(T, m)) + maxs[:, None]
+        block = res[lo:lo + m].T                          # (T, m) view, written row by row
+        for t in range(T):
+            idx = np.flatnonzero(noisy_q[t] - (out if maxsum else sums[t, cur]) >= thr)
+            if idx.size:
+                if maxsum:
+                    out[idx] = maxs[t] + gen.laplace(0.0, 1.0 / refresh_epsilon, size=idx.size)
+                else:
+                    g = gen.gumbel(size=(idx.size, d))
+                    cur[idx] = np.argmax(refresh_epsilon * sums[t] / 2.0 + g, axis=1)
+                refreshes[idx] += 1
+                thr[idx] = tau + threshold_scale * gen.laplace(size=idx.size)
+                thr[idx[refreshes[idx] >= k]] = np.inf  # k refreshes spent: never fire again
+            block[t] = out if maxsum else cur
     return res
