@@ -106,3 +106,19 @@ def test_jax_refuses_a_numpy_rng():
 
     with pytest.raises(DPKitError, match="JAX PRNG key"):
         hh.perturb(hh.GRR(1.0, 4), np.array([0]), 0, backend="jax")
+
+
+def test_jax_keep_probabilities_in_log_space():
+    """The JAX kernels decide with the shared log-space Bernoulli of log p computed from ε:
+    log p = −log1p((d − 1)e^−ε) equals log of the oracle's p where that is accurate, and keeps
+    1 − p = e^−40 at d = 2, ε = 40 (p itself rounds to 1.0 in float64, so a uniform compared
+    with p would never flip: the flip rate would be quantised to 0)."""
+    import math
+
+    from dpkit.mechanisms.heavy_hitters._jax import _log_keep
+
+    for o in (hh.GRR(1.0, 7), hh.GRR(3.0, 1000), hh.OLH(1.5, 2**20)):
+        k = o.domain_size if isinstance(o, hh.GRR) else o.g
+        assert _log_keep(o.epsilon, k) == pytest.approx(math.log(o.p), rel=1e-14)
+    assert hh.GRR(40.0, 2).p == 1.0
+    assert -math.expm1(_log_keep(40.0, 2)) == pytest.approx(math.exp(-40.0), rel=1e-12)

@@ -2,11 +2,17 @@
 
 Key-based and pure. The OLH hash needs wrap-around 64-bit multiplication, so the kernels run
 under ``jax.enable_x64(True)`` (a scoped context, no global change); the hash is bit-equal to
-:mod:`._hash` (tested). Not hardened against floating-point attacks.
+:mod:`._hash` (tested). Every keep/flip decision is a shared
+:func:`dpkit._jax_random.bernoulli` of log p computed on the host from ε (e.g.
+log p = −log1p((d − 1)e^−ε)), compared in log space with a 64-bit uniform: the rates are exact
+to 2^−64 even for p or 1 − p far below float resolution (a plain float64 uniform resolves them
+to 2^−53, a float32 one to 2^−24). "Another item" is ``jax.random.randint``. Not hardened
+against floating-point attacks.
 """
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from typing import Any
 
@@ -14,12 +20,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ...errors import DPKitError
+from ... import _jax_random as R
 from .oracles import GRR, OLH, OUE, OLHReports, check_items
 
 __all__ = ["perturb_jax", "olh_hash_jax"]
 
 _GOLDEN = 0x9E3779B97F4A7C15
+_LOG_HALF = math.log(0.5)
 
 
 def _u64(x: int) -> Any:
@@ -55,30 +62,30 @@ def olh_hash_jax(seeds: Any, v: Any, g: Any) -> Any:
     return _hash(seeds, v, g)
 
 
-def _grr(key: Any, v: Any, p: Any, d: Any) -> Any:
+def _grr(key: Any, v: Any, log_p: Any, d: Any) -> Any:
     k1, k2 = jax.random.split(key)
-    keep = jax.random.uniform(k1, v.shape, jnp.float64) < p
+    keep = R.bernoulli(k1, shape=v.shape, log_p=log_p, dtype=jnp.float64)
     other = jax.random.randint(k2, v.shape, 0, d - 1, dtype=jnp.int64)
     other = other + (other >= v)
     return jnp.where(keep, v, other)
 
 
 @jax.jit
-def _grr_kernel(key: Any, v: Any, p: Any, d: Any) -> Any:
-    return _grr(key, v, p, d)
+def _grr_kernel(key: Any, v: Any, log_p: Any, d: Any) -> Any:
+    return _grr(key, v, log_p, d)
 
 
 @partial(jax.jit, static_argnames=("d",))
-def _oue_kernel(key: Any, v: Any, q: Any, d: int) -> Any:
+def _oue_kernel(key: Any, v: Any, log_q: Any, d: int) -> Any:
     k1, k2 = jax.random.split(key)
-    bits = jax.random.uniform(k1, (v.shape[0], d), jnp.float64) < q
-    true_bit = jax.random.uniform(k2, v.shape, jnp.float64) < 0.5
+    bits = R.bernoulli(k1, shape=(v.shape[0], d), log_p=log_q, dtype=jnp.float64)
+    true_bit = R.bernoulli(k2, shape=v.shape, log_p=_LOG_HALF, dtype=jnp.float64)
     bits = bits.at[jnp.arange(v.shape[0]), v].set(true_bit)
     return bits.astype(jnp.uint8)
 
 
 @partial(jax.jit, static_argnames=("pool",))
-def _olh_kernel(key: Any, v: Any, p: Any, g: Any, pool: int, pool_seed: Any) -> Any:
+def _olh_kernel(key: Any, v: Any, log_p: Any, g: Any, pool: int, pool_seed: Any) -> Any:
     k1, k2 = jax.random.split(key)
     if pool > 0:
         j = jax.random.randint(k1, v.shape, 0, pool, dtype=jnp.int64).astype(jnp.uint64)
@@ -88,14 +95,12 @@ def _olh_kernel(key: Any, v: Any, p: Any, g: Any, pool: int, pool_seed: Any) -> 
         seeds = jax.random.bits(k1, v.shape, jnp.uint64)
         out_seeds = seeds
     x = _hash(seeds, v, g)
-    return out_seeds, _grr(k2, x, p, g)
+    return out_seeds, _grr(k2, x, log_p, g)
 
 
-def _check_key(key: Any) -> None:
-    if not (isinstance(key, jax.Array) and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-                                            or key.shape == (2,))):
-        raise DPKitError("rng must be a JAX PRNG key (jax.random.key or PRNGKey) for "
-                         f"backend='jax', got {type(key).__name__}")
+def _log_keep(eps: float, k: int) -> float:
+    """log p for p = 1/(1 + (k − 1)e^−ε), accurate also when 1 − p is tiny."""
+    return -math.log1p((k - 1) * math.exp(-eps))
 
 
 def perturb_jax(o: Any, items: Any, key: Any) -> Any:
@@ -104,16 +109,19 @@ def perturb_jax(o: Any, items: Any, key: Any) -> Any:
     Items are validated on the host (range, integrality). Returns JAX arrays (OLH: an
     :class:`OLHReports` of JAX arrays).
     """
-    _check_key(key)
+    R.check_key(key)
     v_np = check_items(np.asarray(items), o.domain_size)
     with jax.enable_x64(True):
         v = jnp.asarray(v_np, dtype=jnp.int64)
         if isinstance(o, GRR):
-            return _grr_kernel(key, v, o.p, jnp.int64(o.domain_size))
+            return _grr_kernel(key, v, _log_keep(o.epsilon, o.domain_size),
+                               jnp.int64(o.domain_size))
         if isinstance(o, OUE):
-            return _oue_kernel(key, v, o.q, o.domain_size)
+            log_q = -(o.epsilon + math.log1p(math.exp(-o.epsilon)))  # log 1/(e^ε + 1)
+            return _oue_kernel(key, v, log_q, o.domain_size)
         if isinstance(o, OLH):
             pool = 0 if o.num_hashes is None else o.num_hashes
-            seeds, y = _olh_kernel(key, v, o.p, jnp.int64(o.g), pool, _u64(o.pool_seed))
+            seeds, y = _olh_kernel(key, v, _log_keep(o.epsilon, o.g), jnp.int64(o.g), pool,
+                                   _u64(o.pool_seed))
             return OLHReports(seeds, y)
     raise TypeError(type(o))  # pragma: no cover - validated by the caller

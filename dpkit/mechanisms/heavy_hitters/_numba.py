@@ -1,10 +1,11 @@
 """numba kernels of the frequency oracles (same law as the numpy reference, tested).
 
-Randomness: one 64-bit key per call is drawn from the caller's numpy Generator; user i draws
-its k-th word as SplitMix64(base_i + (k + 1)·φ) with base_i = SplitMix64(key + i·φ'), a
-counter-based stream (Steele, Lea, Flood 2014), so results do not depend on the number of
-threads. Bernoulli draws compare a 53-bit uniform with the probability; bounded integers use
-Lemire's unbiased multiply-and-reject method (Lemire 2019), so "a uniform other item" is exactly
+Randomness: the shared counter-based SplitMix64 layer :mod:`dpkit._numba_random` (Steele,
+Lea, Flood 2014): one 64-bit key per call is drawn from the caller's numpy Generator
+(``seed_key``); user i reads word k of its own stream ``word(stream(key, i), k)``, so results
+do not depend on the number of threads. Bernoulli draws compare a 53-bit uniform
+(``NR.uniform``) with the probability (rates resolved to 2^−53); bounded integers use Lemire's
+unbiased multiply-and-reject method (Lemire 2019), so "a uniform other item" is exactly
 uniform. The OLH hash is the one of :mod:`._hash` (bit-equal, tested). Not hardened against
 floating-point attacks.
 """
@@ -16,33 +17,14 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
+from ... import _numba_random as NR
 from .oracles import GRR, OLH, OUE, OLHReports
 
 __all__ = ["perturb_numba", "olh_support_pool", "olh_support_fresh", "olh_hash_numba"]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_GOLDEN2 = np.uint64(0xD1B54A32D192ED03)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_INV53 = 1.0 / 9007199254740992.0
 _MASK32 = np.uint64(0xFFFFFFFF)
-
-
-@njit(cache=True, inline="always")
-def _mix(z: np.uint64) -> np.uint64:
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(cache=True, inline="always")
-def _word(base: np.uint64, k: int) -> np.uint64:
-    return _mix(base + np.uint64(k + 1) * _GOLDEN)
-
-
-@njit(cache=True, inline="always")
-def _unif(w: np.uint64) -> float:
-    return np.int64(w >> np.uint64(11)) * _INV53
+_mix = NR.mix
+_word = NR.word
 
 
 @njit(cache=True, inline="always")
@@ -76,12 +58,12 @@ def _hash(a: np.uint64, b: np.uint64, v: np.uint64, g: np.uint64) -> np.uint64:
 
 @njit(cache=True, inline="always")
 def _coeffs(s: np.uint64) -> tuple[np.uint64, np.uint64]:
-    return _mix(s + _GOLDEN), _mix(s + _GOLDEN * np.uint64(2))
+    return _mix(s + NR.GOLDEN), _mix(s + NR.GOLDEN * np.uint64(2))
 
 
 @njit(cache=True, inline="always")
 def _grr_one(base: np.uint64, k: int, v: np.int64, p: float, m: np.uint64) -> tuple[int, int]:
-    if _unif(_word(base, k)) < p:
+    if NR.uniform(base, k) < p:
         return v, k + 1
     r, k = _bounded(base, k + 1, m - np.uint64(1))
     o = np.int64(r)
@@ -95,7 +77,7 @@ def _grr_kernel(key: np.uint64, v: np.ndarray, p: float, d: int) -> np.ndarray:
     n = v.size
     out = np.empty(n, dtype=np.int64)
     for i in prange(n):
-        base = _mix(key + np.uint64(i) * _GOLDEN2)
+        base = NR.stream(key, i)
         out[i], _ = _grr_one(base, 0, v[i], p, np.uint64(d))
     return out
 
@@ -105,10 +87,10 @@ def _oue_kernel(key: np.uint64, v: np.ndarray, q: float, d: int) -> np.ndarray:
     n = v.size
     out = np.empty((n, d), dtype=np.uint8)
     for i in prange(n):
-        base = _mix(key + np.uint64(i) * _GOLDEN2)
+        base = NR.stream(key, i)
         for u in range(d):
-            out[i, u] = 1 if _unif(_word(base, u)) < q else 0
-        out[i, v[i]] = 1 if _unif(_word(base, d)) < 0.5 else 0
+            out[i, u] = 1 if NR.uniform(base, u) < q else 0
+        out[i, v[i]] = 1 if NR.uniform(base, d) < 0.5 else 0
     return out
 
 
@@ -120,7 +102,7 @@ def _olh_kernel(key: np.uint64, v: np.ndarray, p: float, g: int, pool: int,
     out = np.empty(n, dtype=np.int64)
     gg = np.uint64(g)
     for i in prange(n):
-        base = _mix(key + np.uint64(i) * _GOLDEN2)
+        base = NR.stream(key, i)
         if pool > 0:
             j, k = _bounded(base, 0, np.uint64(pool))
             s = (pool_seed << np.uint64(32)) + j
@@ -137,7 +119,7 @@ def _olh_kernel(key: np.uint64, v: np.ndarray, p: float, g: int, pool: int,
 
 def perturb_numba(o: Any, v: np.ndarray, gen: Any) -> Any:
     """Reports of the validated items ``v`` (int64) with the numba kernels."""
-    key = np.uint64((int(gen.integers(0, 2**32)) << 32) | int(gen.integers(0, 2**32)))
+    key = NR.seed_key(gen)
     if isinstance(o, GRR):
         return _grr_kernel(key, v, o.p, o.domain_size)
     if isinstance(o, OUE):
