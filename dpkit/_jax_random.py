@@ -153,37 +153,44 @@ def _log_p(p: Any, log_p: Any, dt: Any) -> Any:
 
 
 def bernoulli_from_bits(hi: Any, lo: Any, p: Any = None, *, log_p: Any = None,
-                        dtype: Any = None) -> Any:
+                        log1m_p: Any = None, dtype: Any = None) -> Any:
     """Bernoulli(p) decisions (bool) from uint32 words h, l, compared in log space.
 
     With log U from (h, l) (:func:`log_uniform_from_bits`): if p ≤ ½ the result is
-    log U < log p; else it is ¬(log U < log(1 − p)), log(1 − p) = log(−expm1(log p)). Either
-    way P(True) = p up to one 2^−64 cell and the relative rounding of log p: tiny p and 1 − p
-    (e.g. 1e-12) keep their exact rate. p = 0 (log p = −∞) is never true, p = 1 always; NaN is
-    never true.
+    log U < log p; else it is ¬(log U < log(1 − p)), with log(1 − p) = ``log1m_p`` if given,
+    else log(−expm1(log p)). Either way P(True) = p up to one 2^−64 cell and the relative
+    rounding of the log-probability used: tiny p and 1 − p (e.g. 1e-12) keep their exact rate.
+    p = 0 (log p = −∞) is never true, p = 1 always; NaN is never true. Give ``log1m_p`` when
+    the caller can compute log(1 − p) more accurately than from log p (e.g. a rounding
+    probability (t − lo)/(hi − lo) close to 1: pass log(hi − t) − log(hi − lo)).
     """
     dt = resolve_dtype(dtype)
     lp = _log_p(p, log_p, dt)
     lu = log_uniform_from_bits(hi, lo, dt)
     small = ~(lp > jnp.asarray(_LOG_HALF, dt))  # NaN lands here: never true
-    log_q = jnp.log(-jnp.expm1(jnp.where(small, jnp.asarray(_LOG_HALF, dt), lp)))
+    if log1m_p is None:
+        log_q = jnp.log(-jnp.expm1(jnp.where(small, jnp.asarray(_LOG_HALF, dt), lp)))
+    else:
+        log_q = jnp.asarray(log1m_p).astype(dt)
     hit = lu < jnp.where(small, lp, log_q)
     return jnp.where(small, hit, ~hit)
 
 
 def bernoulli(key: Any, p: Any = None, shape: tuple[int, ...] | None = None, *,
-              log_p: Any = None, dtype: Any = None) -> Any:
+              log_p: Any = None, log1m_p: Any = None, dtype: Any = None) -> Any:
     """Bernoulli(p) booleans of ``shape`` (default: the shape of p / log_p), exact to 2^−64.
 
     Pass ``log_p`` instead of ``p`` when p is close to 1 and the dtype is float32 (e.g.
     ``log_p = log1p(-q)`` computed in float64 on the host): p = 1 − 1e-12 itself rounds to 1.0
-    in float32, log p = −1e-12 does not. 2 words per value.
+    in float32, log p = −1e-12 does not. ``log1m_p`` (optional): log(1 − p), used when p > ½
+    (see :func:`bernoulli_from_bits`). 2 words per value.
     """
     dt = resolve_dtype(dtype)
     lp = _log_p(p, log_p, dt)
-    shp = tuple(lp.shape) if shape is None else tuple(shape)
+    shp = jnp.broadcast_shapes(lp.shape, jnp.shape(log1m_p) if log1m_p is not None else ())
+    shp = tuple(shp) if shape is None else tuple(shape)
     w = _words(key, 2, shp)
-    return bernoulli_from_bits(w[0], w[1], log_p=lp, dtype=dt)
+    return bernoulli_from_bits(w[0], w[1], log_p=lp, log1m_p=log1m_p, dtype=dt)
 
 
 def laplace_from_bits(bits: Any, dtype: Any = None) -> Any:

@@ -118,7 +118,8 @@ def test_bernoulli_tiny_and_near_one_probabilities_are_exact(mode: str) -> None:
     """p = 1e-12: True exactly on the cells with u < p, i.e. h = 0 and l < n₁ with
     n₁ = ⌈1e-12·2^64 − ½⌉ (computed in exact rationals), so P(True) = n₁·2^−64 = p to within
     one cell (2^−64) in float64 and to float32's relative rounding of log p in float32.
-    p = 1 − 1e-12 (given as log p = log1p(−1e-12)): False exactly on those cells for 1 − p."""
+    p = 1 − 1e-12 (given as log p = log1p(−1e-12), or as log1m_p = log 1e-12): False exactly on
+    those cells for 1 − p."""
     with _mode(mode):
         x64 = mode == "x64-on"
         p_small = 1e-12
@@ -128,9 +129,14 @@ def test_bernoulli_tiny_and_near_one_probabilities_are_exact(mode: str) -> None:
         span = 4 if x64 else 256  # float32 rounds log p (rel. 6e-8 of 27.6 → l off by ~40)
         ls = np.arange(n1 - span, n1 + span, dtype=np.uint32)
         hs = np.zeros_like(ls)
-        for lp, want_true_below in ((math.log(p_small), True),
-                                    (math.log1p(-p_small), False)):
-            out = np.asarray(R.bernoulli_from_bits(jnp.asarray(hs), jnp.asarray(ls), log_p=lp))
+        # (log p, log(1 − p) or None, True on the rare cells?); the third case gives a
+        # deliberately coarse log p = log 0.99 with log1m_p = log 1e-12: on the p > ½ side the
+        # decision must follow log1m_p alone
+        for lp, l1m, want_true_below in ((math.log(p_small), None, True),
+                                         (math.log1p(-p_small), None, False),
+                                         (math.log(0.99), math.log(p_small), False)):
+            out = np.asarray(R.bernoulli_from_bits(jnp.asarray(hs), jnp.asarray(ls), log_p=lp,
+                                                   log1m_p=l1m))
             below = out == want_true_below  # the cells on the rare side
             assert below[0] and not below[-1]
             assert np.all(np.diff(below.astype(int)) <= 0)  # one flip, monotone in l
@@ -143,7 +149,7 @@ def test_bernoulli_tiny_and_near_one_probabilities_are_exact(mode: str) -> None:
                 assert abs(float(rate) / p_small - 1) < 1e-5
             # every cell with h ≥ 1 is on the common side
             far = np.asarray(R.bernoulli_from_bits(_u32(1, 2**31, TOP), _u32(0, 0, TOP),
-                                                   log_p=lp))
+                                                   log_p=lp, log1m_p=l1m))
             assert np.all(far == (not want_true_below))
 
 
@@ -161,6 +167,9 @@ def test_bernoulli_rates_edges_and_validation(mode: str) -> None:
                                       log_p=jnp.asarray([-jnp.inf, 0.0, jnp.nan])))
         assert not edge[:, 0].any() and edge[:, 1].all() and not edge[:, 2].any()
         assert R.bernoulli(k2, 0.5).shape == ()
+        # p > ½ side decided by log1m_p alone (−∞: always true), shape from the arguments
+        sure = R.bernoulli(k2, log_p=jnp.full(4, -0.1), log1m_p=jnp.full((1000, 4), -jnp.inf))
+        assert sure.shape == (1000, 4) and bool(sure.all())
         with pytest.raises(DPKitError, match="exactly one"):
             R.bernoulli(k2, 0.5, (3,), log_p=-1.0)
 
