@@ -15,8 +15,14 @@ and ``mix`` are bijections of uint64.
 
 Uniforms: :func:`uniform` = top 53 bits · 2^−53 ∈ [0, 1) (P(U < p) = ⌈p·2^53⌉·2^−53: p is
 resolved to 2^−53 absolute); :func:`uniform_open` = (top 53 bits + ½)·2^−53 ∈ (0, 1) (cell
-midpoints; log of it is finite). SplitMix64 is a statistical generator, not a cryptographic
-one; the kernels are not hardened against floating-point attacks (docs/security.md).
+midpoints; log of it is finite). For tails use the log-space pair, as in the JAX layer
+(:mod:`dpkit._jax_random`): :func:`log_uniform` = log((w + ½)·2^−64) of the whole word (cells
+2^−64, values in [−45.05, 0)) and :func:`bernoulli` (key, counter, log p, log(1 − p)), decided
+on the side of min(p, 1 − p), so P(True) = p to 2^−64 even for p or 1 − p = 1e-12 (a 53-bit
+uniform compared with p would turn a probability below 2^−54 into 0: an impossible output
+under one input and a possible one under a neighbour). SplitMix64 is a statistical generator,
+not a cryptographic one; the kernels are not hardened against floating-point attacks
+(docs/security.md).
 
 Note on numba's cache: ``cache=True`` kernels that inline these functions are not
 recompiled when only this file changes; clear the kernels' ``__pycache__`` after editing it.
@@ -24,12 +30,14 @@ recompiled when only this file changes; clear the kernels' ``__pycache__`` after
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from numba import njit
 
-__all__ = ["GOLDEN", "GOLDEN2", "mix", "word", "stream", "uniform", "uniform_open", "seed_key"]
+__all__ = ["GOLDEN", "GOLDEN2", "mix", "word", "stream", "uniform", "uniform_open", "log_uniform",
+           "bernoulli", "seed_key"]
 
 #: SplitMix64's increment (2^64 / golden ratio, odd).
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -38,6 +46,9 @@ GOLDEN2 = np.uint64(0xD1B54A32D192ED03)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
+_INV64 = 2.0**-64
+_LOG_HALF = math.log(0.5)
+_NEG_TINY = -2.2250738585072014e-308  # −(smallest normal float64)
 
 
 @njit(cache=True, inline="always")
@@ -70,6 +81,25 @@ def uniform(key: np.uint64, counter: Any) -> float:
 def uniform_open(key: np.uint64, counter: Any) -> float:
     """A uniform in (0, 1): midpoints of the 2^53 cells of width 2^−53."""
     return (np.int64(word(key, counter) >> np.uint64(11)) + 0.5) * _INV53
+
+
+@njit(cache=True, inline="always")
+def log_uniform(key: np.uint64, counter: Any) -> float:
+    """log U, U = (w + ½)·2^−64 for the word w = ``word(key, counter)``: cells 2^−64 wide,
+    values in [log 2^−65, 0) = [−45.05, 0) (strictly negative)."""
+    u = (np.float64(word(key, counter)) + 0.5) * _INV64
+    return min(math.log(u), _NEG_TINY)
+
+
+@njit(cache=True, inline="always")
+def bernoulli(key: np.uint64, counter: Any, log_p: float, log1m_p: float) -> bool:
+    """Bernoulli(p) from one word, decided in log space: log U < log p if p ≤ ½, else
+    not (log U < log(1 − p)). Pass both log p and log(1 − p) (each computed accurately by
+    the caller; for one of them ``math.log(-math.expm1(log_p))`` is fine). P(True) = p to one
+    2^−64 cell and float64 rounding of the log used; NaN log p is never true."""
+    if not log_p > _LOG_HALF:
+        return log_uniform(key, counter) < log_p
+    return not log_uniform(key, counter) < log1m_p
 
 
 def seed_key(rng: Any, size: int | None = None) -> Any:

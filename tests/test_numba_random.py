@@ -2,10 +2,14 @@
 
 Known values are recomputed here in pure Python integer arithmetic (an independent
 implementation of SplitMix64 from its published definition), plus the published first outputs
-for seed 0. The KS tests use a fixed key and a false-alarm level of 1e-6 each (2 tests).
+for seed 0. Extreme words are reached by inverting the finaliser (keys crafted so that a given
+counter yields a chosen word). The statistical tests use fixed keys and a false-alarm level of
+1e-6 each (4 tests: file rate ≤ 4e-6).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -46,6 +50,44 @@ def _uniforms(key: np.uint64, n: int, is_open: bool) -> np.ndarray:
     for i in range(n):
         out[i] = NR.uniform_open(key, i) if is_open else NR.uniform(key, i)
     return out
+
+
+@njit(cache=True)
+def _log_uniforms(key: np.uint64, n: int) -> np.ndarray:
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = NR.log_uniform(key, i)
+    return out
+
+
+@njit(cache=True)
+def _bernoullis(keys: np.ndarray, n: int, log_p: float, log1m_p: float) -> np.ndarray:
+    out = np.empty((keys.size, n), dtype=np.bool_)
+    for j in range(keys.size):
+        for i in range(n):
+            out[j, i] = NR.bernoulli(keys[j], i, log_p, log1m_p)
+    return out
+
+
+def _unmix(z: int) -> int:
+    """Inverse of SplitMix64's finaliser (xorshifts undone by iteration, odd multipliers by
+    their inverses mod 2^64)."""
+    def unxorshift(y: int, s: int) -> int:
+        x = y
+        for _ in range(64 // s + 1):
+            x = y ^ (x >> s)
+        return x
+
+    z = unxorshift(z, 31)
+    z = (z * pow(0x94D049BB133111EB, -1, 2**64)) & _MASK
+    z = unxorshift(z, 27)
+    z = (z * pow(0xBF58476D1CE4E5B9, -1, 2**64)) & _MASK
+    return unxorshift(z, 30)
+
+
+def _key_for_word(w: int) -> np.uint64:
+    """A key whose word at counter 0 is w: mix(key + φ) = w."""
+    return np.uint64((_unmix(w) - 0x9E3779B97F4A7C15) & _MASK)
 
 
 @njit(cache=True)
@@ -107,3 +149,36 @@ def test_seed_key_draws_uint64_from_a_generator() -> None:
     assert NR.seed_key(3) == NR.seed_key(np.random.default_rng(3))
     with pytest.raises(DPKitError, match="rng"):
         NR.seed_key("not a generator")
+
+
+def test_log_uniform_and_bernoulli_on_crafted_words() -> None:
+    """Word 0 gives log 2^−65 = −45.05 (a 53-bit uniform stops at log 2^−54); the largest word
+    stays strictly negative. p = 1e-12: True exactly for the words w < n₁ = ⌈1e-12·2^64 − ½⌉
+    (the cells with (w + ½)·2^−64 < p), so P(True) = n₁·2^−64 = p to one cell; p = 1 − 1e-12:
+    False exactly on those words. NaN log p is never true."""
+    for w in (0, 1, 2**64 - 1, 12345):
+        assert _splitmix64(int(_key_for_word(w)), 1)[0] == w
+    lo = _log_uniforms(_key_for_word(0), 1)[0]
+    assert lo == pytest.approx(-65 * math.log(2), rel=1e-15)
+    assert -1e-300 < _log_uniforms(_key_for_word(2**64 - 1), 1)[0] < 0
+    p = 1e-12
+    n1 = math.ceil(p * 2**64 - 0.5)
+    assert abs(n1 / 2**64 - p) <= 2**-64
+    keys = np.array([_key_for_word(w) for w in (0, n1 - 2, n1 - 1, n1, n1 + 1, 2**63)],
+                    dtype=np.uint64)
+    tiny = _bernoullis(keys, 1, math.log(p), math.log1p(-p))[:, 0]
+    assert tiny.tolist() == [True, True, True, False, False, False]
+    near_one = _bernoullis(keys, 1, math.log1p(-p), math.log(p))[:, 0]
+    assert near_one.tolist() == [False, False, False, True, True, True]
+    assert not _bernoullis(keys, 1, math.nan, math.nan).any()
+
+
+def test_log_uniform_and_bernoulli_laws() -> None:
+    """−log U ~ Exp(1) (KS) and Bernoulli rates at p = 0.3 and 0.8 (binomial test), each at
+    level 1e-6."""
+    n = 200_000
+    e = -_log_uniforms(np.uint64(0xABCDEF), n)
+    assert stats.kstest(e, "expon").pvalue > 1e-6
+    for key, pj in ((np.uint64(11), 0.3), (np.uint64(12), 0.8)):
+        b = _bernoullis(np.array([key]), n, math.log(pj), math.log1p(-pj))[0]
+        assert stats.binomtest(int(b.sum()), n, pj).pvalue > 1e-6
