@@ -12,8 +12,8 @@ Sections (one run, ratios against the numpy reference):
    and JAX.
 
 Each timing is the median of warm repetitions (:func:`benchmarks._timing.measure`); each
-repetition uses a different seed. ``python -m benchmarks --only smoothed_rr [--quick]``;
-tables also go to ``benchmarks/out/smoothed_rr.md``.
+repetition uses a different seed. ``python -m benchmarks --only sequential [--quick]``;
+tables also go to ``benchmarks/out/sequential.md``.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def respond_table(quick: bool) -> Table:
 
 
 def run(quick: bool, out_dir: Path = OUT_DIR, argv: Sequence[str] = ()) -> None:
-    """Run all sections, print them, write ``out_dir/smoothed_rr.md``."""
+    """Run all sections, print them, write ``out_dir/sequential.md``."""
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     info = machine_info()
     sim, goals = simulation_table(quick)
@@ -134,15 +134,15 @@ def run(quick: bool, out_dir: Path = OUT_DIR, argv: Sequence[str] = ()) -> None:
     print(resp.text(), flush=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     md = ["# Smoothed RR benchmark", "",
-          f"Command: `{' '.join(argv) or 'python -m benchmarks.smoothed_rr'}`", "",
+          f"Command: `{' '.join(argv) or 'python -m benchmarks.sequential'}`", "",
           machine_markdown(info), "", sim.markdown(), "", *[f"- {v}" for v in verdict], "",
           resp.markdown(), ""]
-    (out_dir / "smoothed_rr.md").write_text("\n".join(md))
+    (out_dir / "sequential.md").write_text("\n".join(md))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    run("--quick" in args, OUT_DIR, ["python", "-m", "benchmarks.smoothed_rr", *args])
+    run("--quick" in args, OUT_DIR, ["python", "-m", "benchmarks.sequential", *args])
     return 0
 
 
