@@ -17,11 +17,11 @@ support ±45.05 scale units, cut tail mass e^−45 ≈ 2.7e-20), evaluated in fl
 ``jax.enable_x64`` and added on the host, where the sketch is assembled in float64
 (:func:`_laplace_host`). Not hardened against floating-point attacks beyond that.
 
-Sensitivity under float32 (Casacuberta et al. 2022): the JAX RFF sketch sums √2·cos in float32
-within chunks of ≤ 2^22/(J·D) points, so one point can move a computed sum by √2 plus the
-float32 rounding of the chunk sum (≲ 1e-2 for 8192-point chunks), i.e. up to ~1 % more than the
-declared sensitivity. Use ``backend="numpy"`` or ``"numba"`` (float64 accumulation) where that
-matters.
+Sensitivity and floating point (Casacuberta et al. 2022): a float32 sum of √2·cos over a chunk
+of points would let one point move the computed sum by √2 plus the chunk's rounding (≲ 1 % more
+than the declared sensitivity). The RFF sums are therefore computed in float64 (scoped
+``jax.enable_x64``, chunks accumulated in float64 on the host), like the numpy reference, and the
+leaf histograms count in int32 (exact), so the declared sensitivities hold as in the reference.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ _SQRT2 = math.sqrt(2.0)
 def _leaf_hist(cells: Any, m: int) -> Any:
     dims = cells.shape[1]
     flat = (cells + jnp.arange(dims)[None, :] * m).reshape(-1)
-    return jnp.zeros(dims * m, jnp.float32).at[flat].add(1.0).reshape(dims, m)
+    return jnp.zeros(dims * m, jnp.int32).at[flat].add(1).reshape(dims, m)
 
 
 def leaf_histograms_jax(cells: np.ndarray, m: int) -> np.ndarray:
@@ -62,11 +62,12 @@ def _rff(z: Any, freqs: Any, phases: Any) -> Any:
 
 def rff_sums_jax(z: np.ndarray, freqs: np.ndarray, phases: np.ndarray) -> np.ndarray:
     """(n, k) points → (J, D) feature sums (chunked over points to bound memory)."""
-    f, ph = jnp.asarray(freqs, jnp.float32), jnp.asarray(phases, jnp.float32)
     step = max(1, (1 << 22) // max(1, freqs.shape[0] * freqs.shape[1]))
     out = np.zeros(freqs.shape[:2])
-    for a in range(0, z.shape[0], step):
-        out += np.asarray(_rff(jnp.asarray(z[a:a + step], jnp.float32), f, ph), np.float64)
+    with jax.enable_x64(True):  # float64 sums: one point moves a sum by at most √2 (+ 1 ulp)
+        f, ph = jnp.asarray(freqs, jnp.float64), jnp.asarray(phases, jnp.float64)
+        for a in range(0, z.shape[0], step):
+            out += np.asarray(_rff(jnp.asarray(z[a:a + step], jnp.float64), f, ph), np.float64)
     return out
 
 
