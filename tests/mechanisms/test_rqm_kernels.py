@@ -155,19 +155,69 @@ def test_jax_bad_input() -> None:
 def test_jax_uniforms_resolve_tails_below_float32() -> None:
     """The JAX kernel's uniforms have 2^−64 cells, not float32's 2^−23 (review finding): with
     23-bit uniforms a gap of probability < 2^−23 was impossible, e.g. m = 64, q = 0.5, Δ = 10:
-    index ≤ 10 could never come from x = c but could from x = −c (infinite loss, δ ≈ 1e-7)."""
-    from dpkit.mechanisms.rqm._jax import log_uniform, log_uniform_from_bits
+    index ≤ 10 could never come from x = c but could from x = −c (infinite loss, δ ≈ 1e-7).
+    Now the gaps come from the shared 64-bit log-uniforms (dpkit._jax_random): the words
+    (0, 0) give log 2^−65, i.e. a gap of ⌊45.05/ln 2⌋ = 64 levels at q = ½."""
+    from dpkit import _jax_random as R
+    from dpkit.mechanisms.rqm._jax import rqm_indices_from_bits
 
     u32 = jax.numpy.uint32
-    got = np.asarray(log_uniform_from_bits(jax.numpy.array([0, 0, 1, 2**31, 2**32 - 1], u32),
-                                           jax.numpy.array([0, 2**32 - 1, 0, 0, 2**32 - 1], u32),
-                                           jax.numpy.float32))
-    want = [math.log(2.0**-65), math.log(2.0**-32), math.log(2.0**-32), math.log(0.5), 0.0]
+    got = np.asarray(R.log_uniform_from_bits(jax.numpy.array([0, 0, 1, 2**31], u32),
+                                             jax.numpy.array([0, 2**32 - 1, 0, 0], u32),
+                                             jax.numpy.float32))
+    want = [math.log(2.0**-65), math.log(2.0**-32), math.log(2.0**-32), math.log(0.5)]
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
-    assert (got < 0).all() and got[0] < math.log(2.0**-60)  # far below float32's 2^−23 floor
-    # law: −log u ~ Exp(1), KS test at FA 1e-6
-    e = -np.asarray(log_uniform(jax.random.key(37), (500_000,), jax.numpy.float32), dtype=float)
-    assert stats.kstest(e, "expon").pvalue > FA
+    # m = 64, q = ½, x = c (t = 34.4, cell 34): lower-gap words (0, 0) reach level 0 (gap
+    # ≥ 34: probability (½)^34 ≈ 6e-11 per coordinate, far below float32's 2^−23); rounding
+    # words (0, 0) round down (P(down) = 1 − t/35 ≈ 0.018)
+    p = RQMParams(1.0, 10.0, 64, 0.5)
+    top = 2**32 - 1
+    bits = jax.numpy.array([[0], [0], [top], [top], [0], [0]], u32)
+    idx = rqm_indices_from_bits(bits, jax.numpy.full(1, 1.0, jax.numpy.float32), p.clip,
+                                p.half_width, p.spacing, 64, p.keep_prob,
+                                math.log1p(-p.keep_prob))
+    assert int(idx[0]) == 0
+    assert pmf(p, 1.0)[0] > 0  # possible under the closed form too
+
+
+def test_jax_rounding_resolves_tiny_probabilities_on_both_sides() -> None:
+    """Rounding is the shared log-space Bernoulli (log p = log(t − L) − log(U − L), log(1 − p)
+    = log(U − t) − log(U − L)). Crafted words, float32, q = 0 (L = 0, U = m − 1 always),
+    kernel-level parameters clip = 1000, half = 0, spacing = 1 so that t = x:
+
+    * P(down) = 2^−14/1000 = 6.1e-8 at t = 1000 − 2^−14: the former float32 comparison
+      log U < log t − log 1000 had log t − log 1000 = 0 and NEVER rounded down, while x one
+      step lower can round down (infinite loss). Now down iff U < 6.1e-8, i.e. first word
+      h ≤ 262 (262·2^−32 = 6.100e-8, 263·2^−32 = 6.123e-8).
+    * P(up) = 1e-9 at t = 1e-6 (m = 1001): up iff U < 1e-9, h ≤ 4 (4·2^−32 = 9.3e-10).
+    """
+    from dpkit.mechanisms.rqm._jax import rqm_indices_from_bits
+
+    u32 = jax.numpy.uint32
+    f32 = jax.numpy.float32
+
+    def run(x: float, his: list[int]) -> list[int]:
+        n = len(his)
+        bits = jax.numpy.stack([jax.numpy.zeros(n, u32)] * 4
+                               + [jax.numpy.array(his, u32), jax.numpy.zeros(n, u32)])
+        out = rqm_indices_from_bits(bits, jax.numpy.full(n, x, f32), 1000.0, 0.0, 1.0, 1001,
+                                    0.0, 0.0)
+        return np.asarray(out).tolist()
+
+    t_hi = 1000.0 - 2.0**-14
+    assert float(np.float32(t_hi)) == t_hi
+    assert run(t_hi, [0, 100, 262, 263, 2**31, 2**32 - 1]) == [0, 0, 0, 1000, 1000, 1000]
+    assert float(np.float32(1e-6)) / 1000 < 1.0001e-9
+    assert run(1e-6, [0, 4, 5, 2**31, 2**32 - 1]) == [1000, 1000, 0, 0, 0]
+    # the exact ends: t = L never rounds up, t = U always does
+    assert run(0.0, [0, 2**32 - 1]) == [0, 0]
+    assert run(1000.0, [0, 2**32 - 1]) == [1000, 1000]
+    # and the law at a moderate probability (binomial, FA 1e-6): P(up) = 0.25 at t = 250
+    p = RQMParams(1.0, 1.0, 5, 0.0)  # levels −2, −1, 0, 1, 2; q = 0: only the ends
+    k = jax.random.key(39)
+    idx = np.asarray(quantize(p, jax.numpy.full(100_000, -1.0), k, backend="jax"))
+    assert set(np.unique(idx)) <= {0, 4}
+    assert stats.binomtest(int((idx == 4).sum()), 100_000, 0.25).pvalue > FA
 
 
 def test_jax_refuses_extension_below_float32_resolution() -> None:

@@ -2,17 +2,21 @@
 
 Pure and key-based: ``rqm_indices(key, x, clip, half, spacing, m, keep_prob)`` has static m and
 traced parameters, so it can be ``vmap``-ed over keys or inputs and used inside ``jit``. Per
-coordinate (spec §2.1): cell j, two gaps ⌊log(u)/log(1−q)⌋ ~ Geometric(q) truncated at the end
-levels, then unbiased rounding with a third uniform (up iff log u < log(t − L) − log(U − L)).
+coordinate (spec §2.1): cell j, two gaps ⌊log U/log(1−q)⌋ ~ Geometric(q) truncated at the end
+levels, then unbiased rounding: up with probability p = (t − L)/(U − L).
 
-Resolution: JAX computes in float32 unless x64 is enabled, and a float32 uniform has only 23
-random bits, so a plain ``jax.random.uniform`` would never produce a geometric gap of
-probability below 2^−23 (≈ 1.2e-7): outputs that the pmf (and the privacy statement) give a
-small positive probability would be impossible from one input and possible from a neighbour,
-an infinite privacy loss on an event of probability ~1e-7 per coordinate. Every uniform here
-is therefore built from 64 random bits and used only through its logarithm
-(:func:`log_uniform`), so tail events are reproduced down to probability ~2^−64, with float32
-relative precision. Not hardened against floating-point attacks beyond that.
+Randomness: the shared privacy-sound layer :mod:`dpkit._jax_random` (six uint32 words per
+coordinate, :func:`rqm_indices_from_bits` is the deterministic bits-level form). JAX computes
+in float32 unless x64 is enabled, and a float32 ``jax.random.uniform`` has only 23 random bits:
+a geometric gap of probability below 2^−23 would be impossible from one input and possible
+from a neighbour (infinite privacy loss). Every uniform here has 2^−64 cells and is used only
+through its logarithm, so gaps are reproduced down to probability ~2^−64 (float32 relative
+precision). The rounding is the shared log-space :func:`~dpkit._jax_random.bernoulli` with
+log p = log(t − L) − log(U − L) and log(1 − p) = log(U − t) − log(U − L): it is decided on the
+side of the smaller of p and 1 − p, so a rounding probability of 1e-9 on either side keeps its
+rate (comparing log U < log p in float32 could not: for p within float32's log resolution of 1,
+log p rounded to 0 and rounding down became impossible, e.g. L = 0, U = 1000,
+t = 1000 − 2^−14). Not hardened against floating-point attacks beyond that (docs/security.md).
 """
 
 from __future__ import annotations
@@ -25,42 +29,25 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ... import _jax_random as R
 from ...errors import DPKitError
 
-__all__ = ["rqm_indices", "quantize_jax", "log_uniform", "log_uniform_from_bits"]
+__all__ = ["rqm_indices", "rqm_indices_from_bits", "quantize_jax"]
+
+#: uint32 words per coordinate: two per gap, two for the rounding.
+WORDS = 6
 
 
-def log_uniform(key: Any, shape: tuple[int, ...], dtype: Any) -> Any:
-    """log u for u uniform on (0, 1), from 64 random bits (resolution 2^−64, not 2^−23).
+def rqm_indices_from_bits(bits: Any, x: Any, clip: Any, half: Any, spacing: Any, m: int,
+                          keep_prob: Any, log1m_keep: Any = None) -> Any:
+    """RQM level indices (int32, x's shape) from explicit uint32 words ``bits`` (6, *x.shape).
 
-    u = (h + (l + ½)·2^−32)·2^−32 with h, l independent uint32 words; the log is evaluated in
-    ``dtype`` (relative precision of float32 at worst) and kept strictly below 0.
+    Words 0–1 give the lower gap, 2–3 the upper gap
+    (:func:`dpkit._jax_random.log_uniform_from_bits`), 4–5 the rounding
+    (:func:`dpkit._jax_random.bernoulli_from_bits`). ``log1m_keep`` (optional) is
+    log(1 − q) computed by the caller in float64, which avoids rounding q itself to float32
+    (q = 1 − 1e-6 would move 1 − q by ~1 %).
     """
-    bits = jax.random.bits(key, (2,) + tuple(shape), jnp.uint32)
-    return log_uniform_from_bits(bits[0], bits[1], dtype)
-
-
-def log_uniform_from_bits(hi: Any, lo: Any, dtype: Any) -> Any:
-    """log((h + (l + ½)·2^−32)·2^−32) for uint32 words h, l, in ``dtype``, capped below 0.
-
-    (h, l) = (0, 0) gives log(2^−65) ≈ −45.05: the uniform's cells are 2^−64 wide.
-    """
-    h = jnp.asarray(hi).astype(dtype)
-    low = jnp.asarray(lo).astype(dtype)
-    two32 = jnp.asarray(2.0**-32, dtype)
-    out = jnp.log(h + (low + 0.5) * two32) - jnp.asarray(32.0 * math.log(2.0), dtype)
-    return jnp.minimum(out, -jnp.finfo(dtype).tiny)
-
-
-@partial(jax.jit, static_argnames=("m",))
-def rqm_indices(key: Any, x: Any, clip: Any, half: Any, spacing: Any, m: int,
-                keep_prob: Any, log1m_keep: Any = None) -> Any:
-    """RQM level indices (int32, x's shape) of x under PRNG key ``key``.
-
-    ``log1m_keep`` (optional) is log(1 − q) computed by the caller in float64, which avoids
-    rounding q itself to float32 (q = 1 − 1e-6 would move 1 − q by ~1 %).
-    """
-    k1, k2, k3 = jax.random.split(key, 3)
     dtype = jnp.result_type(x, jnp.float32)
     xc = jnp.clip(x.astype(dtype), -clip, clip)
     t = (xc + half) / spacing
@@ -71,16 +58,28 @@ def rqm_indices(key: Any, x: Any, clip: Any, half: Any, spacing: Any, m: int,
         log1mq = jnp.asarray(log1m_keep, dtype)
     big = jnp.asarray(m, dtype)
     walk = log1mq < 0  # q > 0 (q = 0: only the end levels are kept)
-    g1 = jnp.where(walk, jnp.minimum(jnp.floor(log_uniform(k1, x.shape, dtype) / log1mq), big),
-                   big)
-    g2 = jnp.where(walk, jnp.minimum(jnp.floor(log_uniform(k2, x.shape, dtype) / log1mq), big),
-                   big)
-    lo = jnp.maximum(j - g1.astype(jnp.int32), 0)
-    hi = jnp.minimum(j + 1 + g2.astype(jnp.int32), m - 1)
-    # round up with probability (t − lo)/(hi − lo), compared in log space (t − lo = 0: never)
-    log_p_up = jnp.log(t - lo.astype(dtype)) - jnp.log((hi - lo).astype(dtype))
-    up = log_uniform(k3, x.shape, dtype) < log_p_up
+
+    def gap(hi: Any, lo: Any) -> Any:
+        g = jnp.floor(R.log_uniform_from_bits(hi, lo, dtype) / log1mq)
+        return jnp.where(walk, jnp.minimum(g, big), big).astype(jnp.int32)
+
+    lo = jnp.maximum(j - gap(bits[0], bits[1]), 0)
+    hi = jnp.minimum(j + 1 + gap(bits[2], bits[3]), m - 1)
+    # round up with probability (t − lo)/(hi − lo), decided in log space on the smaller side
+    # (t = lo: log p = −∞, never up; t = hi: log(1 − p) = −∞, always up)
+    log_w = jnp.log((hi - lo).astype(dtype))
+    up = R.bernoulli_from_bits(bits[4], bits[5], log_p=jnp.log(t - lo.astype(dtype)) - log_w,
+                               log1m_p=jnp.log(hi.astype(dtype) - t) - log_w, dtype=dtype)
     return jnp.where(up, hi, lo)
+
+
+@partial(jax.jit, static_argnames=("m",))
+def rqm_indices(key: Any, x: Any, clip: Any, half: Any, spacing: Any, m: int,
+                keep_prob: Any, log1m_keep: Any = None) -> Any:
+    """RQM level indices (int32, x's shape) of x under PRNG key ``key``
+    (:func:`rqm_indices_from_bits` with ``jax.random.bits(key, (6, *x.shape))``)."""
+    bits = jax.random.bits(key, (WORDS,) + tuple(x.shape), jnp.uint32)
+    return rqm_indices_from_bits(bits, x, clip, half, spacing, m, keep_prob, log1m_keep)
 
 
 def quantize_jax(params: Any, x: Any, key: Any) -> Any:
@@ -88,10 +87,7 @@ def quantize_jax(params: Any, x: Any, key: Any) -> Any:
 
     ``key`` must be a JAX PRNG key; NaN/inf in x are refused (the check brings x to the host).
     """
-    if not (isinstance(key, jax.Array) and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-                                            or key.shape == (2,))):
-        raise DPKitError("rng must be a JAX PRNG key (jax.random.key or PRNGKey) for "
-                         f"backend='jax', got {type(key).__name__}")
+    R.check_key(key)
     xa = jnp.asarray(x)
     if not jnp.issubdtype(xa.dtype, jnp.floating):
         xa = xa.astype(jnp.float32)
