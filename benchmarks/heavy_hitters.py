@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,7 +40,15 @@ from typing import Any
 import numpy as np
 
 from . import OUT_DIR
-from ._report import Table, fmt_ratio, fmt_time, machine_info, machine_markdown
+from ._report import (
+    Table,
+    fmt_ratio,
+    fmt_time,
+    machine_info,
+    machine_markdown,
+    module_main,
+    write_markdown,
+)
 from ._timing import measure
 
 __all__ = ["run", "main", "federated_zipf", "wordfreq_law", "wordfreq_parties", "word_id"]
@@ -348,18 +355,16 @@ def run(quick: bool, out_dir: Path, argv: Sequence[str]) -> None:
     for t in tables:
         print(t.text(), flush=True)
     print("\n".join(verdict), flush=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
     md = ["# Heavy-hitters benchmark", "",
           f"Command: `{' '.join(argv) or 'python -m benchmarks.heavy_hitters'}`", "",
           machine_markdown(info), "", *[x for t in tables for x in (t.markdown(), "")],
           *[f"- {v}" for v in verdict], ""]
-    (out_dir / "heavy_hitters.md").write_text("\n".join(md))
+    write_markdown(out_dir, "heavy_hitters", md)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    run("--quick" in args, OUT_DIR, ["python", "-m", "benchmarks.heavy_hitters", *args])
-    return 0
+    """Command-line entry point: ``python -m benchmarks.heavy_hitters [--quick] [--out DIR]``."""
+    return module_main("heavy_hitters", __doc__ or "", run, argv, OUT_DIR, "a shorter run")
 
 
 if __name__ == "__main__":

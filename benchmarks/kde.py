@@ -21,7 +21,6 @@ repetition uses another seed. ``python -m benchmarks --only kde [--quick]``; tab
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,15 @@ from typing import Any
 import numpy as np
 
 from . import OUT_DIR
-from ._report import Table, fmt_ratio, fmt_time, machine_info, machine_markdown
+from ._report import (
+    Table,
+    fmt_ratio,
+    fmt_time,
+    machine_info,
+    machine_markdown,
+    module_main,
+    write_markdown,
+)
 from ._timing import measure
 
 __all__ = ["run", "main"]
@@ -178,17 +185,15 @@ def run(quick: bool, out_dir: Path = OUT_DIR, argv: Sequence[str] = ()) -> None:
         f"{'met' if worst['query'] < 5 else 'NOT met'}",
     ]
     print("\n".join(verdict))
-    out_dir.mkdir(parents=True, exist_ok=True)
     md = ["# KDE benchmark", "", f"Command: `{' '.join(argv) or 'python -m benchmarks.kde'}`",
           "", machine_markdown(info), "", tb.markdown(), "", tq.markdown(), "",
           acc.markdown(), "", *[f"- {v}" for v in verdict], ""]
-    (out_dir / "kde.md").write_text("\n".join(md))
+    write_markdown(out_dir, "kde", md)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    run("--quick" in args, OUT_DIR, ["python", "-m", "benchmarks.kde", *args])
-    return 0
+    """Command-line entry point: ``python -m benchmarks.kde [--quick] [--out DIR]``."""
+    return module_main("kde", __doc__ or "", run, argv, OUT_DIR, "a shorter run")
 
 
 if __name__ == "__main__":

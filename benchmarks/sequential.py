@@ -19,7 +19,6 @@ tables also go to ``benchmarks/out/sequential.md``.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,15 @@ from typing import Any
 import numpy as np
 
 from . import OUT_DIR
-from ._report import Table, fmt_ratio, fmt_time, machine_info, machine_markdown
+from ._report import (
+    Table,
+    fmt_ratio,
+    fmt_time,
+    machine_info,
+    machine_markdown,
+    module_main,
+    write_markdown,
+)
 from ._timing import measure
 
 __all__ = ["run", "main"]
@@ -132,18 +139,16 @@ def run(quick: bool, out_dir: Path = OUT_DIR, argv: Sequence[str] = ()) -> None:
     print("\n".join(verdict), flush=True)
     resp = respond_table(quick)
     print(resp.text(), flush=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
     md = ["# Smoothed RR benchmark", "",
           f"Command: `{' '.join(argv) or 'python -m benchmarks.sequential'}`", "",
           machine_markdown(info), "", sim.markdown(), "", *[f"- {v}" for v in verdict], "",
           resp.markdown(), ""]
-    (out_dir / "sequential.md").write_text("\n".join(md))
+    write_markdown(out_dir, "sequential", md)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    run("--quick" in args, OUT_DIR, ["python", "-m", "benchmarks.sequential", *args])
-    return 0
+    """Command-line entry point: ``python -m benchmarks.sequential [--quick] [--out DIR]``."""
+    return module_main("sequential", __doc__ or "", run, argv, OUT_DIR, "a shorter run")
 
 
 if __name__ == "__main__":
