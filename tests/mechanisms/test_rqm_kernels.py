@@ -66,7 +66,7 @@ def test_numba_tables_are_the_exact_mixture_of_level_laws() -> None:
     for p in (RQMParams(1.0, 0.7, 6, 0.4), RQMParams(1.0, 2.0, 16, 0.25),
               RQMParams(0.4, 0.05, 300, 0.9), RQMParams(1.0, 1.0, 3, 0.01)):
         m = p.num_levels
-        prob, alias = (a.reshape(m, m) for a in _tables(m, p.keep_prob))
+        prob, alias = (a.reshape(m, m) for a in _tables(m, p.keep_prob)[:2])
         laws = prob.copy()
         for r in range(m):
             np.add.at(laws[r], alias[r], 1.0 - prob[r])
@@ -114,6 +114,124 @@ def test_numba_determinism_and_shapes() -> None:
                               quantize(p, np.zeros(1000), rng=8, backend="numba"))
     assert quantize(p, 0.3, rng=1, backend="numba").shape == ()
     assert quantize(p, [0.5], rng=1).shape == (1,)  # "auto" picks numba here
+
+
+# --------------------------------------------- numba: crafted SplitMix64 words (exact checks)
+_MASK = 2**64 - 1
+_PHI = 0x9E3779B97F4A7C15
+
+
+def _unmix(z: int) -> int:
+    """Inverse of SplitMix64's finaliser (xorshifts undone by iteration, odd multipliers by
+    their inverses mod 2^64), to craft a key whose word at a given counter is given."""
+    def unxorshift(y: int, sh: int) -> int:
+        v = y
+        for _ in range(64 // sh + 1):
+            v = y ^ (v >> sh)
+        return v
+
+    z = unxorshift(z, 31)
+    z = (z * pow(0x94D049BB133111EB, -1, 2**64)) & _MASK
+    z = unxorshift(z, 27)
+    z = (z * pow(0xBF58476D1CE4E5B9, -1, 2**64)) & _MASK
+    return unxorshift(z, 30)
+
+
+def _key_for(word: int, counter: int) -> np.uint64:
+    """A key whose SplitMix64 word at ``counter`` is ``word``: mix(key + (counter+1)φ) = word."""
+    key = np.uint64((_unmix(word) - (counter + 1) * _PHI) & _MASK)
+    from dpkit import _numba_random as NR
+
+    @_njit
+    def w(k: np.uint64, c: int) -> np.uint64:
+        return NR.word(k, c)
+
+    assert int(w(key, counter)) == word
+    return key
+
+
+def _njit(f):  # type: ignore[no-untyped-def]
+    from numba import njit
+
+    return njit(f)
+
+
+def test_numba_log_path_rounding_is_exact_for_tiny_probabilities() -> None:
+    """Rounding in the logarithm path is the shared log-space Bernoulli (64-bit cells). With
+    q = 0 (L = 0, U = m − 1 = 1000) and t = 1e-15, P(up) = 1e-18: up iff the rounding word
+    w (counter 2) has (w + ½)·2^−64 < 1e-18, i.e. w ≤ 17. The former rule u·(U − L) < t − L
+    with a 53-bit u rounded up whenever u = 0 (w < 2^11): rate 2^−53 ≈ 1.1e-16, 110× the pmf,
+    so the loss against x' with t' = 1e-13 (P = 1e-16) was ~0 instead of log 100."""
+    from dpkit.mechanisms.rqm._numba import _kernel_log
+
+    x = np.array([1e-15])
+    for w, want in ((0, 1000), (17, 1000), (18, 0), (2047, 0), (2**63, 0)):
+        out = np.empty(1, np.uint16)
+        bad = np.zeros(1, np.int8)
+        _kernel_log(x, out, 1000.0, 0.0, 1.0, 1001, -1.0, False, _key_for(w, 2), bad)
+        assert int(out[0]) == want, w
+
+
+def test_numba_log_path_gaps_reach_the_64_bit_floor() -> None:
+    """Gaps come from the shared 64-bit log-uniform: the word 0 gives log 2^−65, a lower gap
+    of ⌊45.05/ln 2⌋ = 65 levels at q = ½ (probability 2^−65). The former log(1 − u) with a
+    53-bit u stopped at log 2^−53: gaps > 53 were impossible from x but possible from a
+    neighbour further down (infinite loss on an event of probability ~1e-16)."""
+    from dpkit import _numba_random as NR
+    from dpkit.mechanisms.rqm._numba import _walk_bounds
+
+    @_njit
+    def bounds(key: np.uint64, j: int, m: int, inv_log: float) -> tuple[int, int]:
+        return _walk_bounds(key, np.uint64(0), j, m, inv_log, True)
+
+    inv_log = 1.0 / math.log(0.5)
+    assert bounds(_key_for(0, 0), 100, 600, inv_log)[0] == 35  # 100 − 65
+    assert bounds(_key_for(2**11, 0), 100, 600, inv_log)[0] == 100 - 52  # 2^−53 → 52
+    # the upper gap (counter 1) likewise
+    assert bounds(_key_for(0, 1), 100, 600, inv_log)[1] == 101 + 65
+    assert NR.GOLDEN == np.uint64(_PHI)
+
+
+def test_numba_table_tiny_atoms_are_decided_in_log_space() -> None:
+    """Table path: an alias-table atom with scaled weight prob[r, n] < 2^−12 (a far level) is
+    kept iff log U < log prob[r, n] with a 64-bit U (the word at counter 2), not by comparing
+    the 53-bit frac(u·m) with prob (which inflated atoms below ~2^−53 to 2^−53). m = 64,
+    q = ½, x on level 50 (row 50 exactly: f = 0 is decided in log space, never row 51): with
+    the rounding word 0 the kernel outputs the drawn far column n itself (pmf < 1e-12; the
+    frac grid is m·2^−53 = 7e-15 wide, so the frac rule resolved such atoms only to ≥ 7 % and
+    inflated those below 7e-15 to it); the frac rule would have output the alias."""
+    from dpkit import _numba_random as NR
+    from dpkit.mechanisms.rqm._numba import TINY, _kernel_tables, _tables
+
+    @_njit
+    def unif(key: np.uint64, c: int) -> float:
+        return NR.uniform(key, c)
+
+    p = RQMParams(1.0, 0.5, 64, 0.5)
+    m = 64
+    prob, alias, log_prob = _tables(m, p.keep_prob)
+    xv = -p.half_width + 50 * p.spacing
+    while (xv + p.half_width) * (1.0 / p.spacing) < 50.0:  # t exactly 50, as the kernel forms it
+        xv = float(np.nextafter(xv, np.inf))
+    assert (xv + p.half_width) * (1.0 / p.spacing) == 50.0 and abs(xv) <= p.clip
+    x = np.array([xv])
+    law = pmf(p, x[0])
+    hits = 0
+    for w in range(60):  # keep-decision words far below every atom's probability
+        key = _key_for(w, 2)
+        v = unif(key, 1) * m
+        n = min(int(v), m - 1)
+        r = 50 * m + n
+        assert (prob[r] < TINY) == (log_prob[r] < math.log(TINY))
+        if prob[r] >= 1e-13:  # only the far atoms, where the frac rule is off by ≥ 7 %
+            continue
+        out = np.empty(1, np.uint8)
+        _kernel_tables(x, out, p.clip, p.half_width, 1.0 / p.spacing, m, prob, alias,
+                       log_prob, key, np.zeros(1, np.int8))
+        assert int(out[0]) == n and v - n >= prob[r]  # the frac rule: alias
+        assert 0 < law[n] < 1e-12
+        hits += 1
+    assert hits >= 5
 
 
 # ------------------------------------------------------------------ JAX (kept small: CPU)

@@ -1,9 +1,9 @@
 """numba kernel of RQM (same law as the numpy reference, sampled differently).
 
-Randomness: one 64-bit key is drawn from the caller's numpy Generator per call; coordinate i
-uses counter-based SplitMix64 outputs (Steele, Lea, Flood 2014) of (key, 2i), (key, 2i + 1)
-(table path) or (key, 3i..3i+2) (logarithm path), so the result is deterministic given ``rng``
-and independent of the number of threads. Each output gives a 53-bit uniform.
+Randomness: the shared counter-based SplitMix64 stream of :mod:`dpkit._numba_random` (Steele,
+Lea, Flood 2014): one 64-bit key per call from the caller's numpy Generator
+(:func:`~dpkit._numba_random.seed_key`); coordinate i reads words (key, 3i..3i+2), so the result
+is deterministic given ``rng`` and independent of the number of threads.
 
 Table path (0 < q, 2 < m ≤ 512): the pmf of RQM is affine in x on each cell [B_j, B_{j+1}]
 (spec §3), so with f = (x − B_j)/s the law of x is the mixture (1 − f)·P_{B_j} + f·P_{B_{j+1}}
@@ -11,16 +11,30 @@ of the laws at the two levels around it. The kernel picks the right level with p
 (one uniform), then draws the index from that level's law with a Vose alias table (Vose 1991;
 one uniform, no logarithm). The m level laws come from the closed-form pmf
 (:func:`dpkit.mechanisms.rqm.log_pmf` at the level positions), built once per (m, q) and
-cached; m² table entries. Two uniforms and one table look-up per coordinate, against three
-uniforms and two look-ups for the geometric walk.
+cached; m² table entries.
 
 Logarithm path (m > 512, and q = 0 or m = 2 where only the end levels can be neighbours):
-the geometric walk of the reference, gaps by inversion ⌊log(1 − u)/log(1 − q)⌋, then unbiased
-rounding.
+the geometric walk of the reference, gaps ⌊log U/log(1 − q)⌋ from the shared 64-bit
+log-uniform, then unbiased rounding by the shared log-space Bernoulli with
+log p = log(t − L) − log(U − L), log(1 − p) = log(U − t) − log(U − L).
+
+Resolution (privacy review of the randomness): a 53-bit uniform compared with a probability p
+resolves p only to 2^−53 absolute, so a tiny but positive probability becomes 0 (or is
+inflated to 2^−53): an output impossible under one input and possible under a neighbour. Here
+
+* every comparison of a 53-bit uniform is with a probability ≥ 2^−12 (``TINY``) on both sides,
+  so its relative error is ≤ m·2^−41 (≤ 2.4e-10 for m ≤ 512);
+* the smaller ones go through the log-space Bernoulli (2^−64 cells): the level choice when
+  f or 1 − f < 2^−12 (e.g. x just above a level), and the alias-table "keep" decision when an
+  atom's scaled weight prob[r, n] < 2^−12 (the far levels, e.g. (1 − q)^k for large k; these
+  atoms are never aliases in Vose's construction, so their whole mass is that decision);
+* the logarithm path's gaps reach log 2^−65 (a gap of probability below ~2^−64 is cut, the
+  residual of any finite-precision sampler, as in the JAX layer; docs/security.md), its rounding
+  is exact to 2^−64 on both sides. Formerly the gaps came from log(1 − U) with 53-bit U (cut at
+  2^−53) and the rounding compared U·(U − L) < t − L (p below 2^−54 impossible).
 
 NaN/inf are detected inside the kernel (no separate pass) and refused with their positions.
-Not hardened against floating-point attacks (events of probability below ~2^−53 may be
-impossible, as in the reference).
+Not hardened against floating-point attacks on the low bits (docs/security.md).
 """
 
 from __future__ import annotations
@@ -31,30 +45,16 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
+from ..._numba_random import bernoulli, log_uniform, seed_key, uniform
 from ...errors import DPKitError
 
-__all__ = ["quantize_numba"]
+__all__ = ["quantize_numba", "MAX_TABLE_LEVELS", "TINY"]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_INV53 = 1.0 / 9007199254740992.0  # 2**-53
 #: Alias tables (m² entries) are used up to this many levels; beyond, logarithms.
 MAX_TABLE_LEVELS = 512
-
-
-@njit(cache=True, inline="always")
-def _mix(z: np.uint64) -> np.uint64:
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(cache=True, inline="always")
-def _uniform(key: np.uint64, counter: np.uint64) -> float:
-    """A uniform in [0, 1) with 53 random bits from SplitMix64 at position ``counter``."""
-    z = _mix(key + (counter + np.uint64(1)) * _GOLDEN)
-    return np.int64(z >> np.uint64(11)) * _INV53
+#: Probabilities below this are decided by the log-space Bernoulli, not a 53-bit uniform.
+TINY = 2.0**-12
+_LOG_TINY = math.log(TINY)
 
 
 @njit(cache=True)
@@ -111,31 +111,11 @@ def _alias_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @njit(cache=True, parallel=True)
 def _kernel_tables(x: np.ndarray, out: np.ndarray, clip: float, half: float,
                    inv_spacing: float, m: int, prob: np.ndarray, alias: np.ndarray,
-                   key: np.uint64, bad: np.ndarray) -> None:
+                   log_prob: np.ndarray, key: np.uint64, bad: np.ndarray) -> None:
     """Encode x into out: pick the level B_j or B_{j+1} around x (B_{j+1} with probability
-    f = t − j), then draw from that level's law (row-major alias tables, m × m). Sets
-    bad[0] = 1 if some x is NaN/inf (its output is then meaningless)."""
-    for i in prange(x.size):
-        xv = x[i]
-        if not math.isfinite(xv):
-            bad[0] = 1
-            xv = 0.0
-        xi = min(max(xv, -clip), clip)
-        t = (xi + half) * inv_spacing
-        j = min(max(int(t), 0), m - 2)
-        base = np.uint64(2) * np.uint64(i)
-        row = j + (_uniform(key, base) < t - j)
-        v = _uniform(key, base + np.uint64(1)) * m
-        n = min(int(v), m - 1)
-        r = row * m + n
-        out[i] = n if v - n < prob[r] else alias[r]
-
-
-@njit(cache=True, parallel=True)
-def _kernel_log(x: np.ndarray, out: np.ndarray, clip: float, half: float, inv_spacing: float,
-                m: int, inv_log: float, walk: bool, key: np.uint64, bad: np.ndarray) -> None:
-    """Encode x into out; gaps by inversion ⌊log(1 − u)/log(1 − q)⌋ (or none: q = 0).
-    Sets bad[0] = 1 if some x is NaN/inf."""
+    f = t − j), then draw from that level's law (row-major alias tables, m × m; ``log_prob``
+    = log prob for the tiny entries). Sets bad[0] = 1 if some x is NaN/inf (its output is
+    then meaningless)."""
     for i in prange(x.size):
         xv = x[i]
         if not math.isfinite(xv):
@@ -145,22 +125,68 @@ def _kernel_log(x: np.ndarray, out: np.ndarray, clip: float, half: float, inv_sp
         t = (xi + half) * inv_spacing
         j = min(max(int(t), 0), m - 2)
         base = np.uint64(3) * np.uint64(i)
-        lo = 0
-        hi = m - 1
-        if walk:
-            g = math.log(1.0 - _uniform(key, base)) * inv_log
-            if g < j:
-                lo = j - int(g)
-            g = math.log(1.0 - _uniform(key, base + np.uint64(1))) * inv_log
-            if g < m - 2 - j:
-                hi = j + 1 + int(g)
-        out[i] = hi if _uniform(key, base + np.uint64(2)) * (hi - lo) < t - lo else lo
+        f = t - j
+        g = (j + 1) - t
+        if f >= TINY and g >= TINY:
+            row = j + (uniform(key, base) < f)
+        else:  # f or 1 − f tiny (x next to a level): exact to 2^−64 in log space
+            row = j + bernoulli(key, base, math.log(f), math.log(g))
+        v = uniform(key, base + np.uint64(1)) * m
+        n = min(int(v), m - 1)
+        r = row * m + n
+        pr = prob[r]
+        if pr >= TINY:
+            keep = v - n < pr
+        else:  # a far level's atom (never an alias): its whole mass is this decision
+            keep = bernoulli(key, base + np.uint64(2), log_prob[r], 0.0)
+        out[i] = n if keep else alias[r]
 
 
-_TABLES: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = {}
+@njit(cache=True, inline="always")
+def _walk_bounds(key: np.uint64, base: np.uint64, j: int, m: int, inv_log: float,
+                 walk: bool) -> tuple[int, int]:
+    """The kept levels L ≤ j < U around cell j: gaps ⌊log U/log(1 − q)⌋ (``inv_log`` =
+    1/log(1 − q)) from the 64-bit log-uniforms at counters base, base + 1, truncated at the
+    end levels (q = 0 or ``walk`` False: the end levels)."""
+    lo = 0
+    hi = m - 1
+    if walk:
+        g = log_uniform(key, base) * inv_log
+        if g < j:
+            lo = j - int(g)
+        g = log_uniform(key, base + np.uint64(1)) * inv_log
+        if g < m - 2 - j:
+            hi = j + 1 + int(g)
+    return lo, hi
 
 
-def _tables(m: int, q: float) -> tuple[np.ndarray, np.ndarray]:
+@njit(cache=True, parallel=True)
+def _kernel_log(x: np.ndarray, out: np.ndarray, clip: float, half: float, inv_spacing: float,
+                m: int, inv_log: float, walk: bool, key: np.uint64, bad: np.ndarray) -> None:
+    """Encode x into out; gaps ⌊log U/log(1 − q)⌋ from 64-bit log-uniforms (or none: q = 0),
+    rounding by the log-space Bernoulli. Sets bad[0] = 1 if some x is NaN/inf."""
+    for i in prange(x.size):
+        xv = x[i]
+        if not math.isfinite(xv):
+            bad[0] = 1
+            xv = 0.0
+        xi = min(max(xv, -clip), clip)
+        t = (xi + half) * inv_spacing
+        j = min(max(int(t), 0), m - 2)
+        base = np.uint64(3) * np.uint64(i)
+        lo, hi = _walk_bounds(key, base, j, m, inv_log, walk)
+        # up with probability (t − lo)/(hi − lo); t = lo: log p = −∞ (never), t = hi: always
+        log_w = math.log(hi - lo)
+        up = bernoulli(key, base + np.uint64(2), math.log(t - lo) - log_w,
+                       math.log(hi - t) - log_w)
+        out[i] = hi if up else lo
+
+
+_TABLES: dict[tuple[int, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _tables(m: int, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(prob, alias, log prob) of the m level laws, row-major (cached per (m, q))."""
     key = (m, q)
     if key not in _TABLES:
         if len(_TABLES) > 32:
@@ -169,7 +195,9 @@ def _tables(m: int, q: float) -> tuple[np.ndarray, np.ndarray]:
 
         laws = np.exp(_log_pmf_positions(m, q, np.arange(m, dtype=np.float64)))
         prob, alias = _alias_rows(laws)
-        _TABLES[key] = (prob.ravel(), alias.ravel())
+        with np.errstate(divide="ignore"):
+            log_prob = np.log(prob)  # used only where prob < TINY (0 → −∞: never kept)
+        _TABLES[key] = (prob.ravel(), alias.ravel(), log_prob.ravel())
     return _TABLES[key]
 
 
@@ -182,12 +210,12 @@ def quantize_numba(params: Any, x: Any, gen: Any) -> np.ndarray:
     out = np.empty(flat.size, dtype=params.index_dtype)
     m, q = params.num_levels, params.keep_prob
     walk = q > 0.0 and m > 2
-    key = np.uint64((int(gen.integers(0, 2**32)) << 32) | int(gen.integers(0, 2**32)))
+    key = seed_key(gen)
     bad = np.zeros(1, dtype=np.int8)
     args = (flat, out, params.clip, params.half_width, 1.0 / params.spacing, m)
     if walk and m <= MAX_TABLE_LEVELS:
-        prob, alias = _tables(m, q)
-        _kernel_tables(*args, prob, alias, key, bad)
+        prob, alias, log_prob = _tables(m, q)
+        _kernel_tables(*args, prob, alias, log_prob, key, bad)
     else:  # large m (or q = 0, m = 2): the geometric walk with logarithms
         _kernel_log(*args, 1.0 / math.log1p(-q) if walk else -1.0, walk, key, bad)
     if bad[0]:
