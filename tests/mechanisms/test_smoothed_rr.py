@@ -236,3 +236,59 @@ def test_classic_rr_huge_epsilon_no_overflow() -> None:
         r = simulate_sequential_learning(20, 2, mechanism="classic", epsilon=800.0, rng=0,
                                          backend=backend)
         assert np.isfinite(r.beliefs).all()
+
+
+# ------------------------------------- numba kernels: crafted SplitMix64 words (exact checks)
+def _key_for_word0(word: int) -> np.uint64:
+    """A key whose SplitMix64 word at counter 0 is ``word`` (finaliser inverted: xorshifts
+    undone by iteration, odd multipliers by their inverses mod 2^64)."""
+    mask = 2**64 - 1
+
+    def unxorshift(y: int, sh: int) -> int:
+        v = y
+        for _ in range(64 // sh + 1):
+            v = y ^ (v >> sh)
+        return v
+
+    z = unxorshift(word, 31)
+    z = (z * pow(0x94D049BB133111EB, -1, 2**64)) & mask
+    z = unxorshift(z, 27)
+    z = (z * pow(0xBF58476D1CE4E5B9, -1, 2**64)) & mask
+    return np.uint64((unxorshift(z, 30) - 0x9E3779B97F4A7C15) & mask)
+
+
+def test_numba_flip_resolves_probabilities_below_2_pow_54() -> None:
+    """respond_numba flips iff log U < log ½ − rate·|d| with U = (w + ½)·2^−64 (shared
+    log-space Bernoulli). At rate·|d| = 40 (p = ½e^−40 = 2.1e-18) the former 53-bit uniform
+    (smallest value 2^−54 = 5.6e-17) never flipped, while a neighbour nearer the threshold
+    could flip: infinite loss. Now the words w < p·2^64 − ½ = 38.8 flip."""
+    from dpkit import _numba_random as NR
+    from dpkit.mechanisms.smoothed_rr._numba import respond_numba
+
+    assert 39 < 0.5 * math.exp(-40.0) * 2.0**64 < 40
+    for w, want in ((0, -1), (38, -1), (39, 1), (2**11, 1), (2**63, 1)):
+        key = _key_for_word0(w)
+        out = respond_numba(np.array([40.0]), np.array([0.0]), 1.0, key)
+        assert int(out[0]) == want, w
+    assert NR.seed_key(np.random.default_rng(0)) != NR.seed_key(np.random.default_rng(1))
+
+
+def test_numba_simulator_decisions_resolve_tiny_probabilities() -> None:
+    """The simulator decides a = −1 w.p. Z (and the flips) with ``_decide``: a 53-bit uniform
+    when both sides are ≥ 2^−12, else the log-space Bernoulli. With 1 − Z = 1e-18, Z rounds
+    to 1.0 and the former ``u1 < z`` always gave a = −1; now a = +1 iff U < 1e-18 (w ≤ 17)."""
+    from numba import njit
+
+    from dpkit.mechanisms.smoothed_rr._numba import _decide
+
+    @njit
+    def decide(key: np.uint64, p: float, q: float) -> bool:
+        return _decide(key, np.uint64(0), p, q)
+
+    z, zc = 1.0 - 1e-18, 1e-18
+    assert z == 1.0
+    assert [decide(_key_for_word0(w), z, zc) for w in (0, 17, 18, 2**63)] == [False, False,
+                                                                              True, True]
+    # a tiny p on the other side, and the 53-bit branch for moderate probabilities
+    assert [decide(_key_for_word0(w), 1e-18, 1.0) for w in (0, 17, 18)] == [True, True, False]
+    assert decide(_key_for_word0(0), 0.3, 0.7) and not decide(_key_for_word0(2**63), 0.3, 0.7)

@@ -70,16 +70,22 @@ def test_jax_flip_uniforms_resolve_tails_below_float32() -> None:
     The flip is now decided as log u < log ½ − ε|z| with u on a 2^−64 grid."""
     import math
 
-    from dpkit.mechanisms.smoothed_rr._jax import _log_uniform, _log_uniform_from_bits
+    from dpkit import _jax_random as R
 
     u32 = jax.numpy.uint32
-    got = np.asarray(_log_uniform_from_bits(jax.numpy.array([0, 1, 2**32 - 1], u32),
-                                            jax.numpy.array([0, 0, 2**32 - 1], u32),
-                                            jax.numpy.float32))
+    got = np.asarray(R.log_uniform_from_bits(jax.numpy.array([0, 1, 2**32 - 1], u32),
+                                             jax.numpy.array([0, 0, 2**32 - 1], u32),
+                                             jax.numpy.float32))
     np.testing.assert_allclose(got, [math.log(2.0**-65), math.log(2.0**-32), 0.0], atol=1e-6)
     assert (got < 0).all()
-    e = -np.asarray(_log_uniform(jax.random.key(38), (500_000,), jax.numpy.float32), dtype=float)
-    assert stats.kstest(e, "expon").pvalue > FA  # −log u ~ Exp(1), FA 1e-6
+    # the release flip at ε|z|/Δ = 30 (p = ½e^−30 = 4.7e-14, impossible for a 23-bit uniform):
+    # crafted words (h, l) flip iff (h·2^32 + l + ½)·2^−64 < p, i.e. h = 0, l < 863 088 (float32
+    # rounding of log p moves the edge by ~2e-6 relative, i.e. ±2)
+    lf = jax.numpy.full(4, math.log(0.5) - 30.0, jax.numpy.float32)
+    flip = R.bernoulli_from_bits(jax.numpy.zeros(4, u32),
+                                 jax.numpy.array([0, 862_000, 864_000, 2**31], u32), log_p=lf)
+    assert np.asarray(flip).tolist() == [True, True, False, False]
+    assert 862_000 < 0.5 * math.exp(-30.0) * 2.0**64 < 864_000
 
 
 def test_jax_distance_is_computed_in_float64_before_any_rounding() -> None:
@@ -121,3 +127,31 @@ def test_jax_distance_is_computed_in_float64_before_any_rounding() -> None:
         respond(p, jax.numpy.zeros(3), jax.random.key(1), threshold=np.zeros(2))
     with pytest.raises(DPKitError, match="threshold"):
         respond(p, jax.numpy.zeros(3), jax.random.key(1), threshold=np.array([0, np.inf, 0]))
+
+
+def test_jax_simulator_decisions_resolve_tiny_probabilities() -> None:
+    """The simulator's two decisions are shared log-space Bernoullis (64-bit cells). Before,
+    a float32 ``jax.random.uniform`` (23 bits, max 1 − 2^−24) decided a = −1 iff u < Z: with
+    1 − Z = 1e-9, a = +1 was impossible (and flips below 2^−23 likewise). Crafted words (h, l):
+    a = +1 iff U = h·2^−32 + (l + ½)·2^−64 < 1 − Z = 1e-9, i.e. h ≤ 4 (2^−32 = 2.3e-10)."""
+    import math
+
+    from dpkit.mechanisms.smoothed_rr._jax import _decisions_from_bits
+
+    u32 = jax.numpy.uint32
+    f32 = jax.numpy.float32
+    n = 5
+    his = jax.numpy.array([0, 4, 5, 2**31, 2**32 - 1], u32)
+    zeros = jax.numpy.zeros(n, u32)
+    top = jax.numpy.full(n, 2**32 - 1, u32)
+    log_z = jax.numpy.full(n, math.log1p(-1e-9), f32)  # Z = 1 − 1e-9
+    log_zc = jax.numpy.full(n, math.log(1e-9), f32)
+    lb = jax.numpy.zeros(n, f32)
+    own = (log_z, log_zc, None, None, log_zc, log_z)  # log ½B₂/(1 − Z) = log ½ (flip w.p. ½)
+    a, x = _decisions_from_bits(jax.numpy.stack([his, zeros, top, top]), own, 1, 0.3, lb)
+    assert np.asarray(a).tolist() == [1, 1, -1, -1, -1]
+    # flip probability 1e-12 (classic RR with u = 1e-12): words (0, 0) flip, (0, 2^31) do not
+    w = jax.numpy.stack([top, top, zeros, jax.numpy.array([0, 2**31, 2**31, 0, 5], u32)])
+    a, x = _decisions_from_bits(w, own, 2, 1e-12, lb)
+    assert np.asarray(a).tolist() == [-1] * n
+    assert np.asarray(x).tolist() == [1, -1, -1, 1, 1]

@@ -329,8 +329,9 @@ def respond(params: SmoothedRRParams, signal: Any, rng: Any, *, threshold: Any =
 
         v = _signal(params, signal)
         t = _threshold(params, threshold, v.shape)
-        g = as_generator(rng)
-        key = np.uint64(g.integers(0, 2**63, dtype=np.int64))
+        from ..._numba_random import seed_key
+
+        key = seed_key(as_generator(rng))
         out = respond_numba(np.ascontiguousarray(v, dtype=np.float64).reshape(-1),
                             np.ascontiguousarray(t, dtype=np.float64).reshape(-1),
                             params.rate, key)

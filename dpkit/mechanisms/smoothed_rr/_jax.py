@@ -2,8 +2,9 @@
 
 Pure and key-based. :func:`respond_jax` flips a = sign(v − t) with probability
 ½·exp(−ε|v − t|/Δ), so x = +1 with probability F((v − t)/Δ), F the Laplace(0, 1/ε) CDF
-(Liu & Rahimian 2025; spec §3.1); the flip is decided in log space from a 64-bit uniform, so
-the law holds down to flip probabilities ~2^−64 even in float32.
+(Liu & Rahimian 2025; spec §3.1); the flip is the shared log-space Bernoulli of
+:mod:`dpkit._jax_random` (64-bit uniform, log U < log ½ − ε|z|/Δ), so the law holds down to
+flip probabilities ~2^−64 even in float32.
 
 Precision of the distance (review finding): z = v − t, the sign a and the log flip
 probability L = log ½ − ε|z|/Δ are computed in float64 on the host from the caller's values
@@ -19,8 +20,12 @@ neighbours |v − v'| ≤ Δ is ≤ ε + 2·10^−5 (≤ ε + 10^−12 with ``ja
 :func:`simulate_jax` advances all runs with ``lax.fori_loop`` over agents; agent n uses the
 key ``fold_in(key, n)`` and draws the pair (a, x) from its exact law given the public
 threshold (as the numba kernel does), then updates the belief with the closed-form
-log-likelihoods (spec §4) via ``jax.scipy.special.log_ndtr``. Precision follows JAX's default
-float type (float32 unless x64 is enabled). Not hardened against floating-point attacks.
+log-likelihoods (spec §4) via ``jax.scipy.special.log_ndtr``. Both decisions (a = −1 with
+probability Z, the flip with its probability ≤ ½) are shared log-space Bernoullis from four
+uint32 words (64-bit cells), compared with log-probabilities, so a probability of 1e-12 keeps
+its rate in float32 (the former float32 ``jax.random.uniform`` had 23 random bits: decisions
+below 2^−23 were impossible). Precision of the log-probabilities follows JAX's default float
+type (float32 unless x64 is enabled). Not hardened against floating-point attacks.
 """
 
 from __future__ import annotations
@@ -34,42 +39,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import log_ndtr
 
+from ... import _jax_random as R
 from ...errors import DPKitError
 
 __all__ = ["respond_jax", "simulate_jax"]
 
 
-def _check_key(key: Any) -> None:
-    if not (isinstance(key, jax.Array) and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
-                                            or key.shape == (2,))):
-        raise DPKitError("rng must be a JAX PRNG key (jax.random.key or PRNGKey) for "
-                         f"backend='jax', got {type(key).__name__}")
-
-
-def _log_uniform(key: Any, shape: tuple[int, ...], dtype: Any) -> Any:
-    """log u, u uniform on (0, 1) built from 64 random bits (cells 2^−64 wide), below 0.
-
-    A float32 ``jax.random.uniform`` has 23 random bits: compared with 1 − ½e^{−ε|z|} it
-    would never flip for ε|z| ≳ 16 yet flip with probability 2^−23 just below, an infinite
-    privacy loss on an event of probability ~1e-7. Comparing log u with log ½ − ε|z| keeps
-    the flip law exact (to float32 relative precision) down to probability ~2^−64.
-    """
-    bits = jax.random.bits(key, (2,) + tuple(shape), jnp.uint32)
-    return _log_uniform_from_bits(bits[0], bits[1], dtype)
-
-
-def _log_uniform_from_bits(hi: Any, lo: Any, dtype: Any) -> Any:
-    """log((h + (l + ½)·2^−32)·2^−32) for uint32 words h, l, in ``dtype``, capped below 0."""
-    h = jnp.asarray(hi).astype(dtype)
-    low = jnp.asarray(lo).astype(dtype)
-    out = (jnp.log(h + (low + 0.5) * jnp.asarray(2.0**-32, dtype))
-           - jnp.asarray(32.0 * math.log(2.0), dtype))
-    return jnp.minimum(out, -jnp.finfo(dtype).tiny)
-
-
 @jax.jit
 def _respond(key: Any, a: Any, log_flip: Any) -> Any:
-    flip = _log_uniform(key, a.shape, log_flip.dtype) < log_flip
+    flip = R.bernoulli(key, log_p=log_flip, dtype=log_flip.dtype)  # p ≤ ½: log U < log p
     return jnp.where(flip, -a, a).astype(jnp.int8)
 
 
@@ -116,7 +94,7 @@ def respond_jax(params: Any, signal: Any, key: Any, *, threshold: Any = None) ->
     float32 rounding of the signal can stretch a distance Δ); the flip uniforms are drawn on
     the device with ``key``. NaN/inf in the signal or thresholds are refused.
     """
-    _check_key(key)
+    R.check_key(key)
     a, log_flip = _sign_and_log_flip(params, signal, threshold)
     ftype = jnp.result_type(float)  # float32 unless jax_enable_x64
     return _respond(key, jnp.asarray(a), jnp.asarray(log_flip, dtype=ftype))
@@ -140,25 +118,33 @@ def _log_probs(t: Any, mu: float, sigma: float, mech: int, r: float, u: float) -
     return lz, lzc, lm, lp, lb1, lb2
 
 
+def _decisions_from_bits(w: Any, own: Any, mech: int, u: float, lb: Any) -> tuple[Any, Any]:
+    """(a, x) of one step from uint32 words ``w`` (4, runs) and the true state's log terms
+    ``own`` (:func:`_log_probs`): a = −1 w.p. Z (log Z = own[0], log(1 − Z) = own[1]), then
+    x = −a w.p. ½B₁/Z (a = −1) or ½B₂/(1 − Z) (a = +1) for smoothed RR (mech 1; both ≤ ½),
+    u for classic RR (mech 2), never for mech 0. Both are shared log-space Bernoullis."""
+    a = jnp.where(R.bernoulli_from_bits(w[0], w[1], log_p=own[0], log1m_p=own[1],
+                                        dtype=lb.dtype), -1, 1)
+    if mech == 1:
+        log_fp = math.log(0.5) + jnp.where(a < 0, own[4] - own[0], own[5] - own[1])
+    elif mech == 2:
+        log_fp = jnp.full(lb.shape, math.log(u), lb.dtype)
+    else:
+        log_fp = jnp.full(lb.shape, -jnp.inf, lb.dtype)
+    flip = R.bernoulli_from_bits(w[2], w[3], log_p=log_fp, dtype=lb.dtype)
+    return a, jnp.where(flip, -a, a)
+
+
 @partial(jax.jit, static_argnames=("mech", "theta", "sigma", "r", "u", "n_total"))
 def _advance(state: Any, key: Any, n0: Any, n1: Any, *, mech: int, theta: int, sigma: float,
              r: float, u: float, n_total: int) -> Any:
     def body(k: Any, st: Any) -> Any:
         lb, fx, fa, kx, ka = st
-        kk = jax.random.fold_in(key, k)
-        uu = jax.random.uniform(kk, (2,) + lb.shape, lb.dtype, minval=1e-30)
+        w = jax.random.bits(jax.random.fold_in(key, k), (4,) + lb.shape, jnp.uint32)
         t = -sigma * sigma * lb / 2.0
         p_ = _log_probs(t, 1.0, sigma, mech, r, u)
         m_ = _log_probs(t, -1.0, sigma, mech, r, u)
-        own = p_ if theta > 0 else m_
-        a = jnp.where(jnp.log(uu[0]) < own[0], -1, 1)
-        if mech == 1:
-            fp = 0.5 * jnp.exp(jnp.where(a < 0, own[4] - own[0], own[5] - own[1]))
-        elif mech == 2:
-            fp = jnp.full(lb.shape, u, lb.dtype)
-        else:
-            fp = jnp.zeros(lb.shape, lb.dtype)
-        x = jnp.where(uu[1] < fp, -a, a)
+        a, x = _decisions_from_bits(w, p_ if theta > 0 else m_, mech, u, lb)
         lb = lb + jnp.where(x < 0, p_[2] - m_[2], p_[3] - m_[3])
         okx, oka = x == theta, a == theta
         fx = jnp.where(okx & (fx > n_total), k, fx)
@@ -174,7 +160,7 @@ def simulate_jax(n: int, runs: int, mechanism: str, eps: float | None, r: float,
     """The JAX simulator behind ``simulate_sequential_learning(backend="jax")``."""
     from .sequential import _BLOCK_WORK, SequentialResult, _new_result, _Progress
 
-    _check_key(key)
+    R.check_key(key)
     mech = {"none": 0, "smoothed": 1, "classic": 2}[mechanism]
     out = _new_result(n, runs, cps, False)
     ftype = jnp.result_type(float)

@@ -1,8 +1,13 @@
 """numba kernels of smoothed RR and the sequential-learning simulator (same LAW as numpy).
 
-Randomness: keys are drawn from the caller's numpy Generator; draws are counter-based
-SplitMix64 outputs (Steele, Lea, Flood 2014) turned into uniforms in (0, 1) with 53 bits, so
-results are deterministic given ``rng`` and independent of the thread count.
+Randomness: the shared counter-based SplitMix64 stream of :mod:`dpkit._numba_random` (Steele,
+Lea, Flood 2014), keys from the caller's numpy Generator (:func:`~dpkit._numba_random.seed_key`),
+so results are deterministic given ``rng`` and independent of the thread count. Decisions with
+a probability that can be tiny are the shared log-space Bernoulli (64-bit cells, exact to
+2^−64): the release flip ½e^{−ε|z|/Δ} (a 53-bit uniform compared with it made flips below
+2^−54 impossible, an infinite privacy loss against a neighbour nearer the threshold), and in
+the simulator a = −1 w.p. Z and the report flip whenever the smaller side is below 2^−12
+(``TINY``); above it a 53-bit uniform is compared, with relative error ≤ 2^−41.
 
 Simulator (Liu & Rahimian 2025; spec §4): instead of drawing the signal s, each step draws the
 pair (a, x) from its exact law given the public threshold t and the state θ, which is all the
@@ -22,29 +27,15 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
+from ..._numba_random import bernoulli, seed_key, uniform_open
+
 __all__ = ["respond_numba", "simulate_numba", "log_ndtr_numba", "log_probs_numba"]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_INV53 = 1.0 / 9007199254740992.0
+#: Below this probability (on the smaller side) the simulator decides in log space.
+TINY = 2.0**-12
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_HALF = math.log(0.5)
-
-
-@njit(cache=True, inline="always")
-def _mix(z: np.uint64) -> np.uint64:
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(cache=True, inline="always")
-def _uniform(key: np.uint64, counter: np.uint64) -> float:
-    """A uniform in (0, 1) (53 bits, centred cells) at position ``counter`` of stream ``key``."""
-    z = _mix(key + (counter + np.uint64(1)) * _GOLDEN)
-    return (np.int64(z >> np.uint64(11)) + 0.5) * _INV53
 
 
 @njit(cache=True)
@@ -68,13 +59,15 @@ def _logaddexp(a: float, b: float) -> float:
 
 @njit(cache=True, parallel=True)
 def respond_numba(v: np.ndarray, t: np.ndarray, rate: float, key: np.uint64) -> np.ndarray:
-    """Smoothed-RR bits (int8 ±1): flip sign(v − t) with probability ½·exp(−rate·|v − t|)."""
+    """Smoothed-RR bits (int8 ±1): flip sign(v − t) with probability ½·exp(−rate·|v − t|),
+    decided as log U < log ½ − rate·|v − t| (shared log-space Bernoulli, word i of ``key``)."""
     n = v.size
     out = np.empty(n, dtype=np.int8)
     for i in prange(n):
         d = v[i] - t[i]
         a = 1 if d > 0.0 else -1
-        if _uniform(key, np.uint64(i)) < 0.5 * math.exp(-rate * abs(d)):
+        # p ≤ ½, so only log p is read (the log(1 − p) argument is unused)
+        if bernoulli(key, i, _LOG_HALF - rate * abs(d), 0.0):
             a = -a
         out[i] = a
     return out
@@ -149,6 +142,15 @@ def _probs(z: float, zc: float, hb1: float, hb2: float, mech: int,
     return z - hb1 + hb2, zc - hb2 + hb1
 
 
+@njit(cache=True, inline="always")
+def _decide(key: np.uint64, c: np.uint64, p: float, q: float) -> bool:
+    """Bernoulli(p) (q = 1 − p, each accurate where small): a 53-bit uniform when both are
+    ≥ ``TINY`` (relative error ≤ 2^−41), else the log-space Bernoulli (exact to 2^−64)."""
+    if p >= TINY and q >= TINY:
+        return uniform_open(key, c) < p
+    return bernoulli(key, c, math.log(p), math.log(q))
+
+
 @njit(cache=True, parallel=True)
 def _advance(lb: np.ndarray, keys: np.ndarray, ctr: np.ndarray, first_x: np.ndarray,
              first_a: np.ndarray, cnt_x: np.ndarray, cnt_a: np.ndarray, n0: int, n1: int,
@@ -164,8 +166,7 @@ def _advance(lb: np.ndarray, keys: np.ndarray, ctr: np.ndarray, first_x: np.ndar
         fx, fa, kx, ka = first_x[j], first_a[j], cnt_x[j], cnt_a[j]
         for k in range(n0, n1 + 1):
             t = -s2 * l_ / 2.0
-            u1 = _uniform(key, c)
-            u2 = _uniform(key, c + np.uint64(1))
+            c1 = c + np.uint64(1)
             c += np.uint64(2)
             if _linear_ok(t, sigma, r):
                 zp, zcp, hb1p, hb2p = _lin_terms(t, 1.0, sigma, mech, r)
@@ -174,14 +175,14 @@ def _advance(lb: np.ndarray, keys: np.ndarray, ctr: np.ndarray, first_x: np.ndar
                     z, zc, hb1, hb2 = zp, zcp, hb1p, hb2p
                 else:
                     z, zc, hb1, hb2 = zm, zcm, hb1m, hb2m
-                a = -1 if u1 < z else 1
+                a = -1 if _decide(key, c - np.uint64(2), z, zc) else 1
                 if mech == 1:
                     fp = hb1 / z if a < 0 else hb2 / zc
                 elif mech == 2:
                     fp = u
                 else:
                     fp = 0.0
-                x = -a if u2 < fp else a
+                x = -a if fp > 0.0 and _decide(key, c1, fp, 1.0 - fp) else a
                 pmp, ppp = _probs(zp, zcp, hb1p, hb2p, mech, u)
                 pmm, ppm = _probs(zm, zcm, hb1m, hb2m, mech, u)
                 l_ += math.log(pmp / pmm) if x < 0 else math.log(ppp / ppm)
@@ -189,20 +190,20 @@ def _advance(lb: np.ndarray, keys: np.ndarray, ctr: np.ndarray, first_x: np.ndar
                 th = float(theta)
                 aa = (t - th) / sigma
                 lz = log_ndtr_numba(aa)
-                a = -1 if math.log(u1) < lz else 1
+                lzc = log_ndtr_numba(-aa)
+                a = -1 if bernoulli(key, c - np.uint64(2), lz, lzc) else 1
                 if mech == 1:
                     cc = r * r * sigma * sigma / 2.0
                     if a < 0:
                         lf = -r * t + r * th + cc + log_ndtr_numba(aa - r * sigma) - lz
                     else:
-                        lf = (r * t - r * th + cc + log_ndtr_numba(-aa - r * sigma)
-                              - log_ndtr_numba(-aa))
-                    fp = 0.5 * math.exp(lf)
+                        lf = r * t - r * th + cc + log_ndtr_numba(-aa - r * sigma) - lzc
+                    lfp = _LOG_HALF + lf  # ≤ log ½: only log p is read
                 elif mech == 2:
-                    fp = u
+                    lfp = math.log(u)
                 else:
-                    fp = 0.0
-                x = -a if u2 < fp else a
+                    lfp = -math.inf
+                x = -a if bernoulli(key, c1, lfp, math.log(-math.expm1(lfp))) else a
                 lmp, lpp = _log_terms(t, 1.0, sigma, mech, r, u)
                 lmm, lpm = _log_terms(t, -1.0, sigma, mech, r, u)
                 l_ += (lmp - lmm) if x < 0 else (lpp - lpm)
@@ -237,7 +238,7 @@ def simulate_numba(n: int, runs: int, mechanism: str, eps: float | None, r: floa
     px = out["reports"] if keep else dummy8
     pl = out["belief_paths"] if keep else dummyf
     lb = np.full(runs, l0)
-    keys = g.integers(0, 2**63, size=runs, dtype=np.int64).astype(np.uint64)
+    keys = seed_key(g, size=runs)
     ctr = np.zeros(runs, dtype=np.uint64)
     first_x = np.full(runs, n + 1, dtype=np.int64)
     first_a = np.full(runs, n + 1, dtype=np.int64)
