@@ -115,8 +115,15 @@ def _kernel_tables(x: np.ndarray, out: np.ndarray, clip: float, half: float,
     """Encode x into out: pick the level B_j or B_{j+1} around x (B_{j+1} with probability
     f = t − j), then draw from that level's law (row-major alias tables, m × m; ``log_prob``
     = log prob for the tiny entries). Sets bad[0] = 1 if some x is NaN/inf (its output is
-    then meaningless)."""
-    for i in prange(x.size):
+    then meaningless).
+
+    Two passes keep the hot loop branch-free (vectorisable): the first compares 53-bit
+    uniforms everywhere and flags the coordinates where a compared probability is < ``TINY``;
+    the second redoes exactly those decisions in log space, with the same words.
+    """
+    nx = x.size
+    flag = np.empty(nx, dtype=np.uint8)  # every entry is written by the first pass
+    for i in prange(nx):
         xv = x[i]
         if not math.isfinite(xv):
             bad[0] = 1
@@ -126,20 +133,36 @@ def _kernel_tables(x: np.ndarray, out: np.ndarray, clip: float, half: float,
         j = min(max(int(t), 0), m - 2)
         base = np.uint64(3) * np.uint64(i)
         f = t - j
-        g = (j + 1) - t
-        if f >= TINY and g >= TINY:
-            row = j + (uniform(key, base) < f)
-        else:  # f or 1 − f tiny (x next to a level): exact to 2^−64 in log space
-            row = j + bernoulli(key, base, math.log(f), math.log(g))
+        row = j + (uniform(key, base) < f)
         v = uniform(key, base + np.uint64(1)) * m
         n = min(int(v), m - 1)
         r = row * m + n
         pr = prob[r]
-        if pr >= TINY:
-            keep = v - n < pr
-        else:  # a far level's atom (never an alias): its whole mass is this decision
-            keep = bernoulli(key, base + np.uint64(2), log_prob[r], 0.0)
-        out[i] = n if keep else alias[r]
+        out[i] = n if v - n < pr else alias[r]
+        flag[i] = (f < TINY) | ((j + 1) - t < TINY) | (pr < TINY)
+    for i in prange(nx):
+        if flag[i]:
+            xv = x[i]
+            if not math.isfinite(xv):
+                xv = 0.0
+            xi = min(max(xv, -clip), clip)
+            t = (xi + half) * inv_spacing
+            j = min(max(int(t), 0), m - 2)
+            base = np.uint64(3) * np.uint64(i)
+            f = t - j
+            g = (j + 1) - t
+            if f >= TINY and g >= TINY:
+                row = j + (uniform(key, base) < f)
+            else:  # f or 1 − f tiny (x next to a level): exact to 2^−64 in log space
+                row = j + bernoulli(key, base, math.log(f), math.log(g))
+            v = uniform(key, base + np.uint64(1)) * m
+            n = min(int(v), m - 1)
+            r = row * m + n
+            if prob[r] >= TINY:
+                keep = v - n < prob[r]
+            else:  # a far level's atom (never an alias): its whole mass is this decision
+                keep = bernoulli(key, base + np.uint64(2), log_prob[r], 0.0)
+            out[i] = n if keep else alias[r]
 
 
 @njit(cache=True, inline="always")
