@@ -24,10 +24,11 @@ inflated to 2^−53): an output impossible under one input and possible under a 
 
 * every comparison of a 53-bit uniform is with a probability ≥ 2^−12 (``TINY``) on both sides,
   so its relative error is ≤ m·2^−41 (≤ 2.4e-10 for m ≤ 512);
-* the smaller ones go through the log-space Bernoulli (2^−64 cells): the level choice when
-  f or 1 − f < 2^−12 (e.g. x just above a level), and the alias-table "keep" decision when an
-  atom's scaled weight prob[r, n] < 2^−12 (the far levels, e.g. (1 − q)^k for large k; these
-  atoms are never aliases in Vose's construction, so their whole mass is that decision);
+* the smaller ones are decided with 2^−64 cells: the level choice when f or 1 − f < 2^−12
+  (e.g. x just above a level) by the log-space Bernoulli, and the alias-table "keep" decision
+  when an atom's scaled weight prob[r, n] < 2^−12 (the far levels, e.g. (1 − q)^k for large
+  k; these atoms are never aliases in Vose's construction, so their whole mass is that
+  decision) as U₂ < prob with U₂ = (w + ½)·2^−64 of a third word (relative rounding 2^−53);
 * the logarithm path's gaps reach log 2^−65 (a gap of probability below ~2^−64 is cut, the
   residual of any finite-precision sampler, as in the JAX layer; docs/security.md), its rounding
   is exact to 2^−64 on both sides. Formerly the gaps came from log(1 − U) with 53-bit U (cut at
@@ -45,7 +46,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from ..._numba_random import bernoulli, log_uniform, seed_key, uniform
+from ..._numba_random import bernoulli, log_uniform, seed_key, uniform, word
 from ...errors import DPKitError
 
 __all__ = ["quantize_numba", "MAX_TABLE_LEVELS", "TINY"]
@@ -54,7 +55,6 @@ __all__ = ["quantize_numba", "MAX_TABLE_LEVELS", "TINY"]
 MAX_TABLE_LEVELS = 512
 #: Probabilities below this are decided by the log-space Bernoulli, not a 53-bit uniform.
 TINY = 2.0**-12
-_LOG_TINY = math.log(TINY)
 
 
 @njit(cache=True)
@@ -108,18 +108,29 @@ def _alias_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return prob, alias
 
 
+@njit(cache=True, inline="always")
+def _cell(key: np.uint64, counter: np.uint64) -> float:
+    """U = (w + ½)·2^−64 for the word w at ``counter``, in float64: the shared layer's 2^−64
+    cells (those of :func:`dpkit._numba_random.log_uniform`, without the logarithm; relative
+    rounding 2^−53), so U < p is exact to 2^−64 for a tiny p."""
+    w = word(key, counter)
+    return (np.float64(np.int64(w >> np.uint64(11)))
+            + (np.float64(np.int64(w & np.uint64(2047))) + 0.5) * 2.0**-11) * 2.0**-53
+
+
 @njit(cache=True, parallel=True)
 def _kernel_tables(x: np.ndarray, out: np.ndarray, clip: float, half: float,
                    inv_spacing: float, m: int, prob: np.ndarray, alias: np.ndarray,
-                   log_prob: np.ndarray, key: np.uint64, bad: np.ndarray) -> None:
+                   key: np.uint64, bad: np.ndarray) -> None:
     """Encode x into out: pick the level B_j or B_{j+1} around x (B_{j+1} with probability
-    f = t − j), then draw from that level's law (row-major alias tables, m × m; ``log_prob``
-    = log prob for the tiny entries). Sets bad[0] = 1 if some x is NaN/inf (its output is
-    then meaningless).
+    f = t − j), then draw from that level's law (row-major alias tables, m × m). Sets
+    bad[0] = 1 if some x is NaN/inf (its output is then meaningless).
 
     Two passes keep the hot loop branch-free (vectorisable): the first compares 53-bit
     uniforms everywhere and flags the coordinates where a compared probability is < ``TINY``;
-    the second redoes exactly those decisions in log space, with the same words.
+    the second redoes exactly those decisions with the same words: the level choice by the
+    log-space Bernoulli, a tiny atom's keep decision as U₂ < prob with U₂ = (w + ½)·2^−64
+    from the third word (:func:`_cell`).
     """
     nx = x.size
     flag = np.empty(nx, dtype=np.uint8)  # every entry is written by the first pass
@@ -161,7 +172,7 @@ def _kernel_tables(x: np.ndarray, out: np.ndarray, clip: float, half: float,
             if prob[r] >= TINY:
                 keep = v - n < prob[r]
             else:  # a far level's atom (never an alias): its whole mass is this decision
-                keep = bernoulli(key, base + np.uint64(2), log_prob[r], 0.0)
+                keep = _cell(key, base + np.uint64(2)) < prob[r]
             out[i] = n if keep else alias[r]
 
 
@@ -205,11 +216,11 @@ def _kernel_log(x: np.ndarray, out: np.ndarray, clip: float, half: float, inv_sp
         out[i] = hi if up else lo
 
 
-_TABLES: dict[tuple[int, float], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+_TABLES: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = {}
 
 
-def _tables(m: int, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(prob, alias, log prob) of the m level laws, row-major (cached per (m, q))."""
+def _tables(m: int, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """(prob, alias) of the m level laws, row-major (cached per (m, q))."""
     key = (m, q)
     if key not in _TABLES:
         if len(_TABLES) > 32:
@@ -218,9 +229,7 @@ def _tables(m: int, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
         laws = np.exp(_log_pmf_positions(m, q, np.arange(m, dtype=np.float64)))
         prob, alias = _alias_rows(laws)
-        with np.errstate(divide="ignore"):
-            log_prob = np.log(prob)  # used only where prob < TINY (0 → −∞: never kept)
-        _TABLES[key] = (prob.ravel(), alias.ravel(), log_prob.ravel())
+        _TABLES[key] = (prob.ravel(), alias.ravel())
     return _TABLES[key]
 
 
@@ -237,8 +246,8 @@ def quantize_numba(params: Any, x: Any, gen: Any) -> np.ndarray:
     bad = np.zeros(1, dtype=np.int8)
     args = (flat, out, params.clip, params.half_width, 1.0 / params.spacing, m)
     if walk and m <= MAX_TABLE_LEVELS:
-        prob, alias, log_prob = _tables(m, q)
-        _kernel_tables(*args, prob, alias, log_prob, key, bad)
+        prob, alias = _tables(m, q)
+        _kernel_tables(*args, prob, alias, key, bad)
     else:  # large m (or q = 0, m = 2): the geometric walk with logarithms
         _kernel_log(*args, 1.0 / math.log1p(-q) if walk else -1.0, walk, key, bad)
     if bad[0]:
