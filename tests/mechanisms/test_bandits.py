@@ -7,6 +7,7 @@ Statistical tests use fixed seeds; their false-alarm rates are stated where they
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -223,6 +224,37 @@ def test_clipping_of_out_of_bound_inputs_is_counted() -> None:
         assert np.all(np.isfinite(r.regret)) and np.all(np.diff(r.regret) >= -1e-12)
     with pytest.raises(DPKitError, match="features"):
         B.matrix_environment(np.full((T, M, K, d), np.nan), means)
+
+
+def _scaled_feature_pair(T: int = 60, M: int = 2, K: int = 5, d: int = 3):
+    """Unit-norm features and the same features ×3 (all beyond L = 1), means in [−1, 1]."""
+    rng = np.random.default_rng(11)
+    feats = rng.standard_normal((T, M, K, d))
+    feats /= np.linalg.norm(feats, axis=-1, keepdims=True)
+    means = rng.uniform(-1, 1, (T, M, K))
+    return B.matrix_environment(feats, means), B.matrix_environment(3.0 * feats, means)
+
+
+def regret_pair(params: B.BanditParams, backend: str, seed: Any) -> tuple[Any, Any]:
+    unit, big = _scaled_feature_pair(params.horizon, params.num_silos, params.num_arms,
+                                     params.dim)
+    return (B.simulate(params, unit, seed, backend=backend),
+            B.simulate(params, big, seed, backend=backend))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_features_are_rescaled_to_l_before_any_statistic(backend: str) -> None:
+    """LinUCB's arm choice is invariant to scaling all of a round's features by 3 (both score
+    terms are 1-homogeneous; β = 0 so that the all-zero scores before any data tie exactly,
+    not up to round-off), so if the chosen x is rescaled to norm L before it enters the
+    statistics, the ×3 instance makes exactly the same decisions (same seed, same privacy
+    noise draws) as the unit-norm one: equal regret. Were the raw x used, W would be 9× and U
+    3× larger and the decisions would differ (checked by hand with the rescaling removed)."""
+    p = B.BanditParams(2, 5, 3, 60, 6, "silo_ldp", epsilon=8.0, delta=1e-5, radius=0.0)
+    a, b = regret_pair(p, backend, 4)
+    assert a.clipped_features == 0 and b.clipped_features == p.horizon * p.num_silos
+    np.testing.assert_allclose(a.regret, b.regret, rtol=1e-9, atol=1e-9)
+    assert a.regret[-1] > 0  # the instance is not trivial
 
 
 def test_numpy_and_numba_identical_on_a_deterministic_instance() -> None:

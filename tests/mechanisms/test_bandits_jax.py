@@ -61,3 +61,21 @@ def test_jax_same_law_as_numpy_and_reproducible() -> None:
     assert not np.array_equal(r1, r3)
     with pytest.raises(DPKitError, match="rng"):
         B.simulate(p, env, np.random.default_rng(0), backend="jax")
+
+
+def test_jax_rescales_features_before_any_statistic() -> None:
+    """The JAX kernel's counterpart of test_bandits.py's rescaling test: features ×3 (all
+    beyond L) give exactly the decisions of the unit-norm instance (same key), so the chosen x
+    is rescaled to norm L before it enters the statistics."""
+    import jax
+
+    rng = np.random.default_rng(11)
+    feats = rng.standard_normal((60, 2, 5, 3))
+    feats /= np.linalg.norm(feats, axis=-1, keepdims=True)
+    means = rng.uniform(-1, 1, (60, 2, 5))
+    p = B.BanditParams(2, 5, 3, 60, 6, "silo_ldp", epsilon=8.0, delta=1e-5, radius=0.0)
+    a = B.simulate(p, B.matrix_environment(feats, means), jax.random.key(4), backend="jax")
+    b = B.simulate(p, B.matrix_environment(3 * feats, means), jax.random.key(4), backend="jax")
+    assert a.clipped_features == 0 and b.clipped_features == 60 * 2
+    np.testing.assert_allclose(a.regret, b.regret, rtol=1e-9, atol=1e-9)
+    assert a.regret[-1] > 0

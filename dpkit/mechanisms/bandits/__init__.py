@@ -435,12 +435,14 @@ def tree_release(gram_stream: Any, vec_stream: Any, sigma: float, rng: RNGLike,
 
 # ============================================================================ numpy reference
 def _clip_rows(x: np.ndarray, bound: float) -> tuple[np.ndarray, int]:
+    """Rescale rows of norm > L to norm L (every such row: the sensitivity Δ assumes ‖x‖ ≤ L
+    exactly); only rows beyond L·(1 + 1e-12) are *counted* as clipped (round-off is not)."""
     norms = np.linalg.norm(x, axis=-1)
-    over = norms > bound * (1.0 + 1e-12)
+    over = norms > bound
     if over.any():
         x = x.copy()
         x[over] *= (bound / norms[over])[:, None]
-    return x, int(over.sum())
+    return x, int(np.sum(norms > bound * (1.0 + 1e-12)))
 
 
 def _level_nodes(leaf: int, kb: int, levels: int) -> list[int]:

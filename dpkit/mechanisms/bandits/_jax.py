@@ -94,8 +94,9 @@ def _run(key: Any, proto: Any, beta: Any, theta: Any, basis: Any, features: Any,
         inc = jnp.sum(mu.max(axis=1) - chosen)
         x = feats[rows, arms]
         nrm = jnp.linalg.norm(x, axis=1)
-        over = nrm > L * (1.0 + 1e-12)
-        x = jnp.where(over[:, None], x * (L / jnp.where(over, nrm, 1.0))[:, None], x)
+        over = nrm > L * (1.0 + 1e-12)  # counted as clipped (beyond round-off)
+        resc = nrm > L  # rescaled: any excess (the sensitivity Δ assumes ‖x‖ ≤ L)
+        x = jnp.where(resc[:, None], x * (L / jnp.where(resc, nrm, 1.0))[:, None], x)
         y = chosen + noise_std * jax.random.normal(k_y, (M,), f64)
         yclip = jnp.abs(y) > B
         y = jnp.clip(y, -B, B)

@@ -145,8 +145,9 @@ def _batch(gen, i0, i1, t0, t1, synthetic, strict, theta, basis, features, means
                 x[q] = F[q, arm]
                 nrm += x[q] * x[q]
             nrm = np.sqrt(nrm)
-            if nrm > L * (1.0 + 1e-12):
-                counts[1] += 1.0
+            if nrm > L:  # rescale any excess (Δ assumes ‖x‖ ≤ L); count beyond round-off
+                if nrm > L * (1.0 + 1e-12):
+                    counts[1] += 1.0
                 for q in range(d):
                     x[q] *= L / nrm
             y = mu[arm] + noise_std * gen.standard_normal()
