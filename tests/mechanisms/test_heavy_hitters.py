@@ -426,6 +426,38 @@ def test_every_user_reports_exactly_once():
     assert [sum(s) for s in res.group_sizes] == [500, 321]
 
 
+@pytest.mark.parametrize("proto", hh.PROTOCOLS)
+def test_olh_mode_perturbs_each_group_once_with_a_data_independent_oracle(proto):
+    """Instrumented aggregator (OLH mode, every protocol): each (party, group) is perturbed in
+    exactly one call, with exactly the public oracle ``params.oracle(s_t, t)`` (ε, g, pool
+    seed fixed before any data are seen), and the calls of a party hold its users' prefixes:
+    as multisets, level t's prefixes equal those of the users assigned to group t (the
+    partition is re-drawn from the same seed), so every user reports once."""
+    rng = np.random.default_rng(3)
+    parties = [hh.zipf_items(n, 12, 1.3, rng, support=200) for n in (1500, 900)]
+    params = hh.HeavyHitterParams(3.0, 12, 4, protocol=proto)
+    calls = []
+    own = np.random.default_rng(6)  # the spy's own randomness: the run's generator then only
+    #                                 draws the partitions, which are replayed below
+
+    def spy(oracle, prefixes, gen):
+        calls.append((oracle, np.array(prefixes)))
+        return hh.perturb_aggregate(oracle, prefixes, own, backend="numpy")
+
+    hh.find_heavy_hitters(params, parties, 5, backend="numpy", aggregator=spy)
+    G = params.num_groups
+    assert len(calls) == len(parties) * G
+    gen = np.random.default_rng(5)
+    for j, items in enumerate(parties):
+        groups = hh.partition_users(params, items.size, gen)
+        for t in range(1, G + 1):
+            oracle, pre = calls[j * G + t - 1]
+            bits = params.prefix_bits(t)
+            assert oracle == params.oracle(bits, t)
+            want = items[groups[t - 1]] >> (params.item_bits - bits)
+            np.testing.assert_array_equal(np.sort(pre), np.sort(want))
+
+
 # ============================================================ 8.10 utility smoke test
 def test_pem_recall_on_zipf_stream():
     """Zipf(1.5) over 2^16 items, n = 2·10^5, ε = 4, k = 10: mean F1 of PEM over 5 seeds
