@@ -122,3 +122,40 @@ def test_jax_keep_probabilities_in_log_space():
         assert _log_keep(o.epsilon, k) == pytest.approx(math.log(o.p), rel=1e-14)
     assert hh.GRR(40.0, 2).p == 1.0
     assert -math.expm1(_log_keep(40.0, 2)) == pytest.approx(math.exp(-40.0), rel=1e-12)
+
+
+class _ZeroUniforms:
+    """A stand-in generator whose uniforms are all 0.0 and integers all 0: the cell u = 0
+    that a real 53-bit generator hits with probability 2^−53."""
+
+    def random(self, size):
+        return np.zeros(size)
+
+    def integers(self, low, high, size=None, dtype=np.int64):
+        return np.zeros(size, dtype=dtype)
+
+
+def test_large_epsilon_never_rounds_the_rare_event_to_zero():
+    """At ε = 60 (GRR, d = 2) p is 1.0 in float64. A sampler that drew the keep (u < p) would
+    always report the true item: P[report 1 | item 0] = 0 and an infinite privacy loss. The
+    samplers draw the flip (u < 1 − p) instead, so P[flip] ≥ P[u = 0] = 2^−53 > 0 (numpy and
+    numba: the same comparison; shown here on the u = 0 cell), and the JAX kernel's log rate
+    is rounded up by half a 2^−64 cell, never to −∞. OUE's q is floored above 0 at any ε."""
+    import math
+
+    from dpkit.mechanisms.heavy_hitters import oracles as O
+    from dpkit.mechanisms.heavy_hitters._jax import _LOG_HALF_CELL, _log_flip, _log_keep
+
+    o = hh.GRR(60.0, 2)
+    assert o.p == 1.0
+    f = O.flip_probability(60.0, 2)
+    assert f == pytest.approx(math.exp(-60.0), rel=1e-12) and f > 0
+    out = O._grr_numpy(f, 2, np.zeros(3, dtype=np.int64), _ZeroUniforms())
+    assert out.tolist() == [1, 1, 1]  # the u = 0 cell flips
+    assert _log_flip(60.0, 2) >= _LOG_HALF_CELL and math.isfinite(_log_flip(60.0, 2))
+    for eps, k in ((1.0, 4), (3.0, 1000), (0.5, 2**20)):  # moderate ε: the plain log(1 − p)
+        want = math.log1p(-math.exp(_log_keep(eps, k)))
+        assert _log_flip(eps, k) == pytest.approx(want, rel=1e-12)
+        assert O.flip_probability(eps, k) == pytest.approx(1 - hh.GRR(eps, k).p, rel=1e-12)
+    assert hh.OUE(800.0, 4).q > 0.0
+    assert hh.OUE(2.0, 4).q == pytest.approx(1 / (math.exp(2.0) + 1), rel=1e-15)

@@ -6,8 +6,10 @@ under ``jax.enable_x64(True)`` (a scoped context, no global change); the hash is
 :func:`dpkit._jax_random.bernoulli` of log p computed on the host from ε (e.g.
 log p = −log1p((d − 1)e^−ε)), compared in log space with a 64-bit uniform: the rates are exact
 to 2^−64 even for p or 1 − p far below float resolution (a plain float64 uniform resolves them
-to 2^−53, a float32 one to 2^−24). "Another item" is ``jax.random.randint``. Not hardened
-against floating-point attacks.
+to 2^−53, a float32 one to 2^−24). The rare event of each decision (a flip, an OUE 1-bit off
+the true item) is drawn at its rate plus half a cell (:func:`_log_rounded_up`), so the cell
+rounding can only lower the likelihood ratio, and a rate below 2^−64 never becomes 0.
+"Another item" is ``jax.random.randint``. Not hardened against floating-point attacks.
 """
 
 from __future__ import annotations
@@ -62,17 +64,17 @@ def olh_hash_jax(seeds: Any, v: Any, g: Any) -> Any:
     return _hash(seeds, v, g)
 
 
-def _grr(key: Any, v: Any, log_p: Any, d: Any) -> Any:
+def _grr(key: Any, v: Any, log_p: Any, log_flip: Any, d: Any) -> Any:
     k1, k2 = jax.random.split(key)
-    keep = R.bernoulli(k1, shape=v.shape, log_p=log_p, dtype=jnp.float64)
+    keep = R.bernoulli(k1, shape=v.shape, log_p=log_p, log1m_p=log_flip, dtype=jnp.float64)
     other = jax.random.randint(k2, v.shape, 0, d - 1, dtype=jnp.int64)
     other = other + (other >= v)
     return jnp.where(keep, v, other)
 
 
 @jax.jit
-def _grr_kernel(key: Any, v: Any, log_p: Any, d: Any) -> Any:
-    return _grr(key, v, log_p, d)
+def _grr_kernel(key: Any, v: Any, log_p: Any, log_flip: Any, d: Any) -> Any:
+    return _grr(key, v, log_p, log_flip, d)
 
 
 @partial(jax.jit, static_argnames=("d",))
@@ -85,7 +87,8 @@ def _oue_kernel(key: Any, v: Any, log_q: Any, d: int) -> Any:
 
 
 @partial(jax.jit, static_argnames=("pool",))
-def _olh_kernel(key: Any, v: Any, log_p: Any, g: Any, pool: int, pool_seed: Any) -> Any:
+def _olh_kernel(key: Any, v: Any, log_p: Any, log_flip: Any, g: Any, pool: int,
+                pool_seed: Any) -> Any:
     k1, k2 = jax.random.split(key)
     if pool > 0:
         j = jax.random.randint(k1, v.shape, 0, pool, dtype=jnp.int64).astype(jnp.uint64)
@@ -95,12 +98,30 @@ def _olh_kernel(key: Any, v: Any, log_p: Any, g: Any, pool: int, pool_seed: Any)
         seeds = jax.random.bits(k1, v.shape, jnp.uint64)
         out_seeds = seeds
     x = _hash(seeds, v, g)
-    return out_seeds, _grr(k2, x, log_p, g)
+    return out_seeds, _grr(k2, x, log_p, log_flip, g)
 
 
 def _log_keep(eps: float, k: int) -> float:
     """log p for p = 1/(1 + (k − 1)e^−ε), accurate also when 1 − p is tiny."""
     return -math.log1p((k - 1) * math.exp(-eps))
+
+
+_LOG_HALF_CELL = -65.0 * math.log(2.0)  # log 2^−65, half of the uniform's 2^−64 cell
+
+
+def _log_rounded_up(log_r: float) -> float:
+    """log(r + 2^−65): with U = (w + ½)·2^−64, P(U < r + 2^−65) = ⌈r·2^64⌉/2^64 ≥ r.
+
+    The rare event of each decision (a GRR flip, an OUE 1-bit for u ≠ v) is drawn at this
+    rate, so cell rounding can only raise it: the likelihood ratio stays ≤ e^ε, and a rate
+    below the 2^−64 grid (ε ≳ 45) is not rounded to 0 (which would be an infinite loss).
+    """
+    return float(np.logaddexp(log_r, _LOG_HALF_CELL))
+
+
+def _log_flip(eps: float, k: int) -> float:
+    """log(1 − p) = log(k − 1) − ε − log1p((k − 1)e^−ε) of a k-ary GRR, rounded up."""
+    return _log_rounded_up(math.log(k - 1) - eps + _log_keep(eps, k))
 
 
 def perturb_jax(o: Any, items: Any, key: Any) -> Any:
@@ -115,13 +136,13 @@ def perturb_jax(o: Any, items: Any, key: Any) -> Any:
         v = jnp.asarray(v_np, dtype=jnp.int64)
         if isinstance(o, GRR):
             return _grr_kernel(key, v, _log_keep(o.epsilon, o.domain_size),
-                               jnp.int64(o.domain_size))
+                               _log_flip(o.epsilon, o.domain_size), jnp.int64(o.domain_size))
         if isinstance(o, OUE):
-            log_q = -(o.epsilon + math.log1p(math.exp(-o.epsilon)))  # log 1/(e^ε + 1)
+            log_q = _log_rounded_up(-(o.epsilon + math.log1p(math.exp(-o.epsilon))))
             return _oue_kernel(key, v, log_q, o.domain_size)
         if isinstance(o, OLH):
             pool = 0 if o.num_hashes is None else o.num_hashes
-            seeds, y = _olh_kernel(key, v, _log_keep(o.epsilon, o.g), jnp.int64(o.g), pool,
-                                   _u64(o.pool_seed))
+            seeds, y = _olh_kernel(key, v, _log_keep(o.epsilon, o.g), _log_flip(o.epsilon, o.g),
+                                   jnp.int64(o.g), pool, _u64(o.pool_seed))
             return OLHReports(seeds, y)
     raise TypeError(type(o))  # pragma: no cover - validated by the caller

@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit, prange
 
 from ... import _numba_random as NR
-from .oracles import GRR, OLH, OUE, OLHReports
+from .oracles import GRR, OLH, OUE, OLHReports, flip_probability
 
 __all__ = ["perturb_numba", "olh_support_pool", "olh_support_fresh", "olh_hash_numba"]
 
@@ -62,8 +62,10 @@ def _coeffs(s: np.uint64) -> tuple[np.uint64, np.uint64]:
 
 
 @njit(cache=True, inline="always")
-def _grr_one(base: np.uint64, k: int, v: np.int64, p: float, m: np.uint64) -> tuple[int, int]:
-    if NR.uniform(base, k) < p:
+def _grr_one(base: np.uint64, k: int, v: np.int64, flip: float,
+             m: np.uint64) -> tuple[int, int]:
+    # draw the flip (u < 1 − p), so that grid rounding can only raise it (oracles.py)
+    if not NR.uniform(base, k) < flip:
         return v, k + 1
     r, k = _bounded(base, k + 1, m - np.uint64(1))
     o = np.int64(r)
@@ -73,12 +75,12 @@ def _grr_one(base: np.uint64, k: int, v: np.int64, p: float, m: np.uint64) -> tu
 
 
 @njit(cache=True, parallel=True)
-def _grr_kernel(key: np.uint64, v: np.ndarray, p: float, d: int) -> np.ndarray:
+def _grr_kernel(key: np.uint64, v: np.ndarray, flip: float, d: int) -> np.ndarray:
     n = v.size
     out = np.empty(n, dtype=np.int64)
     for i in prange(n):
         base = NR.stream(key, i)
-        out[i], _ = _grr_one(base, 0, v[i], p, np.uint64(d))
+        out[i], _ = _grr_one(base, 0, v[i], flip, np.uint64(d))
     return out
 
 
@@ -95,7 +97,7 @@ def _oue_kernel(key: np.uint64, v: np.ndarray, q: float, d: int) -> np.ndarray:
 
 
 @njit(cache=True, parallel=True)
-def _olh_kernel(key: np.uint64, v: np.ndarray, p: float, g: int, pool: int,
+def _olh_kernel(key: np.uint64, v: np.ndarray, flip: float, g: int, pool: int,
                 pool_seed: np.uint64) -> tuple[np.ndarray, np.ndarray]:
     n = v.size
     seeds = np.empty(n, dtype=np.uint64)
@@ -113,7 +115,7 @@ def _olh_kernel(key: np.uint64, v: np.ndarray, p: float, g: int, pool: int,
             seeds[i] = s
         a, b = _coeffs(s)
         x = np.int64(_hash(a, b, np.uint64(v[i]), gg))
-        out[i], _ = _grr_one(base, k, x, p, gg)
+        out[i], _ = _grr_one(base, k, x, flip, gg)
     return seeds, out
 
 
@@ -121,12 +123,13 @@ def perturb_numba(o: Any, v: np.ndarray, gen: Any) -> Any:
     """Reports of the validated items ``v`` (int64) with the numba kernels."""
     key = NR.seed_key(gen)
     if isinstance(o, GRR):
-        return _grr_kernel(key, v, o.p, o.domain_size)
+        return _grr_kernel(key, v, flip_probability(o.epsilon, o.domain_size), o.domain_size)
     if isinstance(o, OUE):
         return _oue_kernel(key, v, o.q, o.domain_size)
     if isinstance(o, OLH):
         pool = 0 if o.num_hashes is None else o.num_hashes
-        seeds, y = _olh_kernel(key, v, o.p, o.g, pool, np.uint64(o.pool_seed))
+        seeds, y = _olh_kernel(key, v, flip_probability(o.epsilon, o.g), o.g, pool,
+                               np.uint64(o.pool_seed))
         return OLHReports(seeds, y)
     raise TypeError(type(o))  # pragma: no cover - validated by the caller
 

@@ -52,6 +52,23 @@ MAX_BUCKETS = 2**31
 _OUE_CHUNK = 1 << 24  # bits per chunk of the OUE reference sampler
 
 
+def flip_probability(epsilon: float, k: int) -> float:
+    """1 − p = (k − 1)e^{−ε}/(1 + (k − 1)e^{−ε}) of a k-ary GRR, computed without cancellation.
+
+    The samplers draw the *flip* (u < 1 − p), not the keep (u < p): on a 2^−53 grid
+    P(u < f) = ⌈f·2^53⌉/2^53 ≥ f, so rounding can only raise the flip rate, i.e. lower the
+    likelihood ratio below e^ε. Drawing the keep instead rounds p up: at ε ≳ 36.7 + log(k − 1)
+    p is 1.0 in floating point and the report would always be the true item (infinite loss).
+    """
+    x = (k - 1) * math.exp(-epsilon)
+    return x / (1.0 + x)
+
+
+#: The smallest positive float: OUE's q is floored here so that q never rounds to 0 (a 0 would
+#: make B_u = 1 impossible for u ≠ v, an infinite privacy loss; any q > 0 gives P(u < q) ≥ q).
+_TINY = 5e-324
+
+
 def auto_num_hashes(g: int) -> int:
     """Default OLH pool size: min(16384, max(64, 2^20 // g)) (state ≤ 2^20 counts)."""
     return min(16384, max(64, (1 << 20) // g))
@@ -128,8 +145,10 @@ class OUE:
 
     @property
     def q(self) -> float:
-        """P[B_u = 1] for u ≠ v: 1/(e^ε + 1)."""
-        return 1.0 / (math.exp(self.epsilon) + 1.0) if self.epsilon < 700 else 0.0
+        """P[B_u = 1] for u ≠ v: 1/(e^ε + 1) = e^{−ε}/(1 + e^{−ε}) (floored at the smallest
+        positive float, so it never rounds to 0)."""
+        e = math.exp(-self.epsilon)
+        return max(e / (1.0 + e), _TINY)
 
 
 @dataclass(frozen=True)
@@ -285,8 +304,9 @@ def check_items(items: Any, domain_size: int, name: str = "items") -> np.ndarray
 
 
 # ======================================================================== numpy reference
-def _grr_numpy(p: float, d: int, v: np.ndarray, gen: Any) -> np.ndarray:
-    keep = gen.random(v.size) < p
+def _grr_numpy(flip: float, d: int, v: np.ndarray, gen: Any) -> np.ndarray:
+    """GRR over [0, d) with flip probability ``flip`` = 1 − p (see :func:`flip_probability`)."""
+    keep = ~(gen.random(v.size) < flip)
     other = gen.integers(0, d - 1, size=v.size)
     other = other + (other >= v)  # uniform over the d − 1 other values
     return np.where(keep, v, other).astype(np.int64)
@@ -324,7 +344,7 @@ def olh_hashes(o: OLH, seeds: np.ndarray, v: np.ndarray) -> np.ndarray:
 def _olh_numpy(o: OLH, v: np.ndarray, gen: Any) -> OLHReports:
     seeds = _olh_seeds(o, v.size, gen)
     x = olh_hashes(o, seeds, v)
-    y = _grr_numpy(o.p, o.g, x, gen)
+    y = _grr_numpy(flip_probability(o.epsilon, o.g), o.g, x, gen)
     return OLHReports(seeds, y)
 
 
@@ -334,7 +354,7 @@ def perturb_reference(oracle: Oracle, items: Any, rng: RNGLike) -> Any:
     v = check_items(items, o.domain_size)
     gen = as_generator(rng)
     if isinstance(o, GRR):
-        return _grr_numpy(o.p, o.domain_size, v, gen)
+        return _grr_numpy(flip_probability(o.epsilon, o.domain_size), o.domain_size, v, gen)
     if isinstance(o, OUE):
         return _oue_numpy(o, v, gen)
     return _olh_numpy(o, v, gen)
