@@ -6,8 +6,11 @@ Lea, Flood 2014): one 64-bit key per call is drawn from the caller's numpy Gener
 do not depend on the number of threads. Bernoulli draws compare a 53-bit uniform
 (``NR.uniform``) with the probability (rates resolved to 2^−53); bounded integers use Lemire's
 unbiased multiply-and-reject method (Lemire 2019), so "a uniform other item" is exactly
-uniform. The OLH hash is the one of :mod:`._hash` (bit-equal, tested). Not hardened against
-floating-point attacks.
+uniform. The OLH hash is the one of :mod:`._hash` (bit-equal, tested). OLH's public seeds (fresh
+64-bit seeds or pool indices) are drawn on the host from the caller's generator, never from the
+kernel's private streams: SplitMix's ``mix`` is an invertible bijection, so a published word
+would give the server its stream key and with it every flip decision of the batch (tested). Not
+hardened against floating-point attacks.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 from ... import _numba_random as NR
-from .oracles import GRR, OLH, OUE, OLHReports, flip_probability
+from .oracles import GRR, OLH, OUE, OLHReports, _olh_seeds, flip_probability
 
 __all__ = ["perturb_numba", "olh_support_pool", "olh_support_fresh", "olh_hash_numba"]
 
@@ -97,26 +100,25 @@ def _oue_kernel(key: np.uint64, v: np.ndarray, q: float, d: int) -> np.ndarray:
 
 
 @njit(cache=True, parallel=True)
-def _olh_kernel(key: np.uint64, v: np.ndarray, flip: float, g: int, pool: int,
-                pool_seed: np.uint64) -> tuple[np.ndarray, np.ndarray]:
+def _olh_kernel(key: np.uint64, v: np.ndarray, seeds: np.ndarray, flip: float, g: int,
+                pool: int, pool_seed: np.uint64) -> np.ndarray:
+    """Buckets y of OLH reports whose public ``seeds`` (pool indices when ``pool`` > 0) were
+    drawn on the host. The private stream of user i (key ``stream(key, i)``) feeds only the
+    GRR: no word of it is ever published (a published SplitMix word inverts to its stream key,
+    and from it every other word of that stream and of the batch's streams)."""
     n = v.size
-    seeds = np.empty(n, dtype=np.uint64)
     out = np.empty(n, dtype=np.int64)
     gg = np.uint64(g)
     for i in prange(n):
         base = NR.stream(key, i)
         if pool > 0:
-            j, k = _bounded(base, 0, np.uint64(pool))
-            s = (pool_seed << np.uint64(32)) + j
-            seeds[i] = j
+            s = (pool_seed << np.uint64(32)) + seeds[i]
         else:
-            s = _word(base, 0)
-            k = 1
-            seeds[i] = s
+            s = seeds[i]
         a, b = _coeffs(s)
         x = np.int64(_hash(a, b, np.uint64(v[i]), gg))
-        out[i], _ = _grr_one(base, k, x, flip, gg)
-    return seeds, out
+        out[i], _ = _grr_one(base, 0, x, flip, gg)
+    return out
 
 
 def perturb_numba(o: Any, v: np.ndarray, gen: Any) -> Any:
@@ -127,9 +129,13 @@ def perturb_numba(o: Any, v: np.ndarray, gen: Any) -> Any:
     if isinstance(o, OUE):
         return _oue_kernel(key, v, o.q, o.domain_size)
     if isinstance(o, OLH):
+        # public seeds from the caller's generator (as the numpy reference), independent of
+        # the private key drawn above: the server sees them, so they must not be words of the
+        # kernel's private SplitMix streams (mix is invertible).
+        seeds = _olh_seeds(o, v.size, gen)
         pool = 0 if o.num_hashes is None else o.num_hashes
-        seeds, y = _olh_kernel(key, v, flip_probability(o.epsilon, o.g), o.g, pool,
-                               np.uint64(o.pool_seed))
+        y = _olh_kernel(key, v, seeds, flip_probability(o.epsilon, o.g), o.g, pool,
+                        np.uint64(o.pool_seed))
         return OLHReports(seeds, y)
     raise TypeError(type(o))  # pragma: no cover - validated by the caller
 
