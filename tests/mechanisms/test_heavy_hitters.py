@@ -264,6 +264,11 @@ def test_unbiased_with_exact_variance(o):
     _check_mean_and_variance(est, COUNTS, hh.variance(o, 1000, COUNTS))
 
 
+def test_variance_refuses_nan_counts():
+    with pytest.raises(DPKitError, match="counts"):
+        hh.variance(hh.GRR(1.0, 3), 3, np.array([np.nan, 1.0, 2.0]))
+
+
 def test_unbiased_at_count_n():
     o = hh.GRR(2.0, 4)
     counts = np.array([1000, 0, 0, 0])

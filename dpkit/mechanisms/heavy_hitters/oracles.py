@@ -561,7 +561,7 @@ def variance(oracle: Oracle, n: int, counts: Any = None) -> np.ndarray | float:
     base = nn * q * (1.0 - q) / (p - q) ** 2
     if counts is None:
         return float(base)
-    c = np.asarray(counts, dtype=np.float64)
+    c = V.finite_array(counts=counts)
     if c.shape != (o.domain_size,) or (c < 0).any() or abs(c.sum() - nn) > 0.5:
         raise DPKitError(f"counts must be a nonnegative histogram of length {o.domain_size} "
                          f"summing to n={nn}")
