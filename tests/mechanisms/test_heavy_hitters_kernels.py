@@ -210,3 +210,17 @@ def test_numba_olh_public_seed_reveals_nothing_about_the_flip():
     flagged = np.array(flagged)
     assert flagged.sum() > 1000
     assert exact[flagged].mean() < 0.6, exact[flagged].mean()
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("pool", [None, 16])
+def test_secure_generator_accepted_by_olh(backend, pool):
+    """The OS-CSPRNG generator (recommended where reports leave the device) works for OLH in
+    both seed modes: seeds and buckets in range."""
+    from dpkit.random import SecureGenerator
+
+    o = hh.OLH(2.0, 1000, num_hashes=pool)
+    r = hh.perturb(o, np.arange(200), SecureGenerator(), backend=backend)
+    assert ((r.buckets >= 0) & (r.buckets < o.g)).all()
+    if pool is not None:
+        assert (r.seeds < pool).all()

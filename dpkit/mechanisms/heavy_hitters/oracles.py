@@ -329,7 +329,7 @@ def _olh_seeds(o: OLH, n: int, gen: Any) -> np.ndarray:
         hi = np.asarray(gen.integers(0, 2**32, size=n)).astype(np.uint64)
         lo = np.asarray(gen.integers(0, 2**32, size=n)).astype(np.uint64)
         return (hi << np.uint64(32)) | lo
-    return gen.integers(0, o.num_hashes, size=n, dtype=np.int64).astype(np.uint64)
+    return np.asarray(gen.integers(0, o.num_hashes, size=n)).astype(np.uint64)  # any RNG
 
 
 def olh_hashes(o: OLH, seeds: np.ndarray, v: np.ndarray) -> np.ndarray:
