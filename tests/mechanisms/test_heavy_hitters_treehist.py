@@ -168,3 +168,19 @@ def test_candidate_mode_finds_planted_items(fo):
     truth = {int(v): int(np.sum(items == v)) for v in planted}
     for v, c in zip(res.items.tolist(), res.counts.tolist(), strict=True):
         assert abs(c - truth[v]) < 0.5 * truth[v]
+
+
+def test_protocol_runs_with_a_secure_generator():
+    """The docstring's rng options include SecureGenerator (no ``permutation``): the groups
+    are still an exact partition, and a run completes in OLH and candidate mode."""
+    from dpkit.random import SecureGenerator
+
+    g = SecureGenerator()
+    p = hh.HeavyHitterParams(4.0, 12, 4, protocol="taps")
+    groups = hh.partition_users(p, 1001, g)
+    np.testing.assert_array_equal(np.sort(np.concatenate(groups)), np.arange(1001))
+    parties = [np.arange(3000) % 7, np.arange(2000) % 5]
+    for fo in ("olh", "grr"):
+        res = hh.find_heavy_hitters(hh.HeavyHitterParams(4.0, 12, 4, protocol="taps", fo=fo),
+                                    parties, g, backend="numpy")
+        assert [sum(s) for s in res.group_sizes] == [3000, 2000]

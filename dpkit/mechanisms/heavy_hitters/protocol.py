@@ -240,7 +240,11 @@ def partition_users(params: HeavyHitterParams, n: int, rng: RNGLike) -> list[np.
     """
     n = V.integer(minimum=1, n=n)
     gen = as_generator(rng)
-    return np.array_split(gen.permutation(n), params.num_groups)
+    if hasattr(gen, "permutation"):
+        perm = gen.permutation(n)
+    else:  # SecureGenerator: sort by 62-bit random keys (ties, probability < n²/2^63, by index)
+        perm = np.argsort(np.asarray(gen.integers(0, 2**62, size=n)), kind="stable")
+    return np.array_split(perm, params.num_groups)
 
 
 def treehist_threshold(params: HeavyHitterParams, num_candidates: int) -> float:
