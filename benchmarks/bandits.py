@@ -18,7 +18,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import OUT_DIR
-from ._report import Table, fmt_ratio, fmt_time, machine_info, machine_markdown, write_markdown
+from ._report import (
+    Table,
+    fmt_ratio,
+    fmt_time,
+    machine_info,
+    machine_markdown,
+    module_main,
+    write_markdown,
+)
 
 PROTOCOLS = ("none", "silo_ldp", "shuffle_amplification", "shuffle_vector_sum")
 
@@ -67,5 +75,10 @@ def run(quick: bool, out_dir: Path = OUT_DIR, argv: Sequence[str] | None = None)
     write_markdown(out_dir, "bandits", lines)
 
 
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point: ``python -m benchmarks.bandits [--quick] [--out DIR]``."""
+    return module_main("bandits", __doc__ or "", run, argv, OUT_DIR, "M = 10 silos")
+
+
 if __name__ == "__main__":
-    run("--quick" in __import__("sys").argv)
+    raise SystemExit(main())
