@@ -37,7 +37,7 @@ import numpy as np
 from numba import njit
 
 __all__ = ["GOLDEN", "GOLDEN2", "mix", "word", "stream", "uniform", "uniform_open", "log_uniform",
-           "bernoulli", "seed_key"]
+           "bernoulli", "seed_key", "unmix_int", "key_for_word"]
 
 #: SplitMix64's increment (2^64 / golden ratio, odd).
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -116,3 +116,35 @@ def seed_key(rng: Any, size: int | None = None) -> Any:
     hi = np.asarray(gen.integers(0, 2**32, size=size), dtype=np.uint64)
     lo = np.asarray(gen.integers(0, 2**32, size=size), dtype=np.uint64)
     return (hi << np.uint64(32)) | lo
+
+
+# ------------------------------------------------------------- inversion (pure Python)
+_MASK64 = (1 << 64) - 1
+
+
+def _unxorshift(y: int, shift: int) -> int:
+    x = y
+    for _ in range(64 // shift + 1):
+        x = y ^ (x >> shift)
+    return x & _MASK64
+
+
+def unmix_int(z: int) -> int:
+    """Inverse of :func:`mix` on Python ints: the xorshifts undo by iteration and the odd
+    multipliers by their inverses mod 2^64.
+
+    SplitMix64 is therefore *not* a cryptographic generator: a released word reveals the key
+    and every other word of its stream. Kernels must never publish a word of a private stream
+    (public values come from a separate generator); tests use this to craft exact words and to
+    replay that attack.
+    """
+    z = _unxorshift(z & _MASK64, 31)
+    z = (z * pow(int(_M2), -1, 1 << 64)) & _MASK64
+    z = _unxorshift(z, 27)
+    z = (z * pow(int(_M1), -1, 1 << 64)) & _MASK64
+    return _unxorshift(z, 30)
+
+
+def key_for_word(word_value: int, counter: int = 0) -> np.uint64:
+    """The key whose :func:`word` at ``counter`` is ``word_value`` (for crafted-bit tests)."""
+    return np.uint64((unmix_int(word_value) - (counter + 1) * int(GOLDEN)) & _MASK64)

@@ -165,22 +165,6 @@ def test_large_epsilon_never_rounds_the_rare_event_to_zero():
 _M64 = (1 << 64) - 1
 
 
-def _unxorshift(z: int, s: int) -> int:
-    x = z
-    for _ in range(64 // s + 1):
-        x = z ^ (x >> s)
-    return x & _M64
-
-
-def _splitmix_unmix(z: int) -> int:
-    """Inverse of SplitMix64's finaliser (xorshifts and odd multipliers invert exactly)."""
-    z = _unxorshift(z, 31)
-    z = (z * pow(0x94D049BB133111EB, -1, 1 << 64)) & _M64
-    z = _unxorshift(z, 27)
-    z = (z * pow(0xBF58476D1CE4E5B9, -1, 1 << 64)) & _M64
-    return _unxorshift(z, 30)
-
-
 def _splitmix_mix(z: int) -> int:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
@@ -194,6 +178,7 @@ def test_numba_olh_public_seed_reveals_nothing_about_the_flip():
     report was the true hash (measured 995/995). With host-drawn seeds the flag is noise: the
     flagged users' reports are exact at the base rate p = 0.475 (ε = 1, g = 4). n = 4000, the
     flagged ≈ 2000: a share > 0.6 is > 10 sd above p (false alarm < 1e-20)."""
+    from dpkit import _numba_random as NR
     from dpkit.mechanisms.heavy_hitters import oracles as O
 
     o = hh.OLH(1.0, 2**16, num_hashes=None)
@@ -204,7 +189,7 @@ def test_numba_olh_public_seed_reveals_nothing_about_the_flip():
     exact = O.olh_hashes(o, r.seeds, items) == r.buckets
     flagged = []
     for s in r.seeds.tolist():
-        base = (_splitmix_unmix(int(s)) - golden) & _M64
+        base = (NR.unmix_int(int(s)) - golden) & _M64
         u = (_splitmix_mix((base + 2 * golden) & _M64) >> 11) * 2.0**-53
         flagged.append(not u < flip)
     flagged = np.array(flagged)

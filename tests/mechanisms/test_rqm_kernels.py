@@ -117,30 +117,11 @@ def test_numba_determinism_and_shapes() -> None:
 
 
 # --------------------------------------------- numba: crafted SplitMix64 words (exact checks)
-_MASK = 2**64 - 1
-_PHI = 0x9E3779B97F4A7C15
-
-
-def _unmix(z: int) -> int:
-    """Inverse of SplitMix64's finaliser (xorshifts undone by iteration, odd multipliers by
-    their inverses mod 2^64), to craft a key whose word at a given counter is given."""
-    def unxorshift(y: int, sh: int) -> int:
-        v = y
-        for _ in range(64 // sh + 1):
-            v = y ^ (v >> sh)
-        return v
-
-    z = unxorshift(z, 31)
-    z = (z * pow(0x94D049BB133111EB, -1, 2**64)) & _MASK
-    z = unxorshift(z, 27)
-    z = (z * pow(0xBF58476D1CE4E5B9, -1, 2**64)) & _MASK
-    return unxorshift(z, 30)
-
-
 def _key_for(word: int, counter: int) -> np.uint64:
     """A key whose SplitMix64 word at ``counter`` is ``word``: mix(key + (counter+1)φ) = word."""
-    key = np.uint64((_unmix(word) - (counter + 1) * _PHI) & _MASK)
     from dpkit import _numba_random as NR
+
+    key = NR.key_for_word(word, counter)
 
     @_njit
     def w(k: np.uint64, c: int) -> np.uint64:
@@ -177,7 +158,6 @@ def test_numba_log_path_gaps_reach_the_64_bit_floor() -> None:
     of ⌊45.05/ln 2⌋ = 65 levels at q = ½ (probability 2^−65). The former log(1 − u) with a
     53-bit u stopped at log 2^−53: gaps > 53 were impossible from x but possible from a
     neighbour further down (infinite loss on an event of probability ~1e-16)."""
-    from dpkit import _numba_random as NR
     from dpkit.mechanisms.rqm._numba import _walk_bounds
 
     @_njit
@@ -189,7 +169,6 @@ def test_numba_log_path_gaps_reach_the_64_bit_floor() -> None:
     assert bounds(_key_for(2**11, 0), 100, 600, inv_log)[0] == 100 - 52  # 2^−53 → 52
     # the upper gap (counter 1) likewise
     assert bounds(_key_for(0, 1), 100, 600, inv_log)[1] == 101 + 65
-    assert NR.GOLDEN == np.uint64(_PHI)
 
 
 def test_numba_table_tiny_atoms_are_decided_in_log_space() -> None:

@@ -240,21 +240,10 @@ def test_classic_rr_huge_epsilon_no_overflow() -> None:
 
 # ------------------------------------- numba kernels: crafted SplitMix64 words (exact checks)
 def _key_for_word0(word: int) -> np.uint64:
-    """A key whose SplitMix64 word at counter 0 is ``word`` (finaliser inverted: xorshifts
-    undone by iteration, odd multipliers by their inverses mod 2^64)."""
-    mask = 2**64 - 1
+    """A key whose SplitMix64 word at counter 0 is ``word``."""
+    from dpkit import _numba_random as NR
 
-    def unxorshift(y: int, sh: int) -> int:
-        v = y
-        for _ in range(64 // sh + 1):
-            v = y ^ (v >> sh)
-        return v
-
-    z = unxorshift(word, 31)
-    z = (z * pow(0x94D049BB133111EB, -1, 2**64)) & mask
-    z = unxorshift(z, 27)
-    z = (z * pow(0xBF58476D1CE4E5B9, -1, 2**64)) & mask
-    return np.uint64((unxorshift(z, 30) - 0x9E3779B97F4A7C15) & mask)
+    return NR.key_for_word(word, 0)
 
 
 def test_numba_flip_resolves_probabilities_below_2_pow_54() -> None:
