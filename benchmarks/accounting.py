@@ -14,7 +14,10 @@ Sections:
 3. cost against the number of steps, T from 1e2 to 1e9 at q=0.001;
 4. heterogeneous composition of N distinct (q, σ) steps;
 5. cold start of the ``dpkit`` CLI (fresh process);
-6. peak RSS of dpkit's ε at T=1e9 against T=1e2.
+6. peak RSS of dpkit's ε at T=1e9 against T=1e2;
+7. ledger length: compose / compose_many / ε / to_dict / from_dict on N distinct events,
+   N = 1e3 … 1e5 (and 1e6 when ``DPKIT_BENCH_LEDGER_1E6=1`` is set: about 2–3 minutes and
+   ~3 GiB; ``--quick`` stops at 1e4).
 
 Every library call runs in a :class:`~benchmarks._timing.Worker` subprocess with a time limit
 and a 9 GiB address-space cap, so a hang or a blow-up becomes a table cell. dpkit is timed the
@@ -183,6 +186,39 @@ def opacus_prv_hetero(rep: int, n: int, delta: float) -> float:
     return acc.get_epsilon(delta)
 
 
+def dpkit_ledger(rep: int, n: int, delta: float) -> dict[str, Any]:
+    """dpkit: seconds of each ledger operation on N distinct events Gaussian(σ_i),
+    σ_i = 1 + i/N (a per-query ledger: every event's curve is cheap, so the times are the
+    ledger's own), each composed once; and ε before and after a JSON round trip."""
+    from dpkit.accounting import Accountant, Gaussian
+
+    events = [Gaussian(_jitter(1.0 + i / n, rep)) for i in range(n)]
+    out: dict[str, Any] = {}
+
+    def timed(key: str, fn: Any) -> Any:
+        t0 = time.perf_counter()
+        value = fn()
+        out[key] = time.perf_counter() - t0
+        return value
+
+    def loop() -> Any:
+        acct = Accountant()
+        for ev in events:
+            acct = acct.compose(ev)
+        return acct
+
+    acct = timed("compose", loop)
+    out["eps"] = timed("epsilon", lambda: acct.epsilon(delta))
+    acct = None  # free its memory before the next accountant is built
+    many = timed("compose_many", lambda: Accountant().compose_many((ev, 1) for ev in events))
+    d = timed("to_dict", many.to_dict)
+    many = None
+    text = timed("json", lambda: json.dumps(d))
+    back = timed("from_dict", lambda: Accountant.from_dict(json.loads(text)))
+    out["eps_loaded"] = timed("epsilon_loaded", lambda: back.epsilon(delta))
+    return out
+
+
 def dpkit_calibrate(rep: int, target: float, delta: float, q: float, steps: int) -> float:
     """dpkit ``dpsgd.noise_multiplier`` (default rtol 1e-6); target perturbed per repetition."""
     from dpkit.accounting import dpsgd
@@ -250,6 +286,7 @@ class Config:
     hetero_ns: tuple[int, ...]
     anchor_hetero_max: int  # anchors only up to this N in section 4
     tight_hetero_max: int  # PLD/PRV only up to this N in section 4
+    ledger_ns: tuple[int, ...] = (10**3, 10**4, 10**5)  # section 7
     targets: tuple[float, ...] = (1.0, 3.0, 8.0)
     cli_reps: int = 3  # fresh runs of the dpkit CLI (and of the interpreter floor)
     cold_anchor_reps: int = 3  # fresh runs of the anchors' cold-start one-liners
@@ -265,8 +302,12 @@ class Config:
         grid = (10**2, 10**3, 10**4, 10**5, 10**6, 10**7, 10**9)
         if quick:
             return cls(True, 3, 20.0, 60.0, 2.0, grid, 1e4, (10, 100, 1000), 100, 10,
-                       cold_anchor_reps=1)
-        return cls(False, 7, 20.0, 120.0, 8.0, grid, math.inf, (10, 100, 1000), 1000, 100)
+                       cold_anchor_reps=1, ledger_ns=(10**3, 10**4))
+        ledger = (10**3, 10**4, 10**5)
+        if os.environ.get("DPKIT_BENCH_LEDGER_1E6", "") not in ("", "0"):
+            ledger += (10**6,)
+        return cls(False, 7, 20.0, 120.0, 8.0, grid, math.inf, (10, 100, 1000), 1000, 100,
+                   ledger_ns=ledger)
 
 
 @dataclass
@@ -521,6 +562,33 @@ def section_hetero(cfg: Config, run: _Runner, rep: Report) -> None:
     rep.emit(table)
 
 
+def section_ledger(cfg: Config, run: _Runner, rep: Report) -> None:
+    """§7: every ledger operation against the number N of distinct events (issue 14)."""
+    keys = ["compose", "compose_many", "epsilon", "to_dict", "json", "from_dict",
+            "epsilon_loaded"]
+    table = Table(
+        f"7. Ledger length: N distinct events Gaussian(σ_i), σ_i = 1 + i/N, δ={DELTA:g}",
+        ["N", "compose ×N", "compose_many", "ε (first query)", "to_dict", "json.dumps",
+         "from_dict (json.loads + parse)", "ε after load", "compose µs/event", "ε"],
+        ["one run per N in a fresh worker call; compose ×N: acct = acct.compose(e) in a loop",
+         "before issue 14 compose and from_dict were O(N²): 10k events 2.0 s, 50k 58.5 s",
+         "ε after load equals ε (checked); N = 1e6 runs with DPKIT_BENCH_LEDGER_1E6=1"],
+    )
+    for n in cfg.ledger_ns:
+        out = run.cell(f"§7 ledger N={n}", "dpkit_ledger", {"n": n, "delta": DELTA}, reps=1,
+                       warmup=False, prime={"n": 10, "delta": DELTA}, budget_s=math.inf,
+                       limit_s=max(cfg.long_limit_s, 600.0))
+        rep.cells[("ledger", "dpkit", n)] = out
+        if not isinstance(out, Measurement):
+            table.add(f"{n:,}", out.reason if out else "—", *[""] * 8)
+            continue
+        v = out.value
+        same = "" if v["eps_loaded"] == v["eps"] else " (differs after load!)"
+        table.add(f"{n:,}", *[fmt_time(v[k]) for k in keys],
+                  f"{v['compose'] / n * 1e6:.1f}", fmt_num(v["eps"], 6) + same)
+    rep.emit(table)
+
+
 def _venv_bin(name: str) -> Path:
     """A console script next to the running interpreter (the venv's bin/)."""
     return Path(sys.executable).parent / name
@@ -679,6 +747,16 @@ def _goals(cfg: Config, rep: Report) -> Table:
         rep.goal("CLI ε, cold process", "< 1 s", fmt_time(cli.median), cli.median < 1.0)
     else:
         rep.goal("CLI ε, cold process", "< 1 s", cli.reason if cli else "not run", False)
+    led = {n: m for n in cfg.ledger_ns if (m := _meas(rep, "ledger", "dpkit", n))}
+    if len(led) >= 2:
+        lo, hi = min(led), max(led)
+        per = {k: led[hi].value[k] / led[lo].value[k] * lo / hi
+               for k in ("compose", "compose_many", "epsilon", "to_dict", "from_dict")}
+        worst = max(per, key=per.get)  # type: ignore[arg-type]
+        rep.goal(f"Ledger operations linear in N distinct events (N={lo:,}→{hi:,})",
+                 "time per event at most 3× the smallest N's (issue 14)",
+                 f"worst: {worst} {per[worst]:.2f}×; compose ×{hi:,}: "
+                 f"{fmt_time(led[hi].value['compose'])}", per[worst] <= 3.0)
     a, b = rep.rss.get("dpkit:100"), rep.rss.get(f"dpkit:{10**9}")
     if a and b:
         grow = (b["peak"] - b["base"]) - (a["peak"] - a["base"])
@@ -706,7 +784,7 @@ def run(quick: bool = False, out_dir: Path = OUT_DIR, argv: Sequence[str] | None
     t0 = time.perf_counter()
     rep = Report()
     n_cells = (2 * len(TOOLS) + 4 * len(cfg.targets) + len(cfg.steps_grid) * len(TOOLS)
-               + 1 + len(cfg.hetero_ns) * len(TOOLS) + 5 + 4)
+               + 1 + len(cfg.hetero_ns) * len(TOOLS) + len(cfg.ledger_ns) + 5 + 4)
     progress = Progress(n_cells, "accounting")
     preload = ["numpy", "scipy.special", "scipy.optimize", "dpkit.accounting", "dp_accounting",
                "opacus.accountants", "opacus.accountants.utils"]
@@ -717,6 +795,7 @@ def run(quick: bool = False, out_dir: Path = OUT_DIR, argv: Sequence[str] | None
             section_calibration(cfg, runner, rep)
             section_steps(cfg, runner, rep)
             section_hetero(cfg, runner, rep)
+            section_ledger(cfg, runner, rep)
             restarts = worker.restarts
         section_cli(cfg, progress, rep)
         section_memory(cfg, progress, rep)

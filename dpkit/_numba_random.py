@@ -21,8 +21,9 @@ midpoints; log of it is finite). For tails use the log-space pair, as in the JAX
 on the side of min(p, 1 − p), so P(True) = p to 2^−64 even for p or 1 − p = 1e-12 (a 53-bit
 uniform compared with p would turn a probability below 2^−54 into 0: an impossible output
 under one input and a possible one under a neighbour). SplitMix64 is a statistical generator,
-not a cryptographic one; the kernels are not hardened against floating-point attacks
-(docs/security.md).
+not a cryptographic one: these kernels serve the fast tier only (:func:`seed_key` refuses a
+SecureGenerator; the hardened tier runs the numpy reference), and they are not hardened
+against floating-point attacks (docs/security.md).
 
 Note on numba's cache: ``cache=True`` kernels that inline these functions are not
 recompiled when only this file changes; clear the kernels' ``__pycache__`` after editing it.
@@ -105,12 +106,21 @@ def bernoulli(key: np.uint64, counter: Any, log_p: float, log1m_p: float) -> boo
 def seed_key(rng: Any, size: int | None = None) -> Any:
     """A uint64 stream key (or an array of ``size`` keys) drawn from a numpy Generator.
 
-    ``rng``: anything :func:`dpkit.random.as_generator` accepts. Each key is two 32-bit draws,
-    (hi << 32) | lo, so the keys are uniform on all of uint64.
+    ``rng``: anything :func:`dpkit.random.as_generator` accepts except a SecureGenerator. Each
+    key is two 32-bit draws, (hi << 32) | lo, so the keys are uniform on all of uint64.
+
+    A :class:`~dpkit.random.SecureGenerator` is refused: expanding 64 OS-random bits with
+    SplitMix64 is not the hardened tier (every bit from the OS CSPRNG). Mechanisms route the
+    hardened tier to their numpy reference (:func:`dpkit.random.route_backend`), so this
+    raises only if a kernel path forgot to.
     """
-    from .random import as_generator
+    from .errors import DPKitError
+    from .random import SecureGenerator, as_generator
 
     gen = as_generator(rng)
+    if isinstance(gen, SecureGenerator):
+        raise DPKitError("a SecureGenerator cannot key a SplitMix64 kernel (not cryptographic); "
+                         "the hardened tier runs the numpy reference (route_backend)")
     if size is None:
         return np.uint64((int(gen.integers(0, 2**32)) << 32) | int(gen.integers(0, 2**32)))
     hi = np.asarray(gen.integers(0, 2**32, size=size), dtype=np.uint64)

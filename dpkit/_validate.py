@@ -25,6 +25,7 @@ __all__ = [
     "probability",
     "integer",
     "finite_array",
+    "generator",
 ]
 
 
@@ -120,10 +121,12 @@ def finite_array(**kwargs: Any) -> np.ndarray:
     """A float array with no NaN or infinity; the message names the first bad positions."""
     name, value = one(kwargs)
     try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as exc:
+        raw = np.asarray(value)
+        complex_ = np.iscomplexobj(raw)
+        arr = None if complex_ else np.asarray(raw, dtype=float)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise DPKitError(f"{name} must be an array of real numbers: {exc}") from None
-    if np.iscomplexobj(np.asarray(value)):
+    if arr is None:  # checked before the cast: casting would warn and drop the imaginary part
         raise DPKitError(f"{name} must be real, got a complex array")
     bad = ~np.isfinite(arr)
     if bad.any() and arr.ndim == 0:
@@ -135,3 +138,12 @@ def finite_array(**kwargs: Any) -> np.ndarray:
         more = "" if bad.sum() <= 5 else f" (and {int(bad.sum()) - 5} more)"
         raise DPKitError(f"{name} must be finite; NaN or inf at position(s) {pos}{more}")
     return arr
+
+
+def generator(**kwargs: Any) -> np.random.Generator:
+    """A ``numpy.random.Generator`` (where only NumPy's full sampling API will do)."""
+    name, value = one(kwargs)
+    if not isinstance(value, np.random.Generator):
+        raise DPKitError(f"{name} must be a numpy.random.Generator (numpy.random.default_rng), "
+                         f"got {type(value).__name__}")
+    return value

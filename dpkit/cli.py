@@ -9,7 +9,8 @@ Sub-commands::
 
 ``--steps`` may be replaced by ``--epochs E --dataset-size N --batch-size B`` (then
 q = B/N and steps = ceil(E·N/B), the number of batches drawn). Bad input prints one line on
-stderr naming the parameter and exits with status 2; there is never a traceback.
+stderr naming the parameter and exits with status 2; there is never a traceback, never a
+numpy warning, and ``--json`` output is strict JSON (infinity as the string ``"inf"``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import json
 import math
 import os
 import sys
+import warnings
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any, NoReturn
 
 from .errors import DPKitError
@@ -43,6 +46,16 @@ def _number(text: str) -> float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return value
 
 
 def _add_budget_args(p: argparse.ArgumentParser, *, with_noise: bool) -> None:
@@ -79,13 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_budget_args(p, with_noise=False)
 
     p = sub.add_parser("compose", help="epsilon of a JSON list of privacy events")
-    p.add_argument("spec", help="JSON file ('-' for stdin): a list of events or "
-                   "{'event': ..., 'count': n} items, or an Accountant.to_dict() object")
+    p.add_argument("spec", help="JSON file ('-' for stdin, UTF-8): a list whose items are "
+                   "events (objects with 'type') or {'event': ..., 'count': n} entries (objects "
+                   "without 'type'), or an Accountant.to_dict() object")
     p.add_argument("--delta", "-d", type=_number, required=True, help="target delta, in [0, 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = sub.add_parser("demo", help="run every mechanism on synthetic data; one composed budget")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="random seed, a whole number >= 0 (default 0)")
     p.add_argument("--json", action="store_true", help="print the final budget as JSON")
     return parser
 
@@ -106,12 +121,23 @@ def _sampling(args: argparse.Namespace) -> tuple[float, Any, str]:
         b = V.integer(minimum=1, maximum=n, batch_size=args.batch_size)
         e = V.positive(epochs=args.epochs)
         q = b / n
-        steps = math.ceil(e * n / b)
+        # exact: the decimal value of E (as typed) times N over B, rounded up, so the count
+        # is never below the number of batches drawn, and never overflows
+        steps = math.ceil(Fraction(repr(e)) * n / b)
+        if steps > sys.float_info.max:
+            raise DPKitError(f"--epochs x --dataset-size / --batch-size gives a "
+                             f"{len(str(steps))}-digit number of steps, more than the largest "
+                             f"accounted ({sys.float_info.max:.3e})")
         return q, steps, f"q = {b}/{n}, steps = ceil({e:g}·{n}/{b}) = {steps}"
     if args.sample_rate is None or args.steps is None:
         raise DPKitError("--sample-rate and --steps are required (or --epochs, "
                          "--dataset-size and --batch-size)")
     return args.sample_rate, args.steps, ""
+
+
+def _whole(x: Any) -> int:
+    """A step count (already validated as a whole number) as an int, however large."""
+    return x if isinstance(x, int) else int(x)
 
 
 def _fmt(x: float) -> str:
@@ -121,11 +147,28 @@ def _fmt(x: float) -> str:
 
 
 def _enc(x: Any) -> Any:
-    if isinstance(x, float) and math.isinf(x):
-        return "inf"
-    if isinstance(x, float) and math.isnan(x):
-        return None
+    """``x`` as strict JSON: ±infinity as the strings "inf"/"-inf", NaN as null (never
+    produced by an accountant; kept for safety), containers recursively."""
+    if isinstance(x, dict):
+        return {str(k): _enc(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_enc(v) for v in x]
+    if isinstance(x, float) or type(x).__module__ == "numpy":
+        try:
+            f = float(x)
+        except (TypeError, ValueError):
+            return x
+        if math.isnan(f):
+            return None
+        if math.isinf(f):
+            return "inf" if f > 0 else "-inf"
+        return f if isinstance(x, float) or not float(f).is_integer() else x.item()
     return x
+
+
+def _print_json(obj: Any) -> None:
+    """Print one strict JSON object (no NaN/Infinity tokens)."""
+    print(json.dumps(_enc(obj), allow_nan=False))
 
 
 _METHOD_TEXT = {
@@ -142,15 +185,14 @@ def _cmd_epsilon(args: argparse.Namespace) -> int:
     q, steps, how = _sampling(args)
     res = dpsgd.epsilon_details(args.noise_multiplier, q, steps, args.delta, refine=args.refine)
     if args.json:
-        print(json.dumps({"epsilon": _enc(res.epsilon), "delta": res.delta,
-                          "order": _enc(res.order), "method": res.method,
-                          "noise_multiplier": args.noise_multiplier, "sample_rate": q,
-                          "steps": int(float(steps)), "relation": "add_remove",
-                          "accountant": "rdp", "bound": "upper"}))
+        _print_json({"epsilon": res.epsilon, "delta": res.delta, "order": res.order,
+                     "method": res.method, "noise_multiplier": args.noise_multiplier,
+                     "sample_rate": q, "steps": _whole(steps), "relation": "add_remove",
+                     "accountant": "rdp", "bound": "upper"})
         return 0
     print(f"epsilon = {_fmt(res.epsilon)}   at delta = {res.delta:g}")
     print(f"  DP-SGD: Poisson-sampled Gaussian, noise multiplier {args.noise_multiplier:g}, "
-          f"sample rate {q:g}, {int(float(steps))} steps" + (f" ({how})" if how else ""))
+          f"sample rate {q:g}, {_whole(steps)} steps" + (f" ({how})" if how else ""))
     order = "" if math.isnan(res.order) else f" at Rényi order {_fmt(res.order)}"
     print(f"  upper bound by RDP accounting; {_METHOD_TEXT[res.method]}{order}; "
           "add/remove-one adjacency")
@@ -164,57 +206,54 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     sigma = dpsgd.noise_multiplier(args.epsilon, args.delta, q, steps)
     res = dpsgd.epsilon_details(sigma, q, steps, args.delta)
     if args.json:
-        print(json.dumps({"noise_multiplier": sigma, "epsilon": _enc(res.epsilon),
-                          "delta": res.delta, "target_epsilon": args.epsilon,
-                          "order": _enc(res.order), "sample_rate": q,
-                          "steps": int(float(steps))}))
+        _print_json({"noise_multiplier": sigma, "epsilon": res.epsilon, "delta": res.delta,
+                     "target_epsilon": args.epsilon, "order": res.order, "sample_rate": q,
+                     "steps": _whole(steps)})
         return 0
     print(f"noise_multiplier = {sigma:.6g}")
     print(f"  spends epsilon = {res.epsilon:.8g} <= target {args.epsilon:g} at delta = "
           f"{res.delta:g} (Rényi order {_fmt(res.order)})")
-    print(f"  sample rate {q:g}, {int(float(steps))} steps" + (f" ({how})" if how else "")
+    print(f"  sample rate {q:g}, {_whole(steps)} steps" + (f" ({how})" if how else "")
           + "; Poisson-sampled Gaussian, add/remove-one adjacency")
     return 0
 
 
 def _load_spec(path: str) -> Any:
+    """The parsed JSON of a spec file ('-': stdin), read as UTF-8 (a BOM is allowed)."""
     try:
         if path == "-":
-            text = sys.stdin.read()
+            stream = getattr(sys.stdin, "buffer", None)  # a text-only stdin: read as text
+            data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
         else:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
+            with open(path, "rb") as fh:
+                data = fh.read()
     except OSError as exc:
         raise DPKitError(f"spec: cannot read {path!r}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DPKitError(f"spec: {path!r} is not UTF-8 text (bad byte at offset {exc.start})"
+                         ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise DPKitError(f"spec: {path!r} is not valid JSON ({exc.msg} at line {exc.lineno})"
                          ) from None
+    except RecursionError:
+        raise DPKitError(f"spec: {path!r} is nested too deeply to read (events may be nested "
+                         "at most MAX_EVENT_DEPTH = 64 deep)") from None
 
 
 def accountant_from_spec(spec: Any) -> Any:
-    """An Accountant from a compose spec: a list of events / {event, count} items, or an
+    """An Accountant from a compose spec (a thin wrapper of
+    :func:`dpkit.accounting.accountant_from_json`, which the Python API shares): a non-empty
+    list of events and ``{"event", "count"}`` entries, a single one, or an
     ``Accountant.to_dict()`` object."""
-    from .accounting import Accountant, event_from_dict
+    from .accounting import accountant_from_json
 
-    if isinstance(spec, dict) and spec.get("type") == "Accountant":
-        return Accountant.from_dict(spec)
-    if isinstance(spec, dict):
-        spec = [spec]
-    if not isinstance(spec, list) or not spec:
+    if isinstance(spec, list) and not spec:
         raise DPKitError("spec must be a non-empty JSON list of events")
-    acct = Accountant()
-    for i, item in enumerate(spec):
-        if isinstance(item, dict) and "event" in item:
-            ev, count = item["event"], item.get("count", 1)
-        else:
-            ev, count = item, 1
-        try:
-            acct = acct.compose(event_from_dict(ev), count)
-        except DPKitError as exc:
-            raise type(exc)(f"spec item {i}: {exc}") from None
-    return acct
+    return accountant_from_json(spec)
 
 
 def _cmd_compose(args: argparse.Namespace) -> int:
@@ -223,14 +262,14 @@ def _cmd_compose(args: argparse.Namespace) -> int:
     if args.json:
         out = res.to_dict()
         out["ledger"] = [{"event": e.to_dict(), "count": n} for e, n in acct.ledger]
-        print(json.dumps(out))
+        _print_json(out)
         return 0
     print(f"epsilon = {_fmt(res.epsilon)}   at delta = {res.delta:g}")
     order = "" if math.isnan(res.order) else f" at Rényi order {_fmt(res.order)}"
     print(f"  upper bound; {_METHOD_TEXT[res.method]}{order}; relation: "
           f"{res.relation or 'as stated by each event'}")
     for ev, n in acct.ledger:
-        print(f"  {n:>12} x {json.dumps(ev.to_dict())}")
+        print(f"  {n:>12} x {json.dumps(_enc(ev.to_dict()), allow_nan=False)}")
     return 0
 
 
@@ -273,8 +312,13 @@ def _main(argv: Sequence[str] | None) -> int:
             return EXIT_BAD_INPUT
         handler = {"epsilon": _cmd_epsilon, "calibrate": _cmd_calibrate,
                    "compose": _cmd_compose, "demo": _cmd_demo}[args.command]
-        return handler(args)
-    except (_UsageError, DPKitError, argparse.ArgumentTypeError) as exc:
+        # Floating-point warnings of intermediate steps (an overflow to ∞ in a bound that is
+        # then ∞, an underflow to 0) never reach the user: every result is checked for what
+        # it is (never NaN; ∞ printed as "inf"), and errors are one line.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return handler(args)
+    except (_UsageError, DPKitError, argparse.ArgumentTypeError, RecursionError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"dpkit: error: {msg}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -10,7 +10,6 @@ be composed soundly); the demo reports one budget per relation.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,5 +102,7 @@ def run_demo(seed: int = 0, as_json: bool = False) -> int:
                   f"at delta = {DELTA:g} over {len(acct.ledger)} distinct events "
                   f"(Rényi order {res.order:g})")
     if as_json:
-        print(json.dumps(out))
+        from .cli import _print_json
+
+        _print_json(out)
     return 0

@@ -158,3 +158,93 @@ def test_cli_does_not_start_numba_and_restores_the_environment() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert proc.stdout.strip().splitlines()[-1] == "False None"
+
+
+# ------------------------------------------------------------------ issue 14: odd values
+def _strict(out: str) -> dict:
+    def refuse(token: str) -> None:
+        raise AssertionError(f"non-standard JSON token {token} in {out!r}")
+
+    return json.loads(out, parse_constant=refuse)
+
+
+def test_json_output_is_strict_with_infinite_inputs(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["epsilon", "--noise-multiplier", "inf", "-q", "0.01", "-n", "10",
+                          "-d", "1e-5", "--json"], capsys)
+    assert code == 0 and err == ""
+    data = _strict(out)
+    assert data["noise_multiplier"] == "inf" and data["epsilon"] == 0.0
+    code, out, _ = run(["calibrate", "--epsilon", "inf", "-q", "0.01", "-n", "10", "-d", "1e-5",
+                        "--json"], capsys)
+    if code == 0:
+        assert _strict(out)["target_epsilon"] == "inf"
+
+
+def test_demo_seed_must_be_a_whole_number_at_least_0(capsys: pytest.CaptureFixture[str]) -> None:
+    for seed in ("-1", "1.5", "x"):
+        code, out, err = run(["demo", "--seed", seed], capsys)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+        assert "--seed" in err
+
+
+def test_calibrate_huge_target_is_a_true_number(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["calibrate", "--epsilon", "1e308", "-q", "0.01", "-n", "1000",
+                          "-d", "1e-5", "--json"], capsys)
+    assert code == 0 and err == ""
+    data = _strict(out)
+    assert dpsgd.epsilon(data["noise_multiplier"], 0.01, 1000, 1e-5) <= 1e308
+
+
+def test_epoch_form_counts_steps_exactly(capsys: pytest.CaptureFixture[str]) -> None:
+    # 0.7 epochs of 10 records in batches of 7 is one batch; in floats 0.7·10/7 = 1.0000000002
+    code, out, _ = run(["epsilon", "-s", "1", "--epochs", "0.7", "--dataset-size", "10",
+                        "--batch-size", "7", "-d", "1e-5", "--json"], capsys)
+    assert code == 0 and _strict(out)["steps"] == 1
+    code, out, err = run(["epsilon", "-s", "1", "--epochs", "1e308", "--dataset-size", "1e308",
+                          "--batch-size", "1", "-d", "1e-5"], capsys)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "steps" in err
+    code, out, _ = run(["epsilon", "-s", "1", "-q", "0.01", "-n", "1e308", "-d", "1e-5",
+                        "--json"], capsys)
+    assert code == 0 and _strict(out)["steps"] == int(1e308)
+
+
+ODD = ["0", "-0", "1e-300", "1e308", "inf", "nan", "-1"]
+ODD_ARGV = (
+    [["epsilon", "-s", s, "-q", "0.01", "-n", "100", "-d", "1e-5"] for s in ODD]
+    + [["epsilon", "-s", "1", "-q", q, "-n", "100", "-d", "1e-5"] for q in [*ODD, "1"]]
+    + [["epsilon", "-s", "1", "-q", "0.01", "-n", n, "-d", "1e-5"] for n in [*ODD, "1e9"]]
+    + [["epsilon", "-s", "1", "-q", "0.01", "-n", "100", "-d", d] for d in [*ODD, "0.999"]]
+    + [["epsilon", "-s", "1e-300", "-q", "1", "-n", "1e308", "-d", "0"]]
+    + [["calibrate", "-e", e, "-q", "0.01", "-n", "100", "-d", "1e-5"] for e in ODD]
+    + [["calibrate", "-e", "1", "-q", q, "-n", "100", "-d", "1e-5"] for q in [*ODD, "1"]]
+    + [["calibrate", "-e", "1", "-q", "0.01", "-n", n, "-d", "1e-5"] for n in [*ODD, "1e9"]]
+    + [["calibrate", "-e", "1", "-q", "0.01", "-n", "100", "-d", d] for d in ODD]
+    + [["epsilon", "-s", "1", "--epochs", e, "--dataset-size", "100", "--batch-size", "10",
+        "-d", "1e-5"] for e in ODD]
+    + [["epsilon", "-s", "1", "--epochs", "1", "--dataset-size", n, "--batch-size", "10",
+        "-d", "1e-5"] for n in ODD]
+    + [["epsilon", "-s", "1", "--epochs", "1", "--dataset-size", "100", "--batch-size", b,
+        "-d", "1e-5"] for b in [*ODD, "100", "101"]]
+)
+
+
+@pytest.mark.parametrize("argv", ODD_ARGV, ids=[" ".join(a) for a in ODD_ARGV])
+def test_odd_values_give_a_number_or_one_line_exit_2(argv: list[str],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    import warnings
+
+    for extra in ([], ["--json"]):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code, out, err = run([*argv, *extra], capsys)
+        assert not caught, [str(w.message) for w in caught]
+        assert code in (0, 2), err
+        if code == 2:
+            assert out == "" and len(err.strip().splitlines()) == 1, err
+            assert err.startswith("dpkit: error:")
+            continue
+        assert err == ""
+        if extra:
+            data = _strict(out)
+            eps = data["epsilon"]
+            assert eps == "inf" or (isinstance(eps, float) and eps >= 0.0)

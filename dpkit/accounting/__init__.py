@@ -5,10 +5,11 @@ Events describe what mechanisms cost; :class:`Accountant` composes them and conv
 """
 
 from . import calibrate, conversions, dpsgd, rdp
-from .accountant import DEFAULT_ORDERS, Accountant, EpsilonResult
+from .accountant import DEFAULT_ORDERS, Accountant, EpsilonResult, accountant_from_json
 from .conversions import rdp_to_delta, rdp_to_epsilon, zcdp_to_delta, zcdp_to_epsilon
 from .events import (
     ADD_REMOVE,
+    MAX_EVENT_DEPTH,
     REPLACE_ONE,
     ZCDP,
     Composed,
@@ -22,12 +23,14 @@ from .events import (
     Repeated,
     SampledWithoutReplacement,
     event_from_dict,
+    ledger_from_json,
 )
 
 __all__ = [
     "Accountant", "EpsilonResult", "DEFAULT_ORDERS", "Event", "Gaussian", "Laplace",
     "RandomizedResponse", "PureDP", "ZCDP", "RDPCurve", "PoissonSampled",
-    "SampledWithoutReplacement", "Composed", "Repeated", "event_from_dict", "ADD_REMOVE",
+    "SampledWithoutReplacement", "Composed", "Repeated", "event_from_dict", "ledger_from_json",
+    "accountant_from_json", "ADD_REMOVE", "MAX_EVENT_DEPTH",
     "REPLACE_ONE", "rdp_to_epsilon", "rdp_to_delta", "zcdp_to_epsilon", "zcdp_to_delta",
     "calibrate", "conversions", "dpsgd", "rdp",
 ]

@@ -115,7 +115,9 @@ def prune_search(
         scores_known = score(pts, values[kmask])
         best = float(np.min(scores_known)) if scores_known.size else math.inf
         idx = np.flatnonzero(todo)
-        lb_k = cumulant_lower_bound(pts, (pts - 1.0) * values[kmask], orders[idx])
+        with np.errstate(over="ignore"):  # a cumulant above 1e308 is ∞ for this purpose
+            k_known = (pts - 1.0) * values[kmask]
+        lb_k = cumulant_lower_bound(pts, k_known, orders[idx])
         lb = score(orders[idx], lb_k / (orders[idx] - 1.0))
         # keep an order unless its lower bound is (up to rounding) no better than the best
         if math.isfinite(best):

@@ -65,25 +65,37 @@ def _log_g(z: float, a: float, q: float, sigma: float) -> float:
     """log[(1+L)^α − 1 − αL], L = q·expm1((2z−1)/(2σ²)); the reference's branches."""
     x = (2.0 * z - 1.0) / (2.0 * sigma * sigma)
     big_x = x > 30.0
-    L = q * math.expm1(min(x, 700.0))
+    if big_x:  # L by its logarithm, capped where log L > 700 (then t > 700: log branch)
+        L = math.exp(min(math.log(q) + x + math.log1p(-math.exp(-x)), 700.0))
+    else:
+        L = q * math.expm1(x)
     if big_x:
         log1p_L = _logaddexp(math.log1p(-q), math.log(q) + x)
     else:
         log1p_L = math.log1p(L)
     aL = a * L
     if abs(L) < 0.05 and abs(aL) < 0.05:
-        term = a * (a - 1.0) / 2.0 * L * L
-        total = term
+        # 2·log|L| + log Σ C(α,k)L^{k−2}: L² never underflows (q = 1e−300)
+        if x > 30.0:
+            log_em = x + math.log1p(-math.exp(-x))
+        else:
+            em = abs(math.expm1(x))
+            if em == 0.0:
+                return -math.inf
+            log_em = math.log(em)
+        term = 1.0
+        total = 1.0
         for k in range(2, 17):
             term = term * ((a - k) / (k + 1.0)) * L
             total += term
             if abs(term) <= 1e-17 * total:
                 break
-        return math.log(total) if total > 0.0 else -math.inf
+        return math.log(a * (a - 1.0) / 2.0 * total) + 2.0 * (math.log(q) + log_em)
     t = a * log1p_L
     if t > 30.0:
         if big_x:
-            log_1_al = _logaddexp(0.0, math.log(a * q) + x + math.log1p(-math.exp(-x)))
+            log_1_al = _logaddexp(0.0, math.log(a) + math.log(q) + x
+                                  + math.log1p(-math.exp(-x)))
         else:
             log_1_al = math.log1p(aL)
         return t + math.log1p(-math.exp(log_1_al - t))

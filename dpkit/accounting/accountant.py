@@ -3,11 +3,20 @@
 Composition adds RDP order by order (Mironov 2017, Prop. 1), so composing an event
 ``count`` times costs one curve evaluation whatever ``count`` is (10^9 included), and the
 ledger merges equal events, so its size never grows with the number of steps.
+
+Every operation is linear in the number of *distinct* events. Accountants derived from one
+another share one mutable ledger (a dict, in first-seen order) held by exactly one of them,
+the *root*; every other accountant keeps the few changes that turn its neighbour's ledger
+into its own (a version tree, rerooted on access: Baker's trick for persistent arrays).
+``compose`` on the root therefore costs O(1) besides the new event's curve, and reading an
+older accountant costs the number of changes between it and the root. Each accountant still
+sees exactly its own ledger, so immutability is unaffected.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,9 +27,20 @@ from .. import _validate as V
 from ..errors import DPKitError
 from . import _pruning
 from . import conversions as C
-from .events import Composed, Event, Repeated, _check_relation, combine_relations, event_from_dict
+from .events import (
+    Composed,
+    Event,
+    Repeated,
+    _check_relation,
+    _float_count,
+    _json_floats,
+    _short,
+    combine_relations,
+    ledger_from_json,
+)
 
-__all__ = ["Accountant", "EpsilonResult", "DEFAULT_ORDERS", "validate_orders"]
+__all__ = ["Accountant", "EpsilonResult", "DEFAULT_ORDERS", "validate_orders",
+           "accountant_from_json"]
 
 #: The default Rényi orders. They contain every order of dp_accounting's default grid
 #: (1.1…10.9 by 0.1, 11…63, 128, 256, 512, 1024), so dpkit's ε is never above dp_accounting's
@@ -70,6 +90,60 @@ class EpsilonResult:
                 "method": self.method, "relation": self.relation}
 
 
+class _Store:
+    """The ledger shared by a family of accountants (all derived from one ``Accountant()``).
+
+    ``counts`` is the ledger of the family's current root, in first-seen order. ``curves``
+    caches each event's RDP on the family's orders (NaN: not evaluated yet); it caches a pure
+    function of (event, order), so an event composed on another branch may sit in it, but it
+    never enters another accountant's sums, which run over that accountant's own ledger.
+    ``lock`` serialises every use of ``counts`` (reading an accountant moves the root).
+    """
+
+    __slots__ = ("counts", "curves", "lock")
+
+    def __init__(self) -> None:
+        self.counts: dict[Event, int] = {}
+        self.curves: dict[Event, np.ndarray] = {}
+        self.lock = threading.RLock()
+
+
+class _Node:
+    """One accountant's ledger in the version tree: the root (``next`` is None) is the store's
+    ``counts``; any other node is ``next``'s ledger with ``changes`` applied, each change an
+    ``(event, count)`` pair, count None meaning "absent"."""
+
+    __slots__ = ("next", "changes")
+
+    def __init__(self) -> None:
+        self.next: _Node | None = None
+        self.changes: tuple[tuple[Event, int | None], ...] = ()
+
+
+def _apply(counts: dict[Event, int],
+           changes: Iterable[tuple[Event, int | None]]) -> tuple[tuple[Event, int | None], ...]:
+    """Apply ``changes`` to ``counts`` in order; return the changes that undo them (to be
+    applied in the same order, which re-inserts removed events in their first-seen order:
+    an edge of the version tree only appends events at the end of the ledger or removes
+    them from its end). All or nothing: an interruption rolls the partial changes back."""
+    back: list[tuple[Event, int | None]] = []
+    try:
+        for ev, value in changes:
+            back.append((ev, counts.get(ev)))
+            if value is None:
+                del counts[ev]
+            else:
+                counts[ev] = value
+    except BaseException:  # pragma: no cover - KeyboardInterrupt / MemoryError mid-way
+        for ev, old in back:
+            if old is None:
+                counts.pop(ev, None)
+            else:
+                counts[ev] = old
+        raise
+    return tuple(back)
+
+
 class Accountant:
     """Immutable RDP accountant. ``compose`` returns a new accountant.
 
@@ -83,36 +157,49 @@ class Accountant:
     Privacy statement: ``epsilon(delta)`` is an upper bound on the (ε, δ)-DP of the composition
     of every event in the ledger, for the ledger's neighbouring relation (``relation``), by the
     improved RDP conversion (see :mod:`dpkit.accounting.conversions`).
+
+    Cost: ``compose`` is O(1) besides evaluating the new event's curve (at the orders known so
+    far), ``compose_many``, ``to_dict``, ``from_dict`` and a query are linear in the number of
+    distinct events, whatever the counts. Accountants derived from one another share one
+    ledger (see the module docstring); reading an older one costs the number of ledger changes
+    between it and the most recently used one. Thread-safe.
     """
 
-    __slots__ = ("_orders", "_relation", "_ledger", "_rdp", "_known", "_curves")
+    __slots__ = ("_orders", "_relation", "_store", "_node", "_size", "_convex", "_rdp",
+                 "_known")
 
     def __init__(self, orders: Any = None, *, relation: str | None = None) -> None:
         self._orders = DEFAULT_ORDERS if orders is None else validate_orders(orders)
         self._relation = _check_relation(relation)
-        self._ledger: dict[Event, int] = {}
+        self._store = _Store()
+        self._node = _Node()
+        self._size = 0  # distinct events in the ledger
+        self._convex = True  # every event's cumulant is convex (pruning allowed)
         # The summed curve is evaluated lazily: ``_known`` marks the orders computed so far
         # (the anchors at first; a query adds the orders it needs). Filling in more orders
         # is a cache of a pure function, so it never changes what the accountant means.
         self._known = _pruning.anchor_mask(self._orders).copy()
-        # Per-event curves computed so far (NaN: not yet), one entry per ledger event. A
-        # derived accountant copies the dict but shares the arrays: they cache pure functions
-        # of (event, order), so filling them in never changes what any accountant means, and
-        # events composed on other branches never reach this dict.
-        self._curves: dict[Event, np.ndarray] = {}
         self._rdp = np.where(self._known, 0.0, np.nan)
 
     # ------------------------------------------------------------------ construction
-    def _derive(self, ledger: dict[Event, int], rdp: np.ndarray, known: np.ndarray,
-                relation: str | None, curves: dict[Event, np.ndarray]) -> Accountant:
-        new = object.__new__(Accountant)
-        new._orders = self._orders
-        new._relation = relation
-        new._ledger = ledger
-        new._rdp = np.asarray(rdp, dtype=float)
-        new._known = known.copy()
-        new._curves = curves
-        return new
+    def _counts(self) -> dict[Event, int]:
+        """This accountant's ledger: the store's dict, after moving the root here (iterative,
+        so any depth). Call with the store's lock held, and do not keep the dict."""
+        node = self._node
+        counts = self._store.counts
+        if node.next is None:
+            return counts
+        path: list[_Node] = []
+        while node.next is not None:
+            path.append(node)
+            node = node.next
+        for nd in reversed(path):
+            root = nd.next
+            assert root is not None
+            back = _apply(counts, nd.changes)
+            root.next, root.changes = nd, back
+            nd.next, nd.changes = None, ()
+        return counts
 
     def supports(self, event: Event) -> bool:
         """Dry run of :meth:`compose`: True if the event can be composed here."""
@@ -122,36 +209,94 @@ class Accountant:
             return False
         return True
 
-    def _check(self, event: Event) -> str | None:
+    def _check(self, event: Event, relation: str | None = None,
+               where: str = "Accountant.compose") -> str | None:
         if not isinstance(event, Event):
-            raise DPKitError(f"event must be a dpkit privacy event, got {event!r}")
-        return combine_relations([self._relation, event.relation], "Accountant.compose")
+            raise DPKitError(f"event must be a dpkit privacy event, got {_short(event)}")
+        base = self._relation if relation is None else relation
+        return combine_relations([base, event.relation], where)
 
     def compose(self, event: Event, count: int = 1) -> Accountant:
-        """A new accountant with ``event`` composed ``count`` times (count ≥ 0, any size)."""
+        """A new accountant with ``event`` composed ``count`` times (count ≥ 0, any size).
+
+        O(1) in the ledger's length: the new event's curve is evaluated at the orders known so
+        far (or read from the shared cache if it was composed before).
+        """
         relation = self._check(event)
         n = V.integer(minimum=0, count=count)
         if n == 0:
             return self
-        if not event.convex_cumulant:
-            # a general bound may depend on the set of orders it is evaluated on (it is made
-            # monotone across them), so such events are always evaluated on the whole grid
-            self._fill(~self._known)
-        known = self._known
-        curves = dict(self._curves)
-        curve = _weighted_curve(curves, self._orders, event, n, known)
-        ledger = dict(self._ledger)
-        ledger[event] = ledger.get(event, 0) + n
-        total = self._rdp.copy()
-        total[known] += curve
-        return self._derive(ledger, total, known, relation, curves)
+        return self._extend(((event, n),), relation)
 
     def compose_many(self, events: Iterable[tuple[Event, int]]) -> Accountant:
-        """Compose several ``(event, count)`` pairs."""
-        acct = self
-        for ev, n in events:
-            acct = acct.compose(ev, n)
-        return acct
+        """Compose several ``(event, count)`` pairs at once: the same accountant as composing
+        them one by one (same ledger, same order), built in one step, linear in their number.
+        Nothing is composed if any pair is refused; the error names the pair's index."""
+        return self._compose_pairs(events, "events")
+
+    def _compose_pairs(self, events: Iterable[Any], where: str) -> Accountant:
+        try:
+            items = iter(events)
+        except TypeError:
+            raise DPKitError(f"{where} must be an iterable of (event, count) pairs, got "
+                             f"{_short(events)}") from None
+        merged: dict[Event, int] = {}
+        relation = self._relation
+        for i, item in enumerate(items):
+            try:
+                ev, n = item
+            except (TypeError, ValueError):
+                raise DPKitError(f"{where}[{i}] must be an (event, count) pair, got "
+                                 f"{_short(item)}") from None
+            try:
+                combined = self._check(ev, relation, "Accountant.compose_many")
+                n = V.integer(minimum=0, count=n)
+            except DPKitError as exc:
+                raise type(exc)(f"{where}[{i}]: {exc}") from None
+            if n:  # as in compose, a count of 0 changes nothing, not even the relation
+                relation = combined
+                merged[ev] = merged.get(ev, 0) + n
+        if not merged:
+            return self
+        return self._extend(tuple(merged.items()), relation)
+
+    def _extend(self, pairs: tuple[tuple[Event, int], ...], relation: str | None) -> Accountant:
+        """The accountant with the distinct ``pairs`` (counts > 0) added to this ledger."""
+        store = self._store
+        orders = self._orders
+        convex = self._convex and all(ev.convex_cumulant for ev, _ in pairs)
+        with store.lock:
+            if not convex:
+                # a general bound may depend on the set of orders it is evaluated on (it is
+                # made monotone across them), so such events are always evaluated on the
+                # whole grid
+                self._fill(~self._known)
+            known = self._known
+            sub = orders[known]
+            total = self._rdp[known]
+            for ev, n in pairs:  # every curve first: an error leaves the ledger untouched
+                total += _weighted_curve(store.curves, orders, ev, n, known, sub)
+            counts = self._counts()
+            back = _apply(counts, [(ev, counts.get(ev, 0) + n) for ev, n in pairs])
+            node = _Node()
+            self._node.next, self._node.changes = node, back
+        size = self._size + sum(1 for _, old in back if old is None)
+        rdp = self._rdp.copy()
+        rdp[known] = total
+        return self._derive(node, size, convex, rdp, known.copy(), relation)
+
+    def _derive(self, node: _Node, size: int, convex: bool, rdp: np.ndarray,
+                known: np.ndarray, relation: str | None) -> Accountant:
+        new = object.__new__(Accountant)
+        new._orders = self._orders
+        new._relation = relation
+        new._store = self._store
+        new._node = node
+        new._size = size
+        new._convex = convex
+        new._rdp = rdp
+        new._known = known
+        return new
 
     # ----------------------------------------------------------------------- queries
     @property
@@ -166,8 +311,9 @@ class Accountant:
 
     @property
     def ledger(self) -> tuple[tuple[Event, int], ...]:
-        """The composed events and their counts, in first-seen order."""
-        return tuple(self._ledger.items())
+        """The composed events and their counts, in first-seen order (a new tuple: O(N))."""
+        with self._store.lock:
+            return tuple(self._counts().items())
 
     def rdp(self) -> np.ndarray:
         """The summed RDP curve on :attr:`orders` (a read-only copy)."""
@@ -181,16 +327,20 @@ class Accountant:
         need = mask & ~self._known
         if not need.any():
             return
-        total = np.zeros(int(need.sum()))
-        for event, n in self._ledger.items():
-            total += _weighted_curve(self._curves, self._orders, event, n, need)
-        self._rdp[need] = total
-        self._known |= need
+        orders = self._orders
+        sub = orders[need]
+        store = self._store
+        with store.lock:
+            total = np.zeros(sub.size)
+            for event, n in self._counts().items():
+                total += _weighted_curve(store.curves, orders, event, n, need, sub)
+            self._rdp[need] = total
+            self._known |= need
 
     def _search(self, score: Any) -> None:
         """Evaluate every order that could give the best ``score`` (all of them unless every
         event's cumulant is convex; see :mod:`dpkit.accounting._pruning`)."""
-        if not all(e.convex_cumulant for e in self._ledger):
+        if not self._convex:
             self._fill(~self._known)
             return
         _pruning.prune_search(self._orders, self._known, self._rdp, self._fill, score,
@@ -198,11 +348,15 @@ class Accountant:
 
     def as_event(self) -> Event:
         """The whole ledger as one event (a :class:`Composed` of :class:`Repeated`)."""
-        return Composed(tuple(Repeated(e, n) for e, n in self._ledger.items()))
+        return Composed(tuple(Repeated(e, n) for e, n in self.ledger))
 
     def _rdp_at(self, alpha: float) -> float:
         a = np.array([alpha])
-        return float(sum(n * float(e.rdp(a)[0]) for e, n in self._ledger.items()))
+        total = 0.0
+        for e, n in self.ledger:
+            r = float(e.rdp(a)[0])
+            total += 0.0 if r == 0.0 else _float_count(n) * r
+        return total
 
     def epsilon_details(self, delta: float, *, refine: bool = False) -> EpsilonResult:
         """ε at ``delta`` with the optimal order and method (see :meth:`epsilon`)."""
@@ -212,7 +366,7 @@ class Accountant:
         self._fill(_pruning.smallest_order_mask(self._orders))
         known = self._known
         conv = C.rdp_to_epsilon(self._orders[known], self._rdp[known], d)
-        if refine and conv.method == "rdp" and self._ledger:
+        if refine and conv.method == "rdp" and self._size:
             conv = self._refine(conv, float(delta))
         return EpsilonResult(conv.value, float(delta), conv.order, conv.method, self._relation)
 
@@ -261,52 +415,101 @@ class Accountant:
             "type": "Accountant",
             "orders": orders,
             "relation": self._relation,
-            "ledger": [{"event": e.to_dict(), "count": n} for e, n in self._ledger.items()],
+            "ledger": [{"event": e.to_dict(), "count": n} for e, n in self.ledger],
         }
 
     @classmethod
     def from_dict(cls, d: Any) -> Accountant:
-        """Rebuild an accountant from :meth:`to_dict` output (recomputing every curve)."""
+        """Rebuild an accountant from :meth:`to_dict` output (recomputing every curve).
+
+        ``{"type": "Accountant", "orders": [...], "relation": ..., "ledger": [...]}``; only
+        ``type`` is required (default orders, no relation, empty ledger), no other keys. The
+        ledger is read by :func:`~dpkit.accounting.events.ledger_from_json` (entries or bare
+        events) and composed in one step, linear in its length. Bad input raises a
+        :class:`~dpkit.errors.DPKitError` naming the field, e.g. ``ledger[3].event``.
+        """
         if not isinstance(d, dict) or d.get("type") != "Accountant":
             raise DPKitError("not an accountant: expected a JSON object with type 'Accountant'")
-        orders = [math.inf if o == "inf" else o for o in d.get("orders", DEFAULT_ORDERS)]
+        unknown = sorted(str(k) for k in d if k not in _ACCOUNTANT_KEYS)
+        if unknown:
+            raise DPKitError(f"accountant: unknown field(s) {', '.join(map(repr, unknown))}; "
+                             f"its fields are {', '.join(_ACCOUNTANT_KEYS)}")
+        orders = None
+        if "orders" in d:
+            orders = np.asarray(_json_floats(d["orders"], "orders"), dtype=float)
         acct = cls(orders, relation=d.get("relation"))
-        for item in d.get("ledger", []):
-            if not isinstance(item, dict) or "event" not in item:
-                raise DPKitError(
-                    f"ledger entries must be {{'event': ..., 'count': n}}, got {item!r}"
-                )
-            acct = acct.compose(event_from_dict(item["event"]), item.get("count", 1))
-        return acct
+        ledger = d.get("ledger", [])
+        if not isinstance(ledger, list):
+            raise DPKitError(f"ledger must be a JSON list of {{\"event\", \"count\"}} entries, "
+                             f"got {_short(ledger)}")
+        return acct._compose_pairs(ledger_from_json(ledger, "ledger"), "ledger")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        orders = None if self._orders is DEFAULT_ORDERS else self._orders
+        return (_rebuild, (orders, self._relation, self.ledger))
 
     def __repr__(self) -> str:
-        items = ", ".join(f"{e!r}×{n}" for e, n in self._ledger.items())
+        items = ", ".join(f"{e!r}×{n}" for e, n in self.ledger)
         return f"Accountant(relation={self._relation!r}, ledger=[{items}])"
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Accountant)
-            and self._ledger == other._ledger
-            and self._relation == other._relation
-            and np.array_equal(self._orders, other._orders)
-        )
+        if not isinstance(other, Accountant):
+            return False
+        if self is other:
+            return True
+        if (self._relation != other._relation or self._size != other._size
+                or not np.array_equal(self._orders, other._orders)):
+            return False
+        with self._store.lock:
+            mine = dict(self._counts())
+        with other._store.lock:
+            return mine == other._counts()
 
     __hash__ = None  # type: ignore[assignment]
 
 
+_ACCOUNTANT_KEYS = ("type", "orders", "relation", "ledger")
+
+
+def _rebuild(orders: Any, relation: str | None,
+             ledger: tuple[tuple[Event, int], ...]) -> Accountant:
+    """Unpickle an accountant (the curve cache is recomputed)."""
+    return Accountant(orders, relation=relation).compose_many(ledger)
+
+
+def accountant_from_json(spec: Any) -> Accountant:
+    """An accountant from any JSON ledger: an :meth:`Accountant.to_dict` object (``"type":
+    "Accountant"``), or what :func:`~dpkit.accounting.events.ledger_from_json` reads (a list
+    of events and ``{"event", "count"}`` entries, or a single one). This is what
+    ``dpkit compose`` reads. Privacy: the accountant's bounds (see :class:`Accountant`).
+    """
+    if isinstance(spec, dict) and spec.get("type") == "Accountant":
+        return Accountant.from_dict(spec)
+    return Accountant()._compose_pairs(ledger_from_json(spec, "ledger"), "ledger")
+
+
 def _weighted_curve(curves: dict[Event, np.ndarray], orders: np.ndarray, event: Event, n: int,
-                    mask: np.ndarray) -> np.ndarray:
-    """n × the event's RDP at the masked orders, evaluating (and caching in ``curves``) only
-    the orders not computed yet; 0 stays 0 even where n·∞ would be NaN."""
+                    mask: np.ndarray, sub: np.ndarray) -> np.ndarray:
+    """n × the event's RDP at the masked orders (``sub`` = ``orders[mask]``), evaluating (and
+    caching in ``curves``) only the orders not computed yet; 0 stays 0 even where n·∞ would
+    be NaN."""
     curve = curves.get(event)
     if curve is None:
-        curve = curves[event] = np.full(orders.shape, np.nan)
-    missing = mask & np.isnan(curve)
-    if missing.any():
-        values = np.asarray(event.rdp(orders[missing]), dtype=float)
-        if np.isnan(values).any():  # pragma: no cover - every event guards against NaN
+        part = np.asarray(event.rdp(sub), dtype=float).reshape(-1)
+        if np.isnan(part).any():  # pragma: no cover - every event guards against NaN
             raise DPKitError(f"event {event!r} produced NaN RDP values")
-        curve[missing] = values
-    part = curve[mask]
-    with np.errstate(invalid="ignore"):
-        return np.where(part == 0.0, 0.0, n * part)
+        curve = np.full(orders.shape, np.nan)
+        curve[mask] = part
+        curves[event] = curve
+    else:
+        missing = mask & np.isnan(curve)
+        if missing.any():
+            values = np.asarray(event.rdp(orders[missing]), dtype=float)
+            if np.isnan(values).any():  # pragma: no cover - every event guards against NaN
+                raise DPKitError(f"event {event!r} produced NaN RDP values")
+            curve[missing] = values
+        part = curve[mask]
+    if n == 1:
+        return part
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(part == 0.0, 0.0, _float_count(n) * part)

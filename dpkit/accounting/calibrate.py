@@ -183,7 +183,9 @@ def max_count(
     curve = event.rdp(a)
 
     def eps(t: int) -> float:
-        return C.rdp_to_epsilon(a, curve * t, d).value
+        with np.errstate(over="ignore"):  # t·ε(α) above 1e308 is ∞, an upper bound
+            scaled = np.where(curve == 0.0, 0.0, curve * float(t))
+        return C.rdp_to_epsilon(a, scaled, d).value
 
     e1 = eps(1)
     if e1 > target:

@@ -14,7 +14,10 @@ Three more sound facts are used:
   mechanism is (0, √(1 − e^{−ε(α)}))-DP. When that δ is at most the target, ε = 0.
 * ε < 0 is never reported: (ε', δ)-DP with ε' < 0 implies (0, δ)-DP.
 
-Every function returns finite non-negative numbers or ``inf``, never NaN.
+Every function returns finite non-negative numbers or ``inf``, never NaN. Rounding is
+directed: each per-order value is raised by a bound on its floating-point error (a few ulps
+of the magnitudes of its terms), so a reported ε or δ is never below the exact value of the
+formula for the curve it was given.
 """
 
 from __future__ import annotations
@@ -71,24 +74,40 @@ def _clean(orders: Any, rdp: Any) -> tuple[np.ndarray, np.ndarray]:
     return a, np.maximum(r, 0.0)
 
 
+#: Relative rounding slack per term, in units of its magnitude (8 ulps).
+_SLACK = 8.0 * 2.0 ** -52
+
+
+def _tv_from_divergence(d: float) -> float:
+    """√(1 − e^{−d}) rounded upward (Bretagnolle–Huber: TV ≤ √(1 − e^{−KL}), KL ≤ d)."""
+    if math.isinf(d):
+        return 1.0
+    return min(1.0, math.sqrt(-math.expm1(-d)) * (1.0 + _SLACK))
+
+
 def _tv_bound(a: np.ndarray, r: np.ndarray) -> float:
     """Bretagnolle–Huber bound on total variation from the smallest RDP value."""
-    rmin = float(np.min(r))
-    if math.isinf(rmin):
-        return 1.0
-    return math.sqrt(-math.expm1(-rmin))
+    return _tv_from_divergence(float(np.min(r)))
 
 
 def epsilon_at_orders(a: np.ndarray, r: np.ndarray, delta: float) -> np.ndarray:
-    """The improved bound's ε at each finite order α (δ > 0), increasing in the RDP r."""
-    with np.errstate(invalid="ignore"):
-        return r + np.log1p(-1.0 / a) - (math.log(delta) + np.log(a)) / (a - 1.0)
+    """The improved bound's ε at each finite order α (δ > 0), increasing in the RDP r,
+    rounded upward."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        l1 = np.log1p(-1.0 / a)
+        l2 = (math.log(delta) + np.log(a)) / (a - 1.0)
+        return r + l1 - l2 + _SLACK * (r + np.abs(l1) + np.abs(l2))
 
 
 def log_delta_at_orders(a: np.ndarray, r: np.ndarray, epsilon: float) -> np.ndarray:
-    """The improved bound's log δ at each finite order α, increasing in the RDP r."""
-    with np.errstate(invalid="ignore"):
-        return (a - 1.0) * (r - epsilon) + (a - 1.0) * np.log1p(-1.0 / a) - np.log(a)
+    """The improved bound's log δ at each finite order α, increasing in the RDP r, rounded
+    upward (by the error of its terms and of the exponential taken afterwards)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        t1 = (a - 1.0) * (r - epsilon)
+        t2 = (a - 1.0) * np.log1p(-1.0 / a)
+        t3 = np.log(a)
+        err = _SLACK * ((a - 1.0) * (r + epsilon) + np.abs(t2) + t3 + 1.0)
+        return t1 + t2 - t3 + err
 
 
 def rdp_to_epsilon(orders: Any, rdp: Any, delta: float) -> Conversion:
@@ -147,7 +166,9 @@ def classic_rdp_to_epsilon(orders: Any, rdp: Any, delta: float) -> Conversion:
     fin = np.isfinite(a) & np.isfinite(r)
     if not fin.any():
         return Conversion(math.inf, math.nan, "vacuous")
-    eps = r[fin] + math.log(1.0 / d) / (a[fin] - 1.0)
+    with np.errstate(over="ignore"):
+        tail = -math.log(d) / (a[fin] - 1.0)
+        eps = r[fin] + tail + _SLACK * (r[fin] + tail)
     i = int(np.argmin(eps))
     return Conversion(max(float(eps[i]), 0.0), float(a[fin][i]), "rdp")
 
@@ -189,11 +210,14 @@ def zcdp_to_epsilon(rho: float, delta: float, xi: float = 0.0) -> Conversion:
 
     def obj(t: float) -> float:
         a = 1.0 + math.exp(t)
-        return x + p * a + math.log1p(-1.0 / a) - (math.log(d) + math.log(a)) / (a - 1.0)
+        r = x + p * a
+        l1 = math.log1p(-1.0 / a)
+        l2 = (math.log(d) + math.log(a)) / (a - 1.0)
+        return r + l1 - l2 + _SLACK * (2.0 * r + abs(l1) + abs(l2))
 
     t, val = _golden_min(obj, -12.0, 25.0)
     best = Conversion(max(val, 0.0), 1.0 + math.exp(t), "rdp")
-    tv = math.sqrt(-math.expm1(-(x + p)))  # D_α at α → 1 is at most ξ + ρ
+    tv = _tv_from_divergence((x + p) * (1.0 + _SLACK))  # D_α at α → 1 is at most ξ + ρ
     if d >= tv:
         return Conversion(0.0, 1.0, "tv")
     return best
@@ -211,11 +235,14 @@ def zcdp_to_delta(rho: float, epsilon: float, xi: float = 0.0) -> Conversion:
 
     def obj(t: float) -> float:
         a = 1.0 + math.exp(t)
-        return (a - 1.0) * (x + p * a - e) + (a - 1.0) * math.log1p(-1.0 / a) - math.log(a)
+        r = x + p * a
+        t2 = (a - 1.0) * math.log1p(-1.0 / a)
+        err = _SLACK * ((a - 1.0) * (2.0 * r + e) + abs(t2) + math.log(a) + 1.0)
+        return (a - 1.0) * (r - e) + t2 - math.log(a) + err
 
     t, val = _golden_min(obj, -12.0, 25.0)
     dl = math.exp(min(val, 0.0))
-    tv = math.sqrt(-math.expm1(-(x + p)))
+    tv = _tv_from_divergence((x + p) * (1.0 + _SLACK))
     if tv < dl:
         return Conversion(tv, 1.0, "tv")
     return Conversion(dl, 1.0 + math.exp(t), "rdp")

@@ -64,8 +64,9 @@ def _initial_sigma(target: float, q: float, steps: int, delta: float) -> float:
     """
     import math
 
-    rho_needed = max(target, 1e-3) ** 2 / (4.0 * math.log(1.0 / delta) + 4.0 * target)
-    eff = q * math.sqrt(steps)
+    t = min(max(target, 1e-3), 1e3)  # a guess only: clamped so nothing overflows (ε = 1e308)
+    rho_needed = t * t / (-4.0 * math.log(delta) + 4.0 * t)
+    eff = q * math.sqrt(min(steps, 10**300))  # an int step count may exceed the float range
     return max(min(eff / math.sqrt(2.0 * rho_needed), 1e6), 0.3)
 
 

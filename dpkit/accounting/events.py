@@ -20,7 +20,9 @@ sensitivity 1). Composing events with two different fixed relations is refused w
 from __future__ import annotations
 
 import abc
+import dataclasses
 import math
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -47,6 +49,8 @@ __all__ = [
     "Composed",
     "Repeated",
     "event_from_dict",
+    "ledger_from_json",
+    "MAX_EVENT_DEPTH",
     "combine_relations",
 ]
 
@@ -78,6 +82,10 @@ class Event(abc.ABC):
     """Base class of privacy events (abstract)."""
 
     type_name: ClassVar[str] = "Event"
+    #: Wrapper levels around the innermost base events (0 for a base event); a nesting deeper
+    #: than MAX_EVENT_DEPTH is refused, so no traversal of an event (rdp, hashing, JSON) can
+    #: exhaust Python's recursion limit. The JSON reader counts levels the same way.
+    _depth: ClassVar[int] = 0
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -311,6 +319,25 @@ class RDPCurve(Event):
 
 
 # ----------------------------------------------------------------------------- wrappers
+def _set_depth(wrapper: Event, children: Sequence[Event]) -> None:
+    """Record the wrapper's nesting depth; refuse nestings deeper than MAX_EVENT_DEPTH."""
+    depth = 1 + max((c._depth for c in children), default=0)
+    if depth > MAX_EVENT_DEPTH:
+        raise DPKitError(
+            f"events nested more than MAX_EVENT_DEPTH = {MAX_EVENT_DEPTH} wrapper levels deep; "
+            "flatten the nesting (Repeated(Repeated(e, a), b) is Repeated(e, a*b))"
+        )
+    object.__setattr__(wrapper, "_depth", depth)
+
+
+def _float_count(n: int) -> float:
+    """A count as a float, ∞ beyond the float range (so a bound stays an upper bound)."""
+    try:
+        return float(n)
+    except OverflowError:
+        return math.inf
+
+
 def _effective_gaussian(event: Event) -> float | None:
     """σ of the single Gaussian equivalent to ``event`` (Gaussians composed), else None."""
     if isinstance(event, Gaussian):
@@ -319,7 +346,9 @@ def _effective_gaussian(event: Event) -> float | None:
         s = _effective_gaussian(event.event)
         if s is None:
             return None
-        return math.inf if event.count == 0 else s / math.sqrt(event.count)
+        if event.count == 0:
+            return math.inf
+        return s / math.sqrt(_float_count(event.count))
     if isinstance(event, Composed):
         inv = 0.0
         for e in event.events:
@@ -350,6 +379,7 @@ class PoissonSampled(Event):
     def __post_init__(self) -> None:
         if not isinstance(self.event, Event):
             raise DPKitError(f"event must be a dpkit privacy event, got {self.event!r}")
+        _set_depth(self, (self.event,))
         object.__setattr__(self, "sample_rate", V.probability(sample_rate=self.sample_rate))
         combine_relations([self.event.relation, ADD_REMOVE], "PoissonSampled")
 
@@ -384,6 +414,7 @@ class SampledWithoutReplacement(Event):
     def __post_init__(self) -> None:
         if not isinstance(self.event, Event):
             raise DPKitError(f"event must be a dpkit privacy event, got {self.event!r}")
+        _set_depth(self, (self.event,))
         object.__setattr__(self, "sample_rate", V.probability(sample_rate=self.sample_rate))
         combine_relations([self.event.relation, REPLACE_ONE], "SampledWithoutReplacement")
 
@@ -406,6 +437,7 @@ class Composed(Event):
         for e in evs:
             if not isinstance(e, Event):
                 raise DPKitError(f"events must be dpkit privacy events, got {e!r}")
+        _set_depth(self, evs)
         object.__setattr__(self, "events", evs)
         combine_relations([e.relation for e in evs], "Composed")
 
@@ -420,8 +452,9 @@ class Composed(Event):
     def rdp(self, orders: Any) -> np.ndarray:
         a = np.asarray(orders, dtype=float).reshape(-1)
         total = np.zeros_like(a)
-        for e in self.events:
-            total = total + e.rdp(a)
+        with np.errstate(over="ignore"):  # a sum beyond the float range is the bound +inf
+            for e in self.events:
+                total = total + e.rdp(a)
         return total
 
     def to_dict(self) -> dict[str, Any]:
@@ -438,6 +471,7 @@ class Repeated(Event):
     def __post_init__(self) -> None:
         if not isinstance(self.event, Event):
             raise DPKitError(f"event must be a dpkit privacy event, got {self.event!r}")
+        _set_depth(self, (self.event,))
         object.__setattr__(self, "count", V.integer(minimum=0, count=self.count))
 
     @property
@@ -451,48 +485,221 @@ class Repeated(Event):
     def rdp(self, orders: Any) -> np.ndarray:
         if self.count == 0:
             return np.zeros(np.asarray(orders, dtype=float).reshape(-1).shape)
-        return self.count * self.event.rdp(orders)
+        r = np.asarray(self.event.rdp(orders), dtype=float)
+        # a count beyond the float range is ∞ (still an upper bound); 0 stays 0
+        with np.errstate(invalid="ignore", over="ignore"):
+            return np.where(r == 0.0, 0.0, _float_count(self.count) * r)
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type_name, "count": self.count, "event": self.event.to_dict()}
 
 
 # ---------------------------------------------------------------------------- JSON reader
-def _num(x: Any) -> float:
-    if isinstance(x, str) and x.lower() in ("inf", "infinity"):
-        return math.inf
+#: The deepest nesting of events (a wrapper's ``event``, a ``Composed``'s ``events``) that the
+#: JSON reader accepts; deeper input is refused with a DPKitError naming this limit.
+MAX_EVENT_DEPTH = 64
+
+#: The keys of a ledger entry ``{"event": <event>, "count": n}`` (a JSON object with no "type").
+ENTRY_KEYS = ("event", "count")
+
+_INF_WORDS = {"inf": math.inf, "+inf": math.inf, "infinity": math.inf, "+infinity": math.inf,
+              "-inf": -math.inf, "-infinity": -math.inf}
+
+# field kinds of the JSON reader, from each event class's dataclass fields
+_EVENT, _EVENTS, _NUMBER, _NUMBERS, _ANY = "event", "events", "number", "numbers", "any"
+_SCHEMAS: dict[type, dict[str, tuple[str, bool]] | None] = {}
+
+
+def _short(x: Any, limit: int = 60) -> str:
+    """A bounded repr for error messages (input can be huge)."""
+    try:
+        text = repr(x)
+    except RecursionError:  # pragma: no cover - a pathological Python object
+        text = f"<{type(x).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _kind(hint: Any) -> str:
+    """The JSON reader's kind for one annotated dataclass field."""
+    origin = typing.get_origin(hint)
+    if isinstance(hint, type):
+        if issubclass(hint, Event):
+            return _EVENT
+        if hint is float:
+            return _NUMBER
+        return _ANY
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis and isinstance(args[0], type):
+            if issubclass(args[0], Event):
+                return _EVENTS
+            if args[0] is float:
+                return _NUMBERS
+    return _ANY
+
+
+def _schema(cls: type) -> dict[str, tuple[str, bool]] | None:
+    """``{field: (kind, required)}`` of an event class (None: not a dataclass)."""
+    if cls in _SCHEMAS:
+        return _SCHEMAS[cls]
+    schema: dict[str, tuple[str, bool]] | None = None
+    if dataclasses.is_dataclass(cls):
+        try:
+            hints = typing.get_type_hints(cls)
+        except Exception:  # noqa: BLE001 - unresolvable annotations: pass values through
+            hints = {}
+        schema = {}
+        for f in dataclasses.fields(cls):
+            if not f.init:
+                continue
+            required = f.default is dataclasses.MISSING and (
+                f.default_factory is dataclasses.MISSING)
+            schema[f.name] = (_kind(hints.get(f.name, f.type)), required)
+    _SCHEMAS[cls] = schema
+    return schema
+
+
+def _json_float(x: Any) -> Any:
+    """A JSON number for a float field: "inf" (any case, signed) is infinity; a JSON integer
+    beyond the float range is ±inf, as a JSON number like 1e400 already is; anything else is
+    passed on unchanged for the event's own validation, which names the field."""
+    if isinstance(x, str):
+        return _INF_WORDS.get(x.strip().lower(), x)
+    if isinstance(x, int) and not isinstance(x, bool):
+        try:
+            return float(x)
+        except OverflowError:
+            return math.inf if x > 0 else -math.inf
     return x
 
 
-def event_from_dict(d: Any) -> Event:
-    """Rebuild an event from :meth:`Event.to_dict` output (unknown types are refused)."""
-    if not isinstance(d, dict) or "type" not in d:
-        raise DPKitError(f"an event must be a JSON object with a 'type' field, got {d!r}")
+def _json_floats(x: Any, where: str) -> tuple[Any, ...]:
+    """A JSON list of numbers ("inf" allowed) as a tuple of floats."""
+    if not isinstance(x, list):
+        raise DPKitError(f"{where} must be a JSON list of numbers, got {_short(x)}")
+    out = []
+    for i, v in enumerate(x):
+        f = _json_float(v)
+        if isinstance(f, bool) or not isinstance(f, (int, float)):
+            raise DPKitError(f"{where}[{i}] must be a number (or \"inf\"), got {_short(v)}")
+        out.append(float(f))
+    return tuple(out)
+
+
+def _parse_event(d: Any, where: str, depth: int) -> Event:
+    """The one JSON event reader (see :func:`event_from_dict`)."""
+    if depth > MAX_EVENT_DEPTH:
+        raise DPKitError(f"{where}: events nested more than MAX_EVENT_DEPTH = {MAX_EVENT_DEPTH} "
+                         "deep")
+    if not isinstance(d, dict):
+        raise DPKitError(f"{where}: an event must be a JSON object with a 'type' field, got "
+                         f"{_short(d)}")
+    if "type" not in d:
+        raise DPKitError(f"{where}: an event must have a 'type' field, got keys "
+                         f"{_short(sorted(map(str, d)))}")
     t = d["type"]
-    cls = _REGISTRY.get(t)
+    cls = _REGISTRY.get(t) if isinstance(t, str) else None
     if cls is None or cls is Event:
         known = ", ".join(sorted(k for k in _REGISTRY if k != "Event"))
-        raise UnsupportedEventError(f"unknown event type {t!r}; known types: {known}")
+        raise UnsupportedEventError(f"{where}: unknown event type {_short(t)}; known types: "
+                                    f"{known}")
+    schema = _schema(cls)
     body = {k: v for k, v in d.items() if k != "type"}
+    # events whose relation is not a field (it is fixed, or follows the inner events) may
+    # still state it, as long as it is theirs
+    has_stated = schema is not None and "relation" not in schema and "relation" in body
+    stated_relation = body.pop("relation") if has_stated else None
+    kwargs: dict[str, Any] = {}
+    if schema is None:  # not a dataclass: its constructor checks its own keyword arguments
+        kwargs = body
+    else:
+        unknown = sorted(str(k) for k in body if k not in schema)
+        if unknown:
+            raise DPKitError(f"{where}: {t} has no field(s) {', '.join(map(repr, unknown))}; "
+                             f"its fields are {', '.join(['type', *schema])}")
+        for name, (kind, required) in schema.items():
+            if name not in body:
+                if required:
+                    raise DPKitError(f"{where}: {t} is missing field {name!r}")
+                continue
+            v = body[name]
+            at = f"{where}.{name}"
+            if kind == _EVENT:
+                kwargs[name] = _parse_event(v, at, depth + 1)
+            elif kind == _EVENTS:
+                if not isinstance(v, list):
+                    raise DPKitError(f"{at} must be a JSON list of events, got {_short(v)}")
+                kwargs[name] = tuple(_parse_event(e, f"{at}[{i}]", depth + 1)
+                                     for i, e in enumerate(v))
+            elif kind == _NUMBERS:
+                kwargs[name] = _json_floats(v, at)
+            elif kind == _NUMBER:
+                kwargs[name] = _json_float(v)
+            else:
+                kwargs[name] = v
     try:
-        if cls in (PoissonSampled, SampledWithoutReplacement):
-            return cls(event_from_dict(body["event"]), body["sample_rate"])
-        if cls is Repeated:
-            return Repeated(event_from_dict(body["event"]), body["count"])
-        if cls is Composed:
-            return Composed(tuple(event_from_dict(e) for e in body["events"]))
-        if cls is RDPCurve:
-            return RDPCurve(
-                tuple(_num(x) for x in body["orders"]),
-                tuple(_num(x) for x in body["values"]),
-                body.get("relation"),
-            )
-        if cls is RandomizedResponse:
-            return RandomizedResponse(_num(body["epsilon"]), body.get("k", 2))
-        rel = body.pop("relation", None)
-        body = {k: _num(v) for k, v in body.items()}
-        return cls(**body, relation=rel)
-    except KeyError as exc:
-        raise DPKitError(f"event {t!r} is missing field {exc.args[0]!r}") from None
-    except TypeError as exc:
-        raise DPKitError(f"event {t!r} has bad fields: {exc}") from None
+        ev = cls(**kwargs)
+    except DPKitError as exc:
+        raise type(exc)(f"{where} ({t}): {exc}") from None
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise DPKitError(f"{where} ({t}): bad fields: {exc}") from None
+    if has_stated and stated_relation != ev.relation:
+        raise IncompatibleRelationError(
+            f"{where}: a {t} event's relation is {ev.relation!r}, but the JSON states "
+            f"{_short(stated_relation)}")
+    return ev
+
+
+def event_from_dict(d: Any) -> Event:
+    """Rebuild an event from its JSON form (:meth:`Event.to_dict` output).
+
+    The form is ``{"type": <class name>, <field>: <value>, ...}``: exactly the fields of the
+    event's constructor (those with a default may be left out), nested events in the same
+    form, and infinity written as the string ``"inf"``. Every value goes through the same
+    validation as the Python constructor, so bad input raises a
+    :class:`~dpkit.errors.DPKitError` naming the field (never a ``TypeError``); unknown event
+    types raise :class:`~dpkit.errors.UnsupportedEventError`; unknown fields, nesting deeper
+    than :data:`MAX_EVENT_DEPTH` and a ``"relation"`` that contradicts the event's own are
+    refused. Privacy: the event read back is equal to the one written, so it bounds the same
+    mechanism.
+    """
+    return _parse_event(d, "event", 0)
+
+
+def _parse_entry(item: Any, where: str) -> tuple[Event, int]:
+    """One ledger item: an event (has "type") or an entry {"event": ..., "count": n}."""
+    if isinstance(item, dict) and "type" not in item:
+        unknown = sorted(str(k) for k in item if k not in ENTRY_KEYS)
+        if unknown or "event" not in item:
+            what = ("has neither 'type' (an event) nor 'event' (an entry)"
+                    if "event" not in item
+                    else f"has unknown field(s) {', '.join(map(repr, unknown))}")
+            raise DPKitError(f"{where}: a ledger item is an event {{\"type\": ...}} or an entry "
+                             f"{{\"event\": ..., \"count\": n}}; this one {what}")
+        event = _parse_event(item["event"], f"{where}.event", 0)
+        try:
+            count = V.integer(minimum=0, count=item.get("count", 1))
+        except DPKitError as exc:
+            raise DPKitError(f"{where}: {exc}") from None
+        return event, count
+    return _parse_event(item, where, 0), 1
+
+
+def ledger_from_json(spec: Any, where: str = "ledger") -> list[tuple[Event, int]]:
+    """The ``(event, count)`` pairs of a JSON ledger, in order (equal events not merged).
+
+    ``spec`` is a JSON list whose items are each either an event in its
+    :meth:`Event.to_dict` form (a JSON object *with* a ``"type"`` field, count 1) or an entry
+    ``{"event": <event>, "count": n}`` (a JSON object *without* ``"type"``; ``count`` ≥ 0,
+    default 1, no other keys); a single event or entry stands for a one-item list. So a
+    ``PoissonSampled`` / ``SampledWithoutReplacement`` / ``Repeated`` event, whose own form
+    has an ``"event"`` field, is always read as that event, never as an entry. Every event is
+    read by :func:`event_from_dict`'s rules; errors name the item, e.g. ``ledger[2].event``.
+    Privacy: this only reads; the accountant composing the pairs gives the bound.
+    """
+    if isinstance(spec, dict):
+        return [_parse_entry(spec, where)]
+    if not isinstance(spec, list):
+        raise DPKitError(f"{where} must be a JSON list of events or {{\"event\", \"count\"}} "
+                         f"entries, got {_short(spec)}")
+    return [_parse_entry(item, f"{where}[{i}]") for i, item in enumerate(spec)]

@@ -65,23 +65,85 @@ def _monotone_from_above(orders: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
+# --------------------------------------------------------------------- directed rounding
+#: 2^-52, the spacing of floats in [1, 2): "n ulps" of relative slack is n·ULP.
+ULP = 2.0 ** -52
+#: Below this pure-DP parameter (RR's ε, Laplace's 1/b) the exact curve's terms would reach
+#: the subnormal range; the bound αε²/2 (Bun & Steinke 2016, Prop. 1.4) is used instead. It
+#: is within a factor ~k/2 of the exact value, which is below 1e-196 there.
+TINY_PURE = 1e-100
+#: Outside [SIGMA_MIN, SIGMA_MAX] the sampled Gaussian is bounded in closed form: ∞ below
+#: (every order's value would exceed ~1e255), the unsampled Gaussian α/(2σ²) above (≤ 1e-196).
+SIGMA_MIN, SIGMA_MAX = 1e-130, 1e100
+
+
+def _round_up(x: Any, ulps: Any = 1.0) -> np.ndarray:
+    """``x`` rounded upward: a relative slack of ``ulps``·2⁻⁵² (a scalar or per element),
+    then two steps to the next float up (one for the multiplication's own rounding, one for an
+    absolute error of a subnormal result). Only for values whose exact counterpart is > 0:
+    0 becomes 1e−323; ∞ stays ∞."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(over="ignore"):
+        y = x * (1.0 + np.minimum(ulps, 2.0 ** 40) * ULP)
+    return np.nextafter(np.nextafter(y, np.inf), np.inf)
+
+
+def _pure_tiny(eps: float, a: np.ndarray) -> np.ndarray:
+    """Upper bound min(ε, αε²/2) on the RDP of any ε-DP mechanism (Bun & Steinke 2016,
+    Prop. 1.4), rounded upward; used where ε < TINY_PURE. 0.5·α is exact, so only the last
+    product can round into the subnormal range."""
+    with np.errstate(under="ignore"):
+        v = (0.5 * a * eps) * eps
+    return np.minimum(_round_up(v, 1.0), eps)
+
+
 # --------------------------------------------------------------------------- simple curves
 def gaussian(noise_multiplier: float, orders: np.ndarray) -> np.ndarray:
-    """Gaussian mechanism: ε(α) = α / (2σ²) (Mironov 2017, Prop. 7); ∞ at α = ∞."""
+    """Gaussian mechanism: ε(α) = α / (2σ²) (Mironov 2017, Prop. 7); ∞ at α = ∞.
+
+    Computed as (α/2/σ)/σ (no overflow of σ², no underflow of 1/σ²) and rounded upward, so
+    every value is ≥ the exact one: σ = 1e308 gives 1e−323 > α/(2σ²), σ = 1e−300 gives ∞.
+    """
     a = _orders(orders)
     s = float(noise_multiplier)
     if s == 0.0:
         return np.full_like(a, np.inf)
     if math.isinf(s):
         return np.zeros_like(a)
-    with np.errstate(invalid="ignore"):
-        return a / (2.0 * s * s)
+    with np.errstate(over="ignore", under="ignore"):
+        v = (0.5 * a / s) / s
+    return _round_up(v, 1.0)  # two roundings: at most 2⁻⁵² relative
+
+
+def _expm1_minus_x(x: np.ndarray) -> np.ndarray:
+    """f(x) = eˣ − 1 − x ≥ 0 to a few ulps: its Taylor series for |x| < 1 (no cancellation),
+    expm1(x) − x elsewhere (cancellation at most a factor 2.4 there)."""
+    out = np.empty_like(x)
+    small = np.abs(x) < 1.0
+    xs = x[small]
+    term = np.full_like(xs, 0.5)  # x^n/(n+2)! for n = 0 .. 20, summed from the small end
+    terms = [term]
+    for n in range(1, 21):
+        term = term * xs / (n + 2.0)
+        terms.append(term)
+    total = np.zeros_like(xs)
+    for t in reversed(terms):
+        total += t
+    out[small] = xs * xs * total
+    xb = x[~small]
+    with np.errstate(over="ignore"):
+        out[~small] = np.expm1(xb) - xb
+    return out
 
 
 def laplace(noise_multiplier: float, orders: np.ndarray) -> np.ndarray:
     """Laplace mechanism with scale b = noise_multiplier (Mironov 2017, Prop. 6).
 
-    ε(α) = ε0 + log1p((α−1)·expm1(−(2α−1)ε0)/(2α−1))/(α−1) with ε0 = 1/b; ε(∞) = ε0.
+    With t = 1/b: ε(α) = log[(α e^{(α−1)t} + (α−1) e^{−αt}) / (2α−1)] / (α−1); ε(∞) = t.
+    Evaluated without cancellation: for (α−1)t ≤ 1 as log1p(y)/(α−1) with
+    y = [α·f((α−1)t) + (α−1)·f(−αt)]/(2α−1), f(x) = eˣ − 1 − x ≥ 0 (the first-order terms
+    cancel exactly); otherwise as t + log1p((α−1)·expm1(−(2α−1)t)/(2α−1))/(α−1), where the
+    second term is at most log 2·t in size. Rounded upward; t < 1e−100 uses αt²/2.
     """
     a = _orders(orders)
     b = float(noise_multiplier)
@@ -89,14 +151,40 @@ def laplace(noise_multiplier: float, orders: np.ndarray) -> np.ndarray:
         return np.full_like(a, np.inf)
     if math.isinf(b):
         return np.zeros_like(a)
-    e0 = 1.0 / b
-    out = np.full_like(a, e0)
+    with np.errstate(over="ignore"):
+        t = 1.0 / b
+    t_up = float(_round_up(t, 0.5))
+    if math.isinf(t):
+        return np.full_like(a, np.inf)
+    out = np.full_like(a, t_up)
     fin = np.isfinite(a)
     af = a[fin]
-    out[fin] = e0 + np.log1p((af - 1.0) * np.expm1(-(2.0 * af - 1.0) * e0) / (2.0 * af - 1.0)) / (
-        af - 1.0
-    )
-    return np.maximum(out, 0.0)
+    if t < TINY_PURE:
+        out[fin] = np.minimum(_pure_tiny(t_up, af), t_up)
+        return out
+    am1 = af - 1.0
+    res = np.empty_like(af)
+    with np.errstate(over="ignore"):
+        u = am1 * t
+        two_am1 = 2.0 * af - 1.0
+    low = u <= 1.0
+    if low.any():
+        al, bl = af[low], am1[low]
+        y = (al * _expm1_minus_x(u[low]) + bl * _expm1_minus_x(-al * t)) / two_am1[low]
+        res[low] = np.log1p(y) / bl
+    high = ~low
+    if high.any():
+        ah, bh = two_am1[high], am1[high]
+        with np.errstate(over="ignore"):
+            inner = bh * np.expm1(-ah * t) / ah
+        res[high] = t + np.log1p(inner) / bh
+    out[fin] = np.minimum(_round_up(np.maximum(res, 0.0), 32.0), t_up)
+    return out
+
+
+def _log_expm1_scalar(x: float) -> float:
+    """log(eˣ − 1) for a float x > 0 (∞ allowed)."""
+    return x + math.log1p(-math.exp(-x)) if x > 30.0 else math.log(math.expm1(x))
 
 
 def randomized_response(epsilon: float, k: int, orders: np.ndarray) -> np.ndarray:
@@ -104,13 +192,16 @@ def randomized_response(epsilon: float, k: int, orders: np.ndarray) -> np.ndarra
 
     The true value is reported with probability a = e^ε/(e^ε + k − 1), every other value with
     b = 1/(e^ε + k − 1). For two different inputs the output laws are P = (a, b, c, …) and
-    Q = (b, a, c, …) with c = b, so
+    Q = (b, a, c, …) with c = b, so with u = (α−1)ε
 
-        ε(α) = log[ a^α b^{1−α} + b^α a^{1−α} + (k − 2)·b ] / (α − 1),   ε(∞) = ε.
+        ε(α) = log S / (α − 1),   S = a·e^u + b·e^{−u} + (k − 2)·b,   ε(∞) = ε.
 
-    With u = (α−1)ε the bracket is 1 + a·expm1(u) + b·expm1(−u) (as a + (k−1)b = 1), which is
-    evaluated in that form so that tiny ε keeps full relative precision (the bracket is
-    1 + O(ε²)); large u uses log space.
+    As a + (k−1)b = 1, S − 1 = a·expm1(u) + b·expm1(−u) = [expm1(ε)·expm1(u) + 4 sinh²(u/2)]
+    / (expm1(ε) + k): a ratio of positive terms, so tiny ε keeps full relative precision (the
+    plain form cancels to ~1e−16/ε relative). It is used while nothing overflows
+    (ε, u ≤ 700, k ≤ 1e300), its logarithm otherwise. The result is rounded upward by more
+    than its error bound and capped at ε (an ε-DP mechanism has D_α ≤ ε); for
+    ε < 1e−100 the bound αε²/2 is used.
     """
     a = _orders(orders)
     eps = float(epsilon)
@@ -118,22 +209,44 @@ def randomized_response(epsilon: float, k: int, orders: np.ndarray) -> np.ndarra
         return np.full_like(a, np.inf)
     if eps == 0.0:
         return np.zeros_like(a)
-    log_den = np.logaddexp(eps, math.log(k - 1))  # log(e^ε + k − 1)
-    pa, pb = math.exp(eps - log_den), math.exp(-log_den)
     out = np.full_like(a, eps)
     fin = np.isfinite(a)
-    u = (a[fin] - 1.0) * eps
-    res = np.empty_like(u)
-    mod = u < 500.0
-    um = u[mod]
-    res[mod] = np.log1p(pa * np.expm1(um) + pb * np.expm1(-um))
-    big = ~mod
-    if big.any():
-        ub = u[big]
-        rest = np.log(pb * np.exp(-ub) + (k - 2) * pb) if k > 2 else math.log(pb) - ub
-        res[big] = np.logaddexp(math.log(pa) + ub, rest)
-    out[fin] = res / (a[fin] - 1.0)
-    return np.clip(out, 0.0, eps)
+    af = a[fin]
+    if eps < TINY_PURE:
+        out[fin] = _pure_tiny(eps, af)
+        return out
+    am1 = af - 1.0
+    with np.errstate(over="ignore"):
+        u = am1 * eps
+        slack = 16.0 + 4.0 * (u + eps)  # condition numbers of expm1(u), expm1(ε), in ulps
+        direct = (u + eps <= 700.0) & (k <= 10**300)
+    res = np.empty_like(af)
+    if direct.any():
+        ud, bd = u[direct], am1[direct]
+        em = math.expm1(eps)
+        num = em * np.expm1(ud) + 4.0 * np.sinh(0.5 * ud) ** 2
+        x = num / (em + float(k))
+        tiny = x < 1e-20
+        # log1p(x) ≤ x: for tiny x divide first, so only the last division can go subnormal
+        with np.errstate(under="ignore"):
+            res[direct] = np.where(tiny, (num / bd) / (em + float(k)), np.log1p(x) / bd)
+    logs = ~direct
+    if logs.any():
+        ul, bl = u[logs], am1[logs]
+        with np.errstate(over="ignore", divide="ignore"):
+            le = _log_expm1_scalar(eps)
+            lu = np.where(ul > 30.0, ul + np.log1p(-np.exp(-ul)), np.log(np.expm1(ul)))
+            ls = np.where(ul > 30.0, ul + 2.0 * np.log1p(-np.exp(-ul)),
+                          2.0 * np.log(2.0 * np.sinh(0.5 * ul)))
+            log_num = np.logaddexp(le + lu, ls)
+            log_den = float(np.logaddexp(le, math.log(k)))
+            # log(S − 1), raised by a bound on its absolute error (ulps of its terms)
+            err = 8.0 * ULP * (np.abs(le + lu) + np.abs(ls) + abs(log_den) + 1.0)
+            lx = log_num - log_den + err
+            res[logs] = np.logaddexp(0.0, lx) / bl
+            slack[logs] = 8.0
+    out[fin] = np.minimum(_round_up(res, slack), eps)
+    return out
 
 
 def pure_dp(epsilon: float, orders: np.ndarray) -> np.ndarray:
@@ -147,13 +260,16 @@ def pure_dp(epsilon: float, orders: np.ndarray) -> np.ndarray:
 
 
 def zcdp(rho: float, xi: float, orders: np.ndarray) -> np.ndarray:
-    """(ξ, ρ)-zCDP: ε(α) = ξ + ρα (Bun & Steinke 2016, Def. 1.1); ∞ at α = ∞ unless ρ = ξ = 0."""
+    """(ξ, ρ)-zCDP: ε(α) = ξ + ρα (Bun & Steinke 2016, Def. 1.1); ∞ at α = ∞ unless ρ = 0.
+
+    Rounded upward (two roundings of positive terms); ρ = 0 returns ξ exactly.
+    """
     a = _orders(orders)
-    if rho == 0.0 and xi == 0.0:
-        return np.zeros_like(a)
-    with np.errstate(invalid="ignore"):
-        out = xi + rho * a
-    out[np.isinf(a)] = np.inf if rho > 0 else xi
+    if rho == 0.0:
+        return np.full_like(a, float(xi))
+    with np.errstate(over="ignore"):
+        out = _round_up(xi + rho * a, 1.0)
+    out[np.isinf(a)] = np.inf
     return out
 
 
@@ -185,11 +301,15 @@ def _logsumexp(x: np.ndarray, axis: int | None = None) -> np.ndarray:
 
 
 def _segment_logsumexp(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """logsumexp over consecutive segments of ``values`` beginning at ``starts``."""
+    """logsumexp over consecutive segments of ``values`` beginning at ``starts`` (a segment
+    with an ∞ term sums to ∞)."""
     peak = np.maximum.reduceat(values, starts)
     counts = np.diff(np.append(starts, values.size))
-    shifted = np.exp(values - np.repeat(peak, counts))
-    return peak + np.log(np.add.reduceat(shifted, starts))
+    shift = np.where(np.isfinite(peak), peak, 0.0)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        shifted = np.exp(values - np.repeat(shift, counts))
+        out = shift + np.log(np.add.reduceat(shifted, starts))
+    return np.where(np.isinf(peak), peak, out)
 
 
 def _sgm_log_am1_integer(q: float, sigma: float, alphas: np.ndarray) -> np.ndarray:
@@ -210,9 +330,10 @@ def _sgm_log_am1_integer(q: float, sigma: float, alphas: np.ndarray) -> np.ndarr
     ks = np.arange(top + 1, dtype=float)
     # per-k part, tabulated once: −log k! + k log q + log(e^{(k²−k)/(2σ²)} − 1)
     per_k = np.full(top + 1, -np.inf)
-    per_k[2:] = -lf[2:] + ks[2:] * math.log(q) + _log_expm1(
-        (ks[2:] * ks[2:] - ks[2:]) / (2.0 * sigma * sigma)
-    )
+    with np.errstate(over="ignore"):
+        per_k[2:] = -lf[2:] + ks[2:] * math.log(q) + _log_expm1(
+            (ks[2:] * ks[2:] - ks[2:]) / (2.0 * sigma * sigma)
+        )
     terms = lf[alpha_rep] - lf[alpha_rep - k] + (alpha_rep - k) * math.log1p(-q) + per_k[k]
     return _segment_logsumexp(terms, starts)
 
@@ -221,14 +342,19 @@ def _sgm_log_g(z: np.ndarray, a: np.ndarray, q: float, sigma: float) -> np.ndarr
     """log[(1+L)^α − 1 − αL] with L = q·expm1((2z−1)/(2σ²)); broadcasts z against a.
 
     The bracket is ≥ 0 for α > 1 (convexity). Where |L| and |αL| are below 0.05 the
-    binomial series Σ_{k≥2} C(α,k)L^k (16 terms) is used; elsewhere
+    binomial series Σ_{k≥2} C(α,k)L^k (16 terms) is used, as 2·log|L| + log Σ C(α,k)L^{k−2}
+    with log|L| = log q + log|expm1(x)|, so that L² never underflows (q = 1e−300); elsewhere
     (1+L)·expm1((α−1)·log1p(L)) − (α−1)L, whose cancellation costs at most ~4/|L| ulps for
     every α > 1 (also α − 1 = 1e−9), or its log-space form when α·log1p(L) is large. So
     neither underflow nor cancellation loses precision.
     """
     x = (2.0 * z - 1.0) / (2.0 * sigma * sigma)
     big_x = x > 30.0
-    L = q * np.expm1(np.minimum(x, 700.0))  # x > 700 only occurs where t > 30 (log branch)
+    # L = q·expm1(x); for x > 30 via its logarithm, capped where log L > 700, which implies
+    # t = α·log1p(L) > 700 (the log branch, which does not use L)
+    with np.errstate(over="ignore"):
+        log_l = math.log(q) + x + np.log1p(-np.exp(-np.maximum(x, 30.0)))
+        L = np.where(big_x, np.exp(np.minimum(log_l, 700.0)), q * np.expm1(np.minimum(x, 30.0)))
     # log(1 + L) = log((1 − q) + q e^x): log1p for moderate x, log-space for large x
     log1p_L = np.where(big_x, np.logaddexp(math.log1p(-q), math.log(q) + x), np.log1p(L))
     L, log1p_L, big_x, x, a = np.broadcast_arrays(L, log1p_L, big_x, x, a)
@@ -246,21 +372,26 @@ def _sgm_log_g(z: np.ndarray, a: np.ndarray, q: float, sigma: float) -> np.ndarr
             # log(1 + αL) with L > 0 here; for large x, αL = αq(e^x − 1) in log space
             log_1_al = np.where(
                 big_x[huge],
-                np.logaddexp(0.0, np.log(a[huge] * q) + x[huge] + np.log1p(-np.exp(-x[huge]))),
+                np.logaddexp(0.0, np.log(a[huge]) + math.log(q) + x[huge]
+                             + np.log1p(-np.exp(-x[huge]))),
                 np.log1p(aL[huge]),
             )
             direct[huge] = th + np.log1p(-np.exp(log_1_al - th))
         small = (np.abs(L) < 0.05) & (np.abs(aL) < 0.05)
         if small.any():
             Ls, As = L[small], a[small]
-            term = As * (As - 1.0) / 2.0 * Ls * Ls
+            xs = x[small]
+            log_abs_l = math.log(q) + np.where(
+                xs > 30.0, xs + np.log1p(-np.exp(-np.maximum(xs, 30.0))),
+                np.log(np.abs(np.expm1(np.minimum(xs, 30.0)))))
+            term = np.ones_like(Ls)  # C(α,k)L^{k−2} / C(α,2)
             total = term.copy()
             for k in range(2, 17):
                 term = term * ((As - k) / (k + 1.0)) * Ls
                 total += term
                 if k % 3 == 1 and np.all(np.abs(term) <= 1e-17 * total):
                     break  # the remaining terms shrink geometrically (|αL| < 0.05)
-            direct[small] = np.log(total)
+            direct[small] = np.log(As * (As - 1.0) / 2.0 * total) + 2.0 * log_abs_l
     return direct
 
 
@@ -319,9 +450,7 @@ def _sgm_log_am1_quadrature(q: float, sigma: float, a: np.ndarray) -> np.ndarray
                 break
             h /= 2.0
         else:  # pragma: no cover - the step rule above converges long before this
-            raise FloatingPointError(
-                f"sampled-Gaussian quadrature did not converge (q={q}, sigma={sigma})"
-            )
+            out[todo] = np.nan  # the caller falls back to the integer-order interpolation
     return out
 
 
@@ -365,40 +494,51 @@ def sampled_gaussian(sample_rate: float, noise_multiplier: float, orders: np.nda
     For σ < TINY_SIGMA (0.005) fractional orders use the cumulant interpolation between exact
     integer orders (an upper bound), keeping time and memory bounded.
     q = 0 gives 0, q = 1 the Gaussian α/(2σ²), σ = 0 gives ∞ (for q > 0), α = ∞ gives ∞.
+
+    Extremes (each value is an upper bound, rounded upward by more than its rounding error):
+    σ < SIGMA_MIN (1e−130) gives ∞ (the exact values exceed ~1e255); σ > SIGMA_MAX (1e100)
+    and orders α > 100 000 use the unsampled Gaussian α/(2σ²), which bounds the sampled one
+    (quasi-convexity of D_α); q down to 5e−324 is exact (log space throughout).
     """
     a = _orders(orders)
     q = float(sample_rate)
     s = float(noise_multiplier)
     if q == 0.0 or math.isinf(s):
         return np.zeros_like(a)
-    if s == 0.0:
+    if s < SIGMA_MIN:  # σ = 0 included: no noise, no finite bound
         return np.full_like(a, np.inf)
-    if q == 1.0:
+    if q == 1.0 or s > SIGMA_MAX:
         return gaussian(s, a)
     out = np.full_like(a, np.inf)
     fin = np.isfinite(a)
-    is_int = fin & (a == np.floor(a)) & (a <= 100_000)
-    log_am1 = np.empty_like(a)
+    beyond = fin & (a > 100_000)
+    if beyond.any():
+        out[beyond] = gaussian(s, a[beyond])
+        fin = fin & ~beyond
+    is_int = fin & (a == np.floor(a))
+    log_am1 = np.full_like(a, np.nan)
     integer_kernel, quadrature_kernel = _sgm_kernels(backend)
     if is_int.any():
         log_am1[is_int] = integer_kernel(q, s, a[is_int])
     frac = fin & ~is_int
-    if frac.any() and s < TINY_SIGMA:
-        # Tiny noise: the quadrature would need ~1/σ² nodes. Use the convex interpolation of
-        # the cumulant between exact integer orders instead (an upper bound, Wang et al. 2019,
-        # Cor. 10); such σ give ε in the thousands, where this looseness is irrelevant.
-        out[frac] = interpolate_cumulant(
-            lambda ints: sampled_gaussian(q, s, ints, backend=backend), a[frac])
-        fin = fin & ~frac
-        frac = np.zeros_like(frac)
-    if frac.any():
+    if frac.any() and s >= TINY_SIGMA:
         log_am1[frac] = quadrature_kernel(q, s, np.ascontiguousarray(a[frac]))
-        if np.isnan(log_am1[frac]).any():  # pragma: no cover - the step rule converges
-            raise FloatingPointError(
-                f"sampled-Gaussian quadrature did not converge (q={q}, sigma={s})")
-    done = fin
-    # log A = log1p(exp(log(A−1))), stable for both tiny and huge A − 1.
-    out[done] = np.logaddexp(0.0, log_am1[done]) / (a[done] - 1.0)
+    # Tiny noise (the quadrature would need ~1/σ² nodes), or a quadrature that did not
+    # converge (never observed): the convex interpolation of the cumulant between exact
+    # integer orders, an upper bound (Wang et al. 2019, Cor. 10).
+    interp = frac & np.isnan(log_am1)
+    if interp.any():
+        out[interp] = interpolate_cumulant(
+            lambda ints: sampled_gaussian(q, s, ints, backend=backend), a[interp])
+    done = fin & ~interp
+    if done.any():
+        la = log_am1[done]
+        ad = a[done]
+        # absolute error of log(A − 1): a few ulps of its largest terms (α·|log q| and the
+        # like), plus the quadrature's 1e−9 self-check squared (geometric convergence)
+        err = 64.0 * ULP * (8.0 + np.abs(la) + ad * (abs(math.log(q)) - math.log1p(-q)))
+        # log A = log1p(exp(log(A−1))), stable for both tiny and huge A − 1.
+        out[done] = _round_up(np.logaddexp(0.0, la + err) / (ad - 1.0), 2.0)
     return out
 
 
@@ -423,13 +563,14 @@ def interpolate_cumulant(
     needed = np.unique(np.concatenate([lo[lo >= 2], hi]))
     vals = integer_rdp(needed)
     table = dict(zip(needed.tolist(), vals.tolist(), strict=True))
-    k_lo = np.array([0.0 if l < 2 else (l - 1.0) * table[l] for l in lo])
-    k_hi = np.array([(h - 1.0) * table[h] for h in hi])
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
+        k_lo = np.array([0.0 if l < 2 else (l - 1.0) * table[l] for l in lo])
+        k_hi = np.array([(h - 1.0) * table[h] for h in hi])
         w = np.where(hi > lo, (af - lo) / np.where(hi > lo, hi - lo, 1.0), 1.0)
         k = np.where(hi > lo, (1.0 - w) * k_lo + w * k_hi, k_hi)
         k = np.where(np.isinf(k_lo) | np.isinf(k_hi), np.inf, k)
-    out[fin] = k / (af - 1.0)
+        v = k / (af - 1.0)
+    out[fin] = np.where(v > 0.0, _round_up(v, 4.0), v)  # ≤ 4 roundings, rounded upward
     if (~fin).any():
         out[~fin] = integer_rdp(np.array([np.inf]))[0]
     return out
@@ -447,29 +588,30 @@ def poisson_subsampled(
                      + 3 Σ_{ℓ=3}^{α} C(α,ℓ) (1−γ)^{α−ℓ} γ^ℓ e^{(ℓ−1)ε(ℓ)} } / (α−1),
 
     capped by the base mechanism's own ε(α) at every order (subsampling never hurts). Real
-    orders use
-    :func:`interpolate_cumulant`. At α = ∞: ε'(∞) ≤ log(1 + γ(e^{ε(∞)} − 1)) (amplification
-    of pure DP, Balle, Barthe, Gaboardi 2018).
+    orders use :func:`interpolate_cumulant`. At α = ∞: ε'(∞) ≤ log(1 + γ(e^{ε(∞)} − 1))
+    (amplification of pure DP, Balle, Barthe, Gaboardi 2018).
+
+    Evaluated as log1p of the bracket minus 1, which (the binomial weights summing to 1) is
+    the all-positive sum C(α,2)γ²(1−γ)^{α−2}(e^{ε(2)} − 1) + Σ_{ℓ≥3} C(α,ℓ)(1−γ)^{α−ℓ}γ^ℓ
+    (3e^{(ℓ−1)ε(ℓ)} − 1): no cancellation, so a tiny γ keeps full relative precision.
     """
     g = float(sample_rate)
 
-    def log_bracket(n: int, base: np.ndarray, e_inf: float) -> float:
-        l = np.arange(3, n + 1, dtype=float)
+    def log_bracket_m1(n: int, base: np.ndarray, e_inf: float) -> tuple[float, float]:
+        l = np.arange(2, n + 1, dtype=float)
         log_binom = special.gammaln(n + 1.0) - special.gammaln(l + 1.0) - special.gammaln(
             n - l + 1.0
         )
-        with np.errstate(invalid="ignore"):
-            tail = math.log(3.0) + log_binom + (n - l) * math.log1p(-g) + l * math.log(g) + (
-                l - 1.0
-            ) * base[l.astype(int) - 2]
-        first = (n - 1.0) * math.log1p(-g) + math.log1p((n - 1.0) * g)
-        second = (
-            math.log(n * (n - 1.0) / 2.0) + 2.0 * math.log(g) + (n - 2.0) * math.log1p(-g)
-            + base[0]
-        )
-        return float(_logsumexp(np.concatenate([[first, second], tail])))
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            y = (l - 1.0) * base[: n - 1]  # (ℓ−1)·ε(ℓ) ≥ 0
+            # log(e^y − 1) at ℓ = 2, log(3e^y − 1) = y + log(3 − e^{−y}) at ℓ ≥ 3
+            weight = np.where(l == 2.0, _log_expm1_or_inf(y), y + np.log(3.0 - np.exp(-y)))
+            parts = [log_binom, (n - l) * math.log1p(-g), l * math.log(g), weight]
+            terms = sum(parts[1:], parts[0])
+            mag = sum(np.abs(np.where(np.isfinite(p), p, 0.0)) for p in parts)
+        return _logsumexp_with_error(terms, mag)
 
-    return _general_subsampled(g, base_rdp, orders, log_bracket)
+    return _general_subsampled(g, base_rdp, orders, log_bracket_m1)
 
 
 def without_replacement_subsampled(
@@ -484,46 +626,82 @@ def without_replacement_subsampled(
 
     capped by the base ε(α); real orders by :func:`interpolate_cumulant`. At α = ∞ the
     replace-one amplification of pure DP gives log(1 + γ(e^{ε(∞)} − 1)) (Balle et al. 2018).
+    The sum after the 1 is kept in log space and added by log1p (tiny γ stays exact).
     """
     g = float(sample_rate)
 
-    def log_bracket(n: int, base: np.ndarray, e_inf: float) -> float:
+    def log_bracket_m1(n: int, base: np.ndarray, e_inf: float) -> tuple[float, float]:
         # log of min{2, (e^{ε∞} − 1)^j} as a function of j
-        log_em1 = _log_expm1(np.array([e_inf]))[0] if 0 < e_inf < np.inf else (
-            -np.inf if e_inf == 0 else np.inf
-        )
-        e2 = base[0]
-        log_c2 = min(
-            math.log(4.0) + float(_log_expm1(np.array([e2]))[0]) if e2 > 0 else -np.inf,
-            e2 + min(math.log(2.0), 2.0 * log_em1),
-        )
-        second = 2.0 * math.log(g) + math.log(n * (n - 1.0) / 2.0) + log_c2
-        j = np.arange(3, n + 1, dtype=float)
+        log_em1 = float(_log_expm1_or_inf(np.array([e_inf]))[0])
+        j = np.arange(2, n + 1, dtype=float)
         log_binom = special.gammaln(n + 1.0) - special.gammaln(j + 1.0) - special.gammaln(
             n - j + 1.0
         )
-        with np.errstate(invalid="ignore"):
-            tail = (
-                j * math.log(g)
-                + log_binom
-                + (j - 1.0) * base[j.astype(int) - 2]
-                + np.minimum(math.log(2.0), j * log_em1)
-            )
-        return float(_logsumexp(np.concatenate([[0.0, second], tail])))
+        e2 = float(base[0])
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            log_c2 = min(math.log(4.0) + float(_log_expm1_or_inf(np.array([e2]))[0]),
+                         e2 + min(math.log(2.0), 2.0 * log_em1))
+            weight = (j - 1.0) * base[: n - 1] + np.minimum(math.log(2.0), j * log_em1)
+            weight[0] = log_c2
+            parts = [j * math.log(g), log_binom, weight]
+            terms = sum(parts[1:], parts[0])
+            mag = sum(np.abs(np.where(np.isfinite(p), p, 0.0)) for p in parts)
+        return _logsumexp_with_error(terms, mag)
 
-    return _general_subsampled(g, base_rdp, orders, log_bracket)
+    return _general_subsampled(g, base_rdp, orders, log_bracket_m1)
+
+
+def _log_expm1_or_inf(x: np.ndarray) -> np.ndarray:
+    """log(eˣ − 1) for x ≥ 0: −∞ at 0, ∞ at ∞."""
+    x = np.asarray(x, dtype=float)
+    out = np.where(x > 0.0, 0.0, -np.inf)
+    out[np.isinf(x)] = np.inf
+    mid = (x > 0.0) & np.isfinite(x)
+    out[mid] = _log_expm1(x[mid])
+    return out
+
+
+def _logsumexp_with_error(terms: np.ndarray, mag: np.ndarray) -> tuple[float, float]:
+    """(log Σ exp(terms), a bound on its absolute rounding error): a few ulps of the largest
+    magnitude that went into a term (NaN terms, from ∞ − ∞, count as ∞)."""
+    terms = np.where(np.isnan(terms), np.inf, terms)
+    if np.isinf(terms).any() and (terms > 0).any():
+        return math.inf, 0.0
+    val = float(_logsumexp(terms))
+    fin = np.isfinite(terms)
+    err = 16.0 * ULP * (float(np.max(mag[fin], initial=0.0)) + abs(val) + 1.0)
+    return val, err
+
+
+#: Orders above this use the base curve alone in the general subsampling bounds (their
+#: sums have α terms; subsampling never increases the divergence, so the base bounds them).
+MAX_GENERAL_ORDER = 4096.0
+
+
+def _amplified_pure(g: float, e: float) -> float:
+    """log(1 + γ(e^ε − 1)), rounded upward: the ε' of an ε-DP mechanism run on a γ-sample
+    (Balle, Barthe, Gaboardi 2018); log space where e^ε would overflow."""
+    if math.isinf(e) or e == 0.0 or g == 0.0:
+        return e if g > 0.0 else 0.0
+    if g == 1.0:
+        return e
+    if e > 700.0:
+        v = float(np.logaddexp(math.log1p(-g), math.log(g) + e))
+        return min(float(_round_up(v, 8.0 + 4.0 * e)), e)
+    return min(float(_round_up(math.log1p(g * math.expm1(e)), 8.0 + 4.0 * e)), e)
 
 
 def _general_subsampled(
     g: float, base_rdp: RDPFunction, orders: np.ndarray,
-    log_bracket: Callable[[int, np.ndarray, float], float],
+    log_bracket_m1: Callable[[int, np.ndarray, float], tuple[float, float]],
 ) -> np.ndarray:
     """The frame both general subsampling bounds share.
 
-    At integer α = n ≥ 2: min(log_bracket(n, base ε(2..n), ε(∞))/(n−1), ε(n)); at α = ∞ the
-    amplification of pure DP log(1 + γ(e^{ε(∞)} − 1)) (Balle, Barthe, Gaboardi 2018); real
-    orders by :func:`interpolate_cumulant`; everything capped by the base curve and made
-    monotone from above.
+    At integer α = n ≥ 2: min(log1p(bracket − 1)/(n−1), ε(n)), with log(bracket − 1) and its
+    rounding-error bound from ``log_bracket_m1(n, base ε(2..n), ε(∞))``, rounded upward; at
+    α = ∞ the amplification of pure DP log(1 + γ(e^{ε(∞)} − 1)) (Balle, Barthe, Gaboardi
+    2018); real orders by :func:`interpolate_cumulant`; everything capped by the base curve
+    and made monotone from above. Orders above MAX_GENERAL_ORDER use the base curve.
     """
 
     def at_integers(ints: np.ndarray) -> np.ndarray:
@@ -535,17 +713,23 @@ def _general_subsampled(
         e_inf = float(base_rdp(np.array([np.inf]))[0])
         for i, alpha in enumerate(ints):
             if math.isinf(alpha):
-                res[i] = math.log1p(g * math.expm1(e_inf)) if math.isfinite(e_inf) else np.inf
+                res[i] = _amplified_pure(g, e_inf)
                 continue
             n = int(alpha)
             own = base[n - 2]
             if g == 0.0:
                 res[i] = 0.0
-            elif g == 1.0:
+            elif g == 1.0 or own == 0.0:
                 res[i] = own
             else:
-                res[i] = min(log_bracket(n, base, e_inf) / (n - 1.0), own)
+                val, err = log_bracket_m1(n, base, e_inf)
+                v = float(_round_up(np.logaddexp(0.0, val + err) / (n - 1.0), 2.0))
+                res[i] = min(v, own)
         return res
 
     a = _orders(orders)
-    return _monotone_from_above(a, np.minimum(interpolate_cumulant(at_integers, a), base_rdp(a)))
+    out = base_rdp(a)
+    low = (a <= MAX_GENERAL_ORDER) | np.isinf(a)
+    if g < 1.0 and low.any():
+        out[low] = np.minimum(interpolate_cumulant(at_integers, a[low]), out[low])
+    return _monotone_from_above(a, out)

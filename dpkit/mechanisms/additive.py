@@ -62,6 +62,7 @@ __all__ = [
     "sample_discrete_laplace",
     "sample_discrete_gaussian",
     "MAX_SCALE",
+    "MAX_DRAWS",
 ]
 
 Method = Literal["auto", "exact", "fast"]
@@ -71,7 +72,10 @@ _Gen = np.random.Generator | SecureGenerator
 
 #: Largest accepted discrete scale / σ (2**40 ≈ 1.1e12): keeps every noise value inside int64.
 MAX_SCALE = 2**40
-_MAX_DRAW = 2**62  # the largest range of a single rng.integers call (SecureGenerator's limit)
+#: Most draws one sampler call returns (2**32 int64 values = 32 GiB): larger sizes are refused
+#: up front instead of running out of memory after hours of sampling.
+MAX_DRAWS = 2**32
+_MAX_DRAW = 2**62  # the largest range drawn by a single rng.integers call here (int64-safe)
 _MAX_BATCH = 1 << 20  # bound on the length of the work arrays of one fast-path round
 _INT64_SAFE = 2**62  # |values| kept below this in int64 arithmetic (sums then cannot overflow)
 _MAX_ABS_INPUT = 2**61  # |x| accepted by the discrete mechanisms
@@ -129,11 +133,16 @@ def _size(size: Any) -> tuple[int, ...] | None:
     if size is None:
         return None
     if isinstance(size, (tuple, list)):
-        return tuple(V.integer(minimum=0, size=s) for s in size)
-    return (V.integer(minimum=0, size=size),)
+        shape = tuple(V.integer(minimum=0, size=s) for s in size)
+    else:
+        shape = (V.integer(minimum=0, size=size),)
+    if math.prod(shape) > MAX_DRAWS:
+        raise DPKitError(f"size must hold at most MAX_DRAWS = 2**32 draws, got {size!r}")
+    return shape
 
 
 def _positions(mask: np.ndarray) -> str:
+    mask = np.atleast_1d(mask)  # a 0-d input is reported as position 0
     where = np.argwhere(mask)[:5]
     pos = ", ".join(str(tuple(int(i) for i in w)) if mask.ndim > 1 else str(int(w[0]))
                     for w in where)
@@ -152,7 +161,10 @@ def _finite_array(**kwargs: Any) -> np.ndarray:
 def _integer_array(**kwargs: Any) -> np.ndarray:
     """An integer-valued array as int64: rejects NaN/inf, fractions and |x| > 2**61."""
     name, value = V.one(kwargs)
-    raw = np.asarray(value)
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # e.g. a ragged list
+        raise DPKitError(f"{name} must be an array of integers: {exc}") from None
     if raw.dtype.kind == "b":
         return raw.astype(np.int64)
     if raw.dtype.kind in "iu":
@@ -561,7 +573,8 @@ def sample_bernoulli_exp(
 
     Args:
         gamma: γ ≥ 0 as int, float (read as its decimal) or Fraction.
-        size: None for one ``bool``, else an int or shape tuple.
+        size: None for one ``bool``, else an int or shape tuple (at most :data:`MAX_DRAWS`
+            draws).
         rng: None, an int seed, a numpy Generator or a SecureGenerator.
         method: "auto" (fast when γ's numerator and denominator are ≤ 2**62), "exact", "fast".
 
@@ -618,7 +631,8 @@ def sample_discrete_laplace(
     Args:
         scale: a positive rational ≤ :data:`MAX_SCALE` (int, float read as its decimal, or
             Fraction).
-        size: None for one ``int``, else an int or shape tuple.
+        size: None for one ``int``, else an int or shape tuple (at most :data:`MAX_DRAWS`
+            draws).
         rng: None, an int seed, a numpy Generator or a SecureGenerator.
         method: "auto" (fast whenever t ≤ 2**48 and s ≤ 2**62), "exact" (the pure-Python
             oracle) or "fast" (vectorized int64; an error when the scale does not fit).
@@ -671,7 +685,8 @@ def sample_discrete_gaussian(
     Args:
         sigma: σ, a positive rational ≤ :data:`MAX_SCALE` (int, float read as its decimal, or
             Fraction); σ² = sigma² is then rational.
-        size: None for one ``int``, else an int or shape tuple.
+        size: None for one ``int``, else an int or shape tuple (at most :data:`MAX_DRAWS`
+            draws).
         rng: None, an int seed, a numpy Generator or a SecureGenerator.
         method: "auto" (fast when σ² = n/d, t = ⌊σ⌋ + 1 satisfy n ≤ 2**31, 2·n·d·t² ≤ 2**62
             and d·t² ≤ 2**28 — for an integer σ, up to 16383), "exact" (the pure-Python

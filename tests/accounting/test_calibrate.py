@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -159,36 +158,50 @@ def test_epsilon_increases_with_steps(sigma, q, steps, more, delta):
 
 
 # ----------------------------------------------------------------- unreachable targets
-# "quickly" is < 1 s in the issue; asserted with a generous 5 s so a loaded CI machine does not
-# make it flaky. It guards against hangs and exhaustive searches, not against slowness.
-FAST = 5.0
+# "quickly" in the issue: no exhaustive search. Asserted on the work done (accountant
+# queries), not on the clock; timing lives in benchmarks/.
+MAX_QUERIES = 120
 
 
-def test_unreachable_noise_target_raises_quickly_with_the_reachable_epsilon():
+@pytest.fixture
+def queries(monkeypatch):
+    """Counts the ε evaluations that calibrate's searches make."""
+    seen = []
+    orig = calibrate._epsilon_of
+
+    def counting(*args, **kwargs):
+        f = orig(*args, **kwargs)
+
+        def g(x):
+            seen.append(x)
+            return f(x)
+        return g
+
+    monkeypatch.setattr(calibrate, "_epsilon_of", counting)
+    return seen
+
+
+def test_unreachable_noise_target_raises_with_the_reachable_epsilon(queries):
     # orders up to 2048 cannot certify ε = 1e-4 at δ = 1e-10, whatever σ
-    t0 = time.perf_counter()
     with pytest.raises(InfeasibleTargetError) as info:
         dpsgd.noise_multiplier(1e-4, 1e-10, 1.0, 1)
-    assert time.perf_counter() - t0 < FAST
+    assert 0 < len(queries) <= MAX_QUERIES
     best = dpsgd.epsilon(calibrate.MAX_NOISE, 1.0, 1, 1e-10)
     assert any(math.isclose(x, best, rel_tol=1e-5) for x in numbers_in(str(info.value))), (
         str(info.value), best)
 
 
-def test_unreachable_steps_target_raises_quickly_with_the_one_step_epsilon():
-    t0 = time.perf_counter()
+def test_unreachable_steps_target_raises_with_the_one_step_epsilon():
     with pytest.raises(InfeasibleTargetError) as info:
-        dpsgd.max_steps(0.5, 0.5, 0.1, 1e-5)
-    assert time.perf_counter() - t0 < FAST
+        dpsgd.max_steps(0.5, 0.5, 0.1, 1e-5)  # one conversion decides it: no search at all
     one_step = dpsgd.epsilon(0.5, 0.5, 1, 1e-5)
     assert any(math.isclose(x, one_step, rel_tol=1e-5) for x in numbers_in(str(info.value)))
 
 
-def test_unreachable_sample_rate_target_raises_quickly_with_the_reachable_epsilon():
-    t0 = time.perf_counter()
+def test_unreachable_sample_rate_target_raises_with_the_reachable_epsilon(queries):
     with pytest.raises(InfeasibleTargetError) as info:
         dpsgd.max_sample_rate(1.0, 100, 1e-4, 1e-30)
-    assert time.perf_counter() - t0 < FAST
+    assert 0 < len(queries) <= 3  # ε(1) and ε(1e-12) decide it
     nums = numbers_in(str(info.value))
     # the message names the smallest rate tried and the ε it still costs
     assert any(math.isclose(dpsgd.epsilon(1.0, x, 100, 1e-30), y, rel_tol=1e-5)

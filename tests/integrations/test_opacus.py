@@ -12,7 +12,6 @@ import json
 import math
 import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -219,10 +218,8 @@ def test_steps_equal_history_and_accountant_exactly() -> None:
 
 def test_memory_does_not_grow_with_steps() -> None:
     acct = DpkitAccountant()
-    t0 = time.perf_counter()
     for _ in range(20_000):
         acct.step(noise_multiplier=1.0, sample_rate=0.01)
-    assert time.perf_counter() - t0 < 5.0
     assert len(acct) == 20_000 and acct.history == [(1.0, 0.01, 20_000)]
     assert len(acct.accountant.ledger) == 1
     assert acct.get_epsilon(DELTA) == dpsgd.epsilon(1.0, 0.01, 20_000, DELTA)
@@ -438,9 +435,7 @@ def test_opacus_own_calibration_through_the_registry() -> None:
 def test_demo_section_is_short_and_accounted() -> None:
     from dpkit.demo import DemoPart
 
-    t0 = time.perf_counter()
     part = adapter.demo_section(np.random.default_rng(0))
-    assert time.perf_counter() - t0 < 10.0
     assert isinstance(part, DemoPart) and len(part.lines) == 2
     assert "accuracy" in part.lines[1] and "epsilon" in part.lines[1]
     ((event, steps),) = part.events

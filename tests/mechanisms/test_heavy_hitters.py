@@ -457,7 +457,9 @@ def test_olh_mode_perturbs_each_group_once_with_a_data_independent_oracle(proto)
     hh.find_heavy_hitters(params, parties, 5, backend="numpy", aggregator=spy)
     G = params.num_groups
     assert len(calls) == len(parties) * G
-    gen = np.random.default_rng(5)
+    from dpkit.random import public_generator
+
+    gen = public_generator(np.random.default_rng(5))  # the partitions' (public) generator
     for j, items in enumerate(parties):
         groups = hh.partition_users(params, items.size, gen)
         for t in range(1, G + 1):

@@ -697,7 +697,9 @@ def simulate(params: BanditParams, environment: Any, rng: Any, *, backend: str =
         return _jax.simulate(params, environment, rng, progress)
     gen = as_generator(rng)
     if not isinstance(gen, np.random.Generator):
-        raise DPKitError("rng must be a seed or numpy Generator for the numpy/numba backends")
+        raise DPKitError("rng must be an int seed or a numpy Generator for the numpy/numba "
+                         "backends: simulate is a simulator of the protocol (regret curves), "
+                         "not a release, and does not take the hardened tier (SecureGenerator)")
     if b == "numba":
         from . import _numba
 
@@ -711,6 +713,7 @@ def demo_section(rng: np.random.Generator) -> Any:
 
     Spends the silo-level LDP event (replace one user of one silo).
     """
+    rng = V.generator(rng=rng)
     from ...demo import DemoPart
 
     env = synthetic_environment(5, 20, 4, 400, rng)

@@ -53,10 +53,12 @@ from ... import _validate as V
 from ...accounting.events import Event
 from ...backend import resolve
 from ...errors import DPKitError
-from ...random import RNGLike, as_generator
+from ...random import RNGLike, as_generator, route_backend
 from . import privacy as _privacy
-from .privacy import (
+from .privacy import (  # MAX_HORIZON (2^40), MAX_SQRT_HORIZON (2^25 = T·d of "sqrt")
+    MAX_HORIZON,
     MAX_PARTICIPATIONS,
+    MAX_SQRT_HORIZON,
     ParticipationSensitivity,
     blt_coefficients,
     blt_column_norm_sq,
@@ -103,10 +105,6 @@ __all__ = [
 KINDS = ("tree", "honaker", "sqrt", "blt")
 Kind = Literal["tree", "honaker", "sqrt", "blt"]
 
-#: Largest horizon accepted (tree, Honaker, BLT): 2^40 steps.
-MAX_HORIZON = 2**40
-#: Largest horizon·dimension of the square-root kind (it stores O(T·d) numbers).
-MAX_SQRT_HORIZON = 2**25
 _MAX_BUFFERS = 64
 _DEFAULT_BUFFERS = 8
 
@@ -156,9 +154,11 @@ def blt_inverse_parameters(theta: Any, omega: Any) -> tuple[np.ndarray, np.ndarr
     with ``M = V diag(λ) V^{−1}``: ``α = −(ωᵀV) ∘ (V^{−1}1)``. (That C^{−1} is again a BLT is
     McMahan & Pillutla's inversion theorem; this eigen-decomposition recipe is ours.) Complex
     conjugate pairs are kept complex; sums over them are real.
+
+    Raises:
+        DPKitError: θ not in (0, 1), ω not > 0, or lengths not equal in 1..64.
     """
-    th = np.asarray(theta, dtype=np.float64)
-    om = np.asarray(omega, dtype=np.float64)
+    th, om = _privacy._blt_pair(theta, omega)
     m = np.diag(th) - np.outer(np.ones_like(th), om)
     lam, vec = np.linalg.eig(m)
     alpha = -(om @ vec) * np.linalg.solve(vec, np.ones_like(th))
@@ -429,8 +429,34 @@ def _ctz(t: int) -> int:
 
 
 def noise_rows(params: CounterParams, t: int) -> int:
-    """How many unit noise draws (rows of d) step t consumes: ctz(t)+1 for "honaker", else 1."""
-    return _ctz(t) + 1 if params.kind == "honaker" else 1
+    """How many unit noise draws (rows of d) step t consumes: ctz(t)+1 for "honaker", else 1.
+
+    Raises:
+        DPKitError: bad params, or t not an integer step in [1, horizon].
+    """
+    p = _check(params)
+    t = V.integer(minimum=1, maximum=p.horizon, t=t)
+    return _ctz(t) + 1 if p.kind == "honaker" else 1
+
+
+def _check_state(p: CounterParams, state: Any) -> CounterState:
+    """A state of these params: t in [0, horizon], arrays of init's shapes, all finite."""
+    if not isinstance(state, CounterState):
+        raise DPKitError(f"state must be a CounterState (from init or step), got "
+                         f"{type(state).__name__}")
+    V.integer(minimum=0, maximum=p.horizon, **{"state.t": state.t})
+    d, L = p.dimension, p.levels
+    tree = p.kind in ("tree", "honaker")
+    shapes = ((L if tree else 0, d), (L if tree else 0, d),
+              (p.blt_buffers if p.kind == "blt" else 0, d),
+              (p.horizon if p.kind == "sqrt" else 0, d), (d,), (d,))
+    for name, arr, shape in zip(CounterState._fields[1:], state[1:], shapes, strict=True):
+        if not isinstance(arr, np.ndarray) or arr.dtype != np.float64 or arr.shape != shape:
+            raise DPKitError(f"state.{name} must be a float64 array of shape {shape} for these "
+                             f"params (use init), got {getattr(arr, 'shape', type(arr))}")
+        if not np.isfinite(arr).all():
+            raise DPKitError(f"state.{name} must be finite")
+    return state
 
 
 def _honaker_weights(levels: int) -> np.ndarray:
@@ -450,10 +476,13 @@ def _norms(x: np.ndarray, params: CounterParams) -> np.ndarray:
 
 def _prepare(params: CounterParams, x: Any, name: str, batch: bool) -> np.ndarray:
     """Validate items (finite, right shape, within the bound or clipped) as float64 (…, d)."""
-    if np.ndim(x) == 0:
-        arr = V.finite_array(**{name: np.reshape(np.asarray(x), (1,))}).reshape(())
-    else:
-        arr = V.finite_array(**{name: x})
+    try:
+        scalar = np.ndim(x) == 0
+    except (TypeError, ValueError):  # e.g. a ragged list: finite_array names the problem
+        scalar = False
+    arr = V.finite_array(**{name: [x] if scalar else x})
+    if scalar:
+        arr = arr.reshape(())
     d = params.dimension
     lead = 1 if batch else 0
     if d == 1 and arr.ndim == lead:
@@ -485,15 +514,17 @@ def advance(params: CounterParams, state: CounterState, x: Any,
     every kernel is checked against. Returns y_t as an array of shape (d,).
     """
     p = _check(params)
-    t = state.t + 1
+    t = _check_state(p, state).t + 1
     if t > p.horizon:
         raise DPKitError(f"step {t} is beyond horizon = {p.horizon}: the privacy statement "
                          "covers at most horizon steps")
     xv = _prepare(p, x, "x", batch=False)
-    z = np.asarray(unit_noise, dtype=np.float64).reshape(-1, p.dimension)
-    if z.shape[0] != noise_rows(p, t):
-        raise DPKitError(f"unit_noise must have {noise_rows(p, t)} rows at step {t}, got "
-                         f"{z.shape[0]}")
+    z = V.finite_array(unit_noise=unit_noise)
+    rows = noise_rows(p, t)
+    if z.size != rows * p.dimension:
+        raise DPKitError(f"unit_noise must have {rows} rows of dimension {p.dimension} at "
+                         f"step {t}, got shape {z.shape}")
+    z = z.reshape(rows, p.dimension)
     scale = p.noise_scale
     partial, nodes = state.partial.copy(), state.nodes.copy()
     buffers, history = state.buffers, state.history
@@ -568,7 +599,7 @@ def step(params: CounterParams, state: CounterState, x: Any,
     """
     p = _check(params)
     gen = as_generator(rng)
-    t = state.t + 1
+    t = _check_state(p, state).t + 1
     if t > p.horizon:
         raise DPKitError(f"step {t} is beyond horizon = {p.horizon}: the privacy statement "
                          "covers at most horizon steps")
@@ -627,11 +658,12 @@ def run_with_noise(params: CounterParams, stream: Any, noise: Any, *,
     p = _check(params)
     xs = _prepare_stream(p, stream)
     T = xs.shape[0]
-    z = np.asarray(noise, dtype=np.float64).reshape(-1, p.dimension)
+    z = V.finite_array(noise=noise)
     need = total_noise_rows(p, T)
-    if z.shape[0] != need:
+    if z.size != need * p.dimension:
         raise DPKitError(f"noise must have {need} rows of dimension {p.dimension} for {T} "
-                         f"steps, got {z.shape[0]}")
+                         f"steps, got shape {z.shape}")
+    z = z.reshape(need, p.dimension)
     which = resolve(backend, stream)
     if p.kind == "sqrt":
         out = _sqrt_batch(p, xs, z)
@@ -657,7 +689,9 @@ def run(params: CounterParams, stream: Any, rng: Any, *, backend: str = "auto") 
         params: a :class:`CounterParams`.
         stream: (T,) or (T, d) items, T ≤ horizon; finite, norm ≤ bound (or clipped).
         rng: numpy Generator or int seed; for ``backend="jax"`` a JAX PRNG key (or an int
-            seed, turned into ``jax.random.key``).
+            seed, turned into ``jax.random.key``); a SecureGenerator (the hardened tier: all
+            noise drawn on the host from the OS CSPRNG; the numba kernel draws nothing) with
+            "auto", "numpy" or "numba", never "jax".
         backend: "numpy" (the step-by-step reference), "numba", "jax" (``lax.scan``) or
             "auto" (JAX for a JAX array, else numba when installed). "sqrt" always runs the
             O(T log T) FFT product (numpy, or ``jnp.fft`` for JAX).
@@ -669,7 +703,7 @@ def run(params: CounterParams, stream: Any, rng: Any, *, backend: str = "auto") 
         DPKitError: non-finite or out-of-bound items, T > horizon, bad backend.
     """
     p = _check(params)
-    which = resolve(backend, stream)
+    which = route_backend(backend, stream, rng, kernel_draws=False)
     if which == "jax":
         from . import _jax
 
@@ -741,12 +775,16 @@ def expected_variance(params: CounterParams, t: Any) -> Any:
     The error is unbiased (mean 0) for every kind. Vectorized over t.
     """
     p = _check(params)
-    tt = np.asarray(t)
-    if tt.dtype.kind not in "iu" and not (tt.dtype.kind == "f" and np.all(tt == np.floor(tt))):
-        raise DPKitError(f"t must be an integer step in [1, {p.horizon}], got {t!r}")
+    try:
+        tt = np.asarray(t)
+    except (TypeError, ValueError) as exc:
+        raise DPKitError(f"t must be an integer step in [1, {p.horizon}]: {exc}") from None
+    integral = tt.dtype.kind in "iu" or (tt.dtype.kind == "f" and bool(np.all(tt == np.floor(tt))))
+    # range checked before any cast to int64 (a float 1e300 or a uint64 2**63 would wrap)
+    if not integral or (tt.size and (np.any(tt < 1) or np.any(tt > p.horizon))):
+        raise DPKitError(f"t must be an integer step in [1, {p.horizon}] (1 ≤ t ≤ horizon), "
+                         f"got {t!r}")
     ti = tt.astype(np.int64)
-    if np.any(ti < 1) or np.any(ti > p.horizon):
-        raise DPKitError(f"t must be in [1, {p.horizon}] (1 ≤ t ≤ horizon), got {t!r}")
     out = p.noise_std**2 * _variance_factor(p, ti)
     return float(out) if np.ndim(t) == 0 else out
 
@@ -780,6 +818,7 @@ def privacy_event(params: CounterParams) -> Event:
 # ================================================================ demo
 def demo_section(rng: np.random.Generator) -> Any:
     """``dpkit demo`` part: a daily 0/1 event stream counted privately by every counter kind."""
+    rng = V.generator(rng=rng)
     from ...demo import DemoPart
 
     T = 4096

@@ -44,7 +44,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ... import _validate as V
 from ...accounting.events import Event, Gaussian, Laplace, PureDP, Repeated
+from ...errors import DPKitError
 
 __all__ = [
     "tree_levels",
@@ -61,7 +63,42 @@ __all__ = [
     "participation_sensitivity",
     "toeplitz_pattern_norm_sq",
     "blt_pattern_norm_sq",
+    "MAX_HORIZON",
+    "MAX_SQRT_HORIZON",
 ]
+
+#: Largest horizon accepted (tree, Honaker, BLT): 2^40 steps.
+MAX_HORIZON = 2**40
+#: Largest horizon·dimension of the square-root kind (it stores O(T·d) numbers).
+MAX_SQRT_HORIZON = 2**25
+_MAX_BUFFERS = 64
+
+
+def _horizon(value: Any, maximum: int = MAX_HORIZON, minimum: int = 1) -> int:
+    return V.integer(minimum=minimum, maximum=maximum, horizon=value)
+
+
+def _blt_pair(theta: Any, omega: Any) -> tuple[np.ndarray, np.ndarray]:
+    """BLT decays θ ∈ (0, 1) and scales ω > 0: finite, of the same length 1..64."""
+    th = V.finite_array(theta=theta)
+    om = V.finite_array(omega=omega)
+    if th.ndim != 1 or om.ndim != 1 or th.size == 0 or th.size > _MAX_BUFFERS \
+            or th.size != om.size:
+        raise DPKitError(f"theta and omega must be 1-D of the same length in 1..{_MAX_BUFFERS}, "
+                         f"got shapes {th.shape} and {om.shape}")
+    if np.any(th <= 0) or np.any(th >= 1):
+        raise DPKitError(f"theta must lie in (0, 1), got {th.tolist()}")
+    if np.any(om <= 0):
+        raise DPKitError(f"omega must be > 0, got {om.tolist()}")
+    return th, om
+
+
+def _counter(params: Any) -> Any:
+    from . import CounterParams  # the package imports this module: resolve at call time
+
+    if not isinstance(params, CounterParams):
+        raise DPKitError(f"params must be a CounterParams, got {type(params).__name__}")
+    return params
 
 
 def tree_levels(horizon: int) -> int:
@@ -70,8 +107,11 @@ def tree_levels(horizon: int) -> int:
     An item at step j lies in one node per height; the node of height h completes at a step
     ≤ T only if 2^h ≤ T, so at most L released nodes contain it, and the first item lies in
     exactly L of them (nodes (h, 1) for 2^h ≤ T).
+
+    Raises:
+        DPKitError: horizon not an integer in [1, 2^40].
     """
-    return int(horizon).bit_length()
+    return _horizon(horizon).bit_length()
 
 
 @lru_cache(maxsize=8)
@@ -79,8 +119,9 @@ def _sqrt_coefficients_cached(n: int) -> np.ndarray:
     k = np.arange(1, n, dtype=np.float64)
     ratios = (2.0 * k - 1.0) / (2.0 * k)
     out = np.empty(n, dtype=np.float64)
-    out[0] = 1.0
-    out[1:] = np.cumprod(ratios)
+    if n:
+        out[0] = 1.0
+        out[1:] = np.cumprod(ratios)
     out.setflags(write=False)
     return out
 
@@ -89,9 +130,13 @@ def sqrt_coefficients(n: int) -> np.ndarray:
     """The first n Toeplitz coefficients of A^{1/2}: c_0 = 1, c_k = c_{k−1}(2k−1)/(2k).
 
     These are the power-series coefficients of (1 − z)^{−1/2}, ``c_k = binom(2k, k)/4^k``
-    (Fichtenberger, Henzinger, Upadhyay, ICML 2023). Returned read-only; cached.
+    (Fichtenberger, Henzinger, Upadhyay, ICML 2023). Returned read-only; cached. n = 0 gives
+    an empty array (the run of an empty stream).
+
+    Raises:
+        DPKitError: n not an integer in [0, 2^25].
     """
-    return _sqrt_coefficients_cached(int(n))
+    return _sqrt_coefficients_cached(V.integer(minimum=0, maximum=MAX_SQRT_HORIZON, n=n))
 
 
 @lru_cache(maxsize=8)
@@ -103,15 +148,24 @@ def _sqrt_cumsq(n: int) -> np.ndarray:
 
 
 def sqrt_column_norm_sq(horizon: int) -> float:
-    """G(T) = Σ_{k<T} c_k²: the largest squared column (and row) norm of A^{1/2} (T × T)."""
-    return float(_sqrt_cumsq(int(horizon))[-1])
+    """G(T) = Σ_{k<T} c_k²: the largest squared column (and row) norm of A^{1/2} (T × T).
+
+    Raises:
+        DPKitError: horizon not an integer in [1, 2^25].
+    """
+    return float(_sqrt_cumsq(_horizon(horizon, MAX_SQRT_HORIZON))[-1])
 
 
 def blt_coefficients(theta: Any, omega: Any, n: int) -> np.ndarray:
-    """The first n Toeplitz coefficients of the BLT matrix: c_0 = 1, c_k = Σ_i ω_i θ_i^{k−1}."""
-    th = np.asarray(theta, dtype=np.float64)
-    om = np.asarray(omega, dtype=np.float64)
-    out = np.ones(int(n), dtype=np.float64)
+    """The first n Toeplitz coefficients of the BLT matrix: c_0 = 1, c_k = Σ_i ω_i θ_i^{k−1}.
+
+    Raises:
+        DPKitError: θ not in (0, 1), ω not > 0, lengths not equal in 1..64, or n not an
+            integer in [0, 2^25].
+    """
+    th, om = _blt_pair(theta, omega)
+    n = V.integer(minimum=0, maximum=MAX_SQRT_HORIZON, n=n)
+    out = np.ones(n, dtype=np.float64)
     if n > 1:
         powers = th[None, :] ** np.arange(n - 1, dtype=np.float64)[:, None]
         out[1:] = powers @ om
@@ -123,9 +177,13 @@ def blt_column_norm_sq(theta: Any, omega: Any, horizon: int) -> float:
 
     The first column of a lower-triangular Toeplitz matrix is its longest, so this is the
     largest squared column norm (Dvijotham et al. 2024). O(b²) for any T.
+
+    Raises:
+        DPKitError: θ not in (0, 1), ω not > 0, lengths not equal in 1..64, or the horizon
+            not an integer in [1, 2^40].
     """
-    th = np.asarray(theta, dtype=np.float64)
-    om = np.asarray(omega, dtype=np.float64)
+    th, om = _blt_pair(theta, omega)
+    horizon = _horizon(horizon)
     q = np.outer(th, th)
     # (1 − q^{T−1})/(1 − q) computed as −expm1((T−1) log q)/(−expm1(log q)) (no cancellation)
     lq = np.log(q)
@@ -162,8 +220,16 @@ class ParticipationSensitivity(NamedTuple):
 
 
 def effective_participations(horizon: int, participations: int, min_separation: int) -> int:
-    """κ_eff = min(κ, ⌊(T−1)/s⌋ + 1): at most this many steps ≥ s apart fit in 1..T."""
-    return int(min(participations, (horizon - 1) // min_separation + 1))
+    """κ_eff = min(κ, ⌊(T−1)/s⌋ + 1): at most this many steps ≥ s apart fit in 1..T.
+
+    Raises:
+        DPKitError: an argument that is not an integer ≥ 1 (horizon and separation ≤ 2^40,
+            participations ≤ 2^20).
+    """
+    T = _horizon(horizon)
+    k = V.integer(minimum=1, maximum=MAX_PARTICIPATIONS, participations=participations)
+    s = V.integer(minimum=1, maximum=MAX_HORIZON, min_separation=min_separation)
+    return int(min(k, (T - 1) // s + 1))
 
 
 def toeplitz_pattern_norm_sq(coeffs: Any, horizon: int, participations: int,
@@ -424,6 +490,7 @@ def participation_sensitivity(params: Any) -> ParticipationSensitivity:
       budget the program is run with a smaller separation (a relaxation: a sound upper bound,
       ``exact=False``), or the per-height cap bound is used.
     """
+    params = _counter(params)
     th = tuple(params.blt_theta) if params.kind == "blt" else None
     om = tuple(params.blt_omega) if params.kind == "blt" else None
     return _participation_sensitivity(params.kind, int(params.horizon),
@@ -438,6 +505,7 @@ def sensitivity_factor(params: Any) -> float:
     kinds, √G(T) for "sqrt", the closed-form BLT column norm for "blt". Multiple
     participations: √(max_P ‖Σ_{j∈P} C[:, j]‖₂²) (:func:`participation_sensitivity`).
     """
+    params = _counter(params)
     if effective_participations(params.horizon, params.participations,
                                 params.separation) > 1:
         return math.sqrt(participation_sensitivity(params).l2_sq)
@@ -452,8 +520,10 @@ def sensitivity_factor(params: Any) -> float:
 def l1_sensitivity_factor(params: Any) -> float:
     """The ℓ1 sensitivity of the tree strategy per unit Δ (Laplace noise): L for κ = 1, else
     max_P Σ_{j∈P} (number of released nodes containing step j)."""
+    params = _counter(params)
     if params.kind not in ("tree", "honaker"):
-        raise ValueError("the l1 sensitivity is used for the tree kinds only")
+        raise DPKitError(f"the l1 sensitivity is defined for kind 'tree' or 'honaker', got "
+                         f"kind={params.kind!r}")
     if effective_participations(params.horizon, params.participations,
                                 params.separation) > 1:
         return participation_sensitivity(params).l1

@@ -150,6 +150,8 @@ class SelectionParams:
 
 def selection_event(params: SelectionParams) -> Event:
     """The accountant event of one run (event-level neighbours: one row changes)."""
+    if not isinstance(params, SelectionParams):
+        raise DPKitError(f"params must be a SelectionParams, got {type(params).__name__}")
     if params.method == "counters":
         return params.counter().privacy_event()
     k, _, eps = params.svt
@@ -183,6 +185,8 @@ def run_selection(params: SelectionParams, stream: Any, rng: RNGLike) -> np.ndar
 
 #: Runs per chunk of the batched SVT loop are capped so that chunk·max(T, d) ≤ this.
 _CHUNK_ELEMENTS = 2**22
+#: Largest output of run_selection_batch: n·T ≤ 2**32 values.
+_MAX_OUTPUT = 2**32
 
 
 def run_selection_batch(params: SelectionParams, stream: Any, n: int,
@@ -196,14 +200,23 @@ def run_selection_batch(params: SelectionParams, stream: Any, n: int,
     10^6 runs.
 
     Privacy: each row is one run, :func:`selection_event` (event level: one row replaced).
+
+    Raises:
+        DPKitError: bad params, stream (not 0/1 of shape (T, d), T ≤ horizon) or rng; n not
+            an integer ≥ 1, or n·T > 2**32.
     """
     if not isinstance(params, SelectionParams):
         raise DPKitError(f"params must be a SelectionParams, got {type(params).__name__}")
-    runs = V.integer(minimum=1, n=n)
+    runs = V.integer(minimum=1, maximum=_MAX_OUTPUT, n=n)
     xs = _rows(params, stream)
     gen = as_generator(rng)
     T = xs.shape[0]
+    if runs * T > _MAX_OUTPUT:
+        raise DPKitError(f"n * T must be <= 2**32 (the output holds n*T values), got "
+                         f"n={runs}, T={T}")
     maxsum = params.problem == "maxsum"
+    if T == 0:
+        return np.empty((runs, 0), dtype=np.float64 if maxsum else np.int64)
     if params.method == "counters":
         from . import run
 

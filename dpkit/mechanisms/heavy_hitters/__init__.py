@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import _validate as V
 from .oracles import (
     GRR,
     MAX_DOMAIN,
@@ -136,6 +137,7 @@ def demo_section(rng: np.random.Generator) -> Any:
     Returns a :class:`dpkit.demo.DemoPart` with one event: each user sends one ε-LDP report
     (local DP, replace-one).
     """
+    rng = V.generator(rng=rng)
     from ...demo import DemoPart
 
     eps = 4.0

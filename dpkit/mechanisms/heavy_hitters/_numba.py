@@ -7,10 +7,12 @@ do not depend on the number of threads. Bernoulli draws compare a 53-bit uniform
 (``NR.uniform``) with the probability (rates resolved to 2^−53); bounded integers use Lemire's
 unbiased multiply-and-reject method (Lemire 2019), so "a uniform other item" is exactly
 uniform. The OLH hash is the one of :mod:`._hash` (bit-equal, tested). OLH's public seeds (fresh
-64-bit seeds or pool indices) are drawn on the host from the caller's generator, never from the
-kernel's private streams: SplitMix's ``mix`` is an invertible bijection, so a published word
-would give the server its stream key and with it every flip decision of the batch (tested). Not
-hardened against floating-point attacks.
+64-bit seeds or pool indices) are drawn on the host from
+:func:`dpkit.random.public_generator` (a generator separate from the caller's private one),
+never from the kernel's private streams: SplitMix's ``mix`` is an invertible bijection, so a
+published word would give the server its stream key and with it every flip decision of the
+batch (tested). Not hardened: the hardened tier (a SecureGenerator) never reaches these
+kernels (:func:`dpkit.random.route_backend` runs the numpy reference instead).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 from numba import njit, prange
 
 from ... import _numba_random as NR
+from ...random import public_generator
 from .oracles import GRR, OLH, OUE, OLHReports, _olh_seeds, flip_probability
 
 __all__ = ["perturb_numba", "olh_support_pool", "olh_support_fresh", "olh_hash_numba"]
@@ -129,10 +132,10 @@ def perturb_numba(o: Any, v: np.ndarray, gen: Any) -> Any:
     if isinstance(o, OUE):
         return _oue_kernel(key, v, o.q, o.domain_size)
     if isinstance(o, OLH):
-        # public seeds from the caller's generator (as the numpy reference), independent of
+        # public seeds from a separate generator (as the numpy reference), independent of
         # the private key drawn above: the server sees them, so they must not be words of the
-        # kernel's private SplitMix streams (mix is invertible).
-        seeds = _olh_seeds(o, v.size, gen)
+        # kernel's private SplitMix streams (mix is invertible) nor of the caller's stream.
+        seeds = _olh_seeds(o, v.size, public_generator(gen))
         pool = 0 if o.num_hashes is None else o.num_hashes
         y = _olh_kernel(key, v, seeds, flip_probability(o.epsilon, o.g), o.g, pool,
                         np.uint64(o.pool_seed))

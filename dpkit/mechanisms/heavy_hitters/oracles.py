@@ -26,7 +26,7 @@ import numpy as np
 from ... import _validate as V
 from ...backend import resolve
 from ...errors import DPKitError
-from ...random import RNGLike, as_generator
+from ...random import RNGLike, as_generator, public_generator, route_backend
 from . import _hash
 
 __all__ = [
@@ -177,6 +177,11 @@ class OLH:
       fixed pool the estimate is conditionally biased by the pool's collisions; draw
       ``pool_seed`` afresh per collection (it is public).
 
+    The published seeds (fresh seeds or pool indices j) are drawn from
+    :func:`dpkit.random.public_generator` of the caller's rng, a generator separate from the
+    one that draws the private GRR decisions (a one-way derivation; fresh OS bytes for a
+    SecureGenerator), so that the server cannot learn the private stream from them.
+
     Privacy: ε-LDP, replace-one; event ``RandomizedResponse(ε, k=g)``.
 
     Args:
@@ -266,6 +271,15 @@ class FrequencyState:
         counts: GRR/OUE: support counts C(u), shape (D,); OLH pool mode: the (S, g) matrix of
             reports per (hash, bucket); OLH fresh-seed mode: empty.
         seeds, buckets: OLH fresh-seed mode only: the reports themselves (merge concatenates).
+
+    The record is validated on construction (so a merged state is always one that
+    :func:`aggregate` could have produced): n an integer ≥ 0; counts integer-valued (NaN,
+    fractions and negatives refused) of the oracle's shape, summing to n (GRR, OLH pool
+    mode; each report supports one cell) or each ≤ n (OUE); seeds and buckets given exactly
+    in OLH fresh-seed mode, 1-D of length n, buckets in [0, g).
+
+    Raises:
+        DPKitError: any of the above violated, naming the field.
     """
 
     oracle: Any
@@ -273,6 +287,64 @@ class FrequencyState:
     counts: np.ndarray
     seeds: np.ndarray | None = None
     buckets: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        o = _check_oracle(self.oracle)
+        n = V.integer(minimum=0, n=self.n)
+        object.__setattr__(self, "n", n)
+        fresh = isinstance(o, OLH) and o.num_hashes is None
+        if isinstance(o, OLH):
+            shape: tuple[int, ...] = (0,) if fresh else (o.num_hashes, o.g)
+        else:
+            shape = (o.domain_size,)
+        counts = _count_array(self.counts, shape)
+        if isinstance(o, OUE):
+            if counts.size and int(counts.max()) > n:
+                raise DPKitError(f"counts of an OUE state must be <= n = {n} (one bit per "
+                                 f"report and item), got max {int(counts.max())}")
+        elif not fresh and int(counts.sum()) != n:
+            raise DPKitError(f"counts must sum to n = {n} (each report supports one cell), "
+                             f"got {int(counts.sum())}")
+        object.__setattr__(self, "counts", counts)
+        if not fresh:
+            if self.seeds is not None or self.buckets is not None:
+                raise DPKitError("seeds and buckets are held only by an OLH state with "
+                                 "num_hashes=None (fresh seeds); pass None")
+            return
+        if self.seeds is None or self.buckets is None:
+            raise DPKitError("an OLH fresh-seed state (num_hashes=None) needs seeds and buckets")
+        seeds = np.asarray(self.seeds)
+        if seeds.dtype.kind not in "iu" or seeds.shape != (n,) or \
+                (seeds.dtype.kind == "i" and seeds.size and int(seeds.min()) < 0):
+            raise DPKitError(f"seeds must be a 1-D array of n = {n} nonnegative integers, got "
+                             f"shape {seeds.shape}, dtype {seeds.dtype}")
+        buckets = check_items(self.buckets, o.g, "buckets")
+        if buckets.shape != (n,):
+            raise DPKitError(f"buckets must have n = {n} entries, got {buckets.shape[0]}")
+        object.__setattr__(self, "seeds", seeds.astype(np.uint64, copy=False))
+        object.__setattr__(self, "buckets", buckets)
+
+
+def _count_array(counts: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """Counts as int64 of the given shape: whole, finite, nonnegative."""
+    arr = np.asarray(counts)
+    if arr.dtype.kind == "f":
+        arr = V.finite_array(counts=arr)
+        if (arr != np.floor(arr)).any():
+            raise DPKitError("counts must be whole numbers")
+        if arr.size and float(np.abs(arr).max()) > 2.0**62:
+            raise DPKitError("counts must be below 2**62")
+    elif arr.dtype.kind == "u":
+        if arr.size and int(arr.max()) > 2**62:
+            raise DPKitError("counts must be below 2**62")
+    elif arr.dtype.kind not in "ib":
+        raise DPKitError(f"counts must be an integer array, got dtype {arr.dtype}")
+    if arr.shape != shape:
+        raise DPKitError(f"counts must have shape {shape} for this oracle, got {arr.shape}")
+    arr = arr.astype(np.int64, copy=False)
+    if arr.size and int(arr.min()) < 0:
+        raise DPKitError(f"counts must be >= 0, got {int(arr.min())}")
+    return arr
 
 
 def _check_oracle(oracle: Any) -> Oracle:
@@ -342,7 +414,7 @@ def olh_hashes(o: OLH, seeds: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def _olh_numpy(o: OLH, v: np.ndarray, gen: Any) -> OLHReports:
-    seeds = _olh_seeds(o, v.size, gen)
+    seeds = _olh_seeds(o, v.size, public_generator(gen))  # public: never the private stream
     x = olh_hashes(o, seeds, v)
     y = _grr_numpy(flip_probability(o.epsilon, o.g), o.g, x, gen)
     return OLHReports(seeds, y)
@@ -374,7 +446,9 @@ def perturb(oracle: Oracle, items: Any, rng: Any, *, backend: str = "auto") -> A
         oracle: a :class:`GRR`, :class:`OUE` or :class:`OLH`.
         items: 1-D integer array in [0, D) (a JAX array selects the JAX kernel under "auto").
         rng: None, an int seed, a numpy Generator or SecureGenerator (numpy / numba); a JAX
-            PRNG key for ``backend="jax"``.
+            PRNG key for ``backend="jax"``. With a SecureGenerator (the hardened tier) "auto"
+            and "numba" run the numpy reference, every draw from the OS CSPRNG, and "jax" is
+            refused (docs/security.md).
         backend: "auto", "numpy" (reference), "numba" or "jax".
 
     Returns:
@@ -388,7 +462,7 @@ def perturb(oracle: Oracle, items: Any, rng: Any, *, backend: str = "auto") -> A
     ((3,), True)
     """
     o = _check_oracle(oracle)
-    which = resolve(backend, items)
+    which = route_backend(backend, items, rng)
     if which == "jax":
         from ._jax import perturb_jax
 
@@ -530,8 +604,8 @@ def estimate(oracle: Oracle, state: FrequencyState, candidates: Any = None, *,
 
     >>> o = GRR(2.0, 4)
     >>> st = aggregate(o, perturb(o, np.repeat([0, 1], [6000, 4000]), rng=1, backend="numpy"))
-    >>> np.round(estimate(o, st) / 1000).tolist()
-    [6.0, 4.0, 0.0, 0.0]
+    >>> np.round(estimate(o, st) / 1000).astype(int).tolist()
+    [6, 4, 0, 0]
     """
     o = _check_oracle(oracle)
     if not isinstance(state, FrequencyState) or state.oracle != o:

@@ -38,7 +38,7 @@ import numpy as np
 
 from ... import _validate as V
 from ...errors import DPKitError
-from ...random import RNGLike, as_generator
+from ...random import RNGLike, as_generator, public_generator
 from .oracles import (
     GRR,
     OLH,
@@ -409,8 +409,9 @@ def find_heavy_hitters(params: HeavyHitterParams, parties: Any, rng: RNGLike, *,
     oracles = [p.oracle(p.prefix_bits(t), t) for t in range(1, big_g + 1)]
     states: list[list[Any]] = []
     sizes: list[tuple[int, ...]] = []
+    pub = public_generator(gen)  # the groups are public: never from the private stream
     for items in data:
-        groups = partition_users(p, items.size, gen)
+        groups = partition_users(p, items.size, pub)
         row = []
         for t, grp in enumerate(groups, start=1):
             prefix = items[grp] >> (p.item_bits - p.prefix_bits(t))
@@ -459,7 +460,8 @@ def _find_candidate_mode(p: HeavyHitterParams, data: list[np.ndarray], gen: Any,
     single report is ε-LDP. Later requests for other candidates of the same group are answered
     from its list (0 for items outside it)."""
     cls = GRR if p.fo == "grr" else OUE
-    groups = [partition_users(p, items.size, gen) for items in data]
+    pub = public_generator(gen)  # the groups are public: never from the private stream
+    groups = [partition_users(p, items.size, pub) for items in data]
     n = [int(items.size) for items in data]
     asked: dict[tuple[int, int], tuple[np.ndarray, Any, FrequencyState]] = {}
 

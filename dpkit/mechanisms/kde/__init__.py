@@ -53,7 +53,7 @@ import numpy as np
 from ... import _validate as V
 from ...backend import resolve
 from ...errors import DPKitError
-from ...random import RNGLike, as_generator
+from ...random import RNGLike, as_generator, public_generator, route_backend
 from . import privacy as P
 
 __all__ = [
@@ -650,9 +650,10 @@ def build(params: KDEParams, private_points: Any, rng: Any, *,
           backend: str = "auto") -> KDEStructure:
     """Build and release the private structure of ``private_points`` (BLMST24).
 
-    Definition: the public seed is drawn from ``rng``; then :func:`sketch` (clip as documented;
-    trees per coordinate or RFF sums) and :func:`privatize` (independent Laplace noise on every
-    released number, scales :func:`noise_scales`).
+    Definition: the public seed is drawn from :func:`dpkit.random.public_generator` of ``rng``
+    (a generator separate from the one that draws the noise); then :func:`sketch` (clip as
+    documented; trees per coordinate or RFF sums) and :func:`privatize` (independent Laplace
+    noise on every released number, scales :func:`noise_scales`).
 
     Privacy: pure ε-DP (ε = ``params.epsilon``) under ``params.neighbour`` (add/remove one point
     by default; replace one point); event ``structure.event`` = :func:`privacy_event`. Queries
@@ -664,7 +665,9 @@ def build(params: KDEParams, private_points: Any, rng: Any, *,
         private_points: (n, d) finite array (a 1-D array is one column). Coordinates outside
             [−r, r] are clipped (ℓ2: points projected onto the r-ball); NaN/inf refused.
         rng: None, an int seed, a numpy Generator or SecureGenerator; a JAX PRNG key with
-            ``backend="jax"``.
+            ``backend="jax"``. With a SecureGenerator (the hardened tier) all noise is drawn
+            on the host from the OS CSPRNG (the numba sketch kernel draws nothing); "jax"
+            is refused.
         backend: "auto" (numba when installed; JAX for JAX arrays), "numpy", "numba", "jax".
 
     Returns:
@@ -679,13 +682,13 @@ def build(params: KDEParams, private_points: Any, rng: Any, *,
     True
     """
     p = _check_params(params)
-    which = resolve(backend, private_points)
+    which = route_backend(backend, private_points, rng, kernel_draws=False)
     if which == "jax":
         from ._jax import build_jax
 
         return build_jax(p, private_points, rng)
     gen = as_generator(rng)
-    seed = int(gen.integers(0, 2**63 - 1))
+    seed = int(public_generator(gen).integers(0, 2**63))  # published: not the noise stream
     sk = sketch(p, private_points, seed, backend=which)
     return privatize(sk, gen)
 
@@ -861,6 +864,7 @@ def demo_section(rng: np.random.Generator) -> Any:
     Returns a :class:`dpkit.demo.DemoPart` with both releases' events (pure ε = 0.5 each,
     add/remove one point).
     """
+    rng = V.generator(rng=rng)
     from ...demo import DemoPart
 
     x = np.clip(rng.normal(0.0, 0.4, (5000, 2)), -1.0, 1.0)

@@ -41,9 +41,8 @@ from typing import Any, Literal
 import numpy as np
 
 from ... import _validate as V
-from ...backend import resolve
 from ...errors import DPKitError
-from ...random import RNGLike, as_generator
+from ...random import RNGLike, as_generator, route_backend
 
 __all__ = [
     "RQMParams",
@@ -165,9 +164,12 @@ def _check_params(params: Any) -> RQMParams:
 
 def _input(x: Any) -> np.ndarray:
     """x as a finite float64 array; NaN/inf are refused with their positions (never clamped)."""
-    if np.ndim(x) == 0:
-        arr = V.finite_array(x=np.reshape(np.asarray(x, dtype=float), (1,)))
-        return arr.reshape(())
+    try:
+        scalar = np.ndim(x) == 0
+    except (TypeError, ValueError):  # e.g. a ragged list: finite_array names the problem
+        scalar = False
+    if scalar:
+        return V.finite_array(x=[x]).reshape(())
     return V.finite_array(x=x)
 
 
@@ -268,7 +270,9 @@ def quantize(params: RQMParams, x: Any, rng: Any, *, backend: str = "auto") -> A
         params: an :class:`RQMParams`.
         x: number or array (a JAX array selects the JAX kernel under "auto").
         rng: None, an int seed, a numpy Generator or SecureGenerator (numpy / numba); a JAX
-            PRNG key (``backend="jax"``).
+            PRNG key (``backend="jax"``). With a SecureGenerator (the hardened tier) "auto"
+            and "numba" run the numpy reference, every draw from the OS CSPRNG, and "jax" is
+            refused (docs/security.md).
         backend: "auto" (numba when installed, JAX for JAX arrays), "numpy" (the reference
             geometric-walk sampler), "numba" or "jax".
 
@@ -286,7 +290,7 @@ def quantize(params: RQMParams, x: Any, rng: Any, *, backend: str = "auto") -> A
     True
     """
     p = _check_params(params)
-    which = resolve(backend, x)
+    which = route_backend(backend, x, rng)
     if which == "jax":
         from ._jax import quantize_jax
 
@@ -557,6 +561,9 @@ def privacy_event(params: RQMParams, dimension: int = 1, *,
 
     p = _check_params(params)
     d = V.integer(minimum=1, dimension=dimension)
+    if not isinstance(unreviewed_amplification, (bool, np.bool_)):
+        raise DPKitError(f"unreviewed_amplification must be True or False, got "
+                         f"{unreviewed_amplification!r}")
     curve = rdp_curve(p)
     values = d * curve.values
     if client_sample_rate is None:
@@ -608,6 +615,7 @@ def demo_section(rng: np.random.Generator) -> Any:
     Returns a :class:`dpkit.demo.DemoPart` whose event (one client, one round, local DP,
     replace-one) goes into the demo's budget.
     """
+    rng = V.generator(rng=rng)
     from ...demo import DemoPart
 
     p = RQMParams(clip=1.0, extension=2.0, num_levels=4, keep_prob=0.25)

@@ -44,9 +44,8 @@ import numpy as np
 from ... import _validate as V
 from ...accounting.accountant import DEFAULT_ORDERS
 from ...accounting.events import REPLACE_ONE, PureDP, RandomizedResponse, RDPCurve
-from ...backend import resolve
 from ...errors import DPKitError
-from ...random import RNGLike, as_generator
+from ...random import RNGLike, as_generator, route_backend
 from .privacy import rdp_exact, rdp_rr_bound
 from .sequential import (
     CascadeTheory,
@@ -302,7 +301,9 @@ def respond(params: SmoothedRRParams, signal: Any, rng: Any, *, threshold: Any =
     Args:
         params: a :class:`SmoothedRRParams`.
         signal: finite real signals, any shape (a JAX array selects the JAX kernel).
-        rng: int seed / numpy Generator (numpy, numba) or a JAX PRNG key (``backend="jax"``).
+        rng: int seed / numpy Generator (numpy, numba) or a JAX PRNG key (``backend="jax"``);
+            a SecureGenerator (the hardened tier) runs the numpy reference under "auto" and
+            "numba", every draw from the OS CSPRNG, and is refused by "jax".
         threshold: optional per-signal thresholds t (broadcast); default ``params.threshold``.
         method: "flip" or "laplace".
         backend: "auto" | "numpy" | "numba" | "jax".
@@ -319,7 +320,7 @@ def respond(params: SmoothedRRParams, signal: Any, rng: Any, *, threshold: Any =
     _check(params, SmoothedRRParams)
     if method not in ("flip", "laplace"):
         raise DPKitError(f"method must be 'flip' or 'laplace', got {method!r}")
-    b = resolve(backend, signal)
+    b = route_backend(backend, signal, rng)
     if b == "jax":
         from ._jax import respond_jax
 
@@ -390,6 +391,7 @@ def demo_section(rng: np.random.Generator) -> Any:
     Each agent's signal is released once (parallel composition); the event returned is one
     agent's ε-DP release for signals at distance ≤ 1.
     """
+    rng = V.generator(rng=rng)
     from ...demo import DemoPart
 
     p = SmoothedRRParams(1.0)

@@ -43,9 +43,8 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from ... import _validate as V
-from ...backend import resolve
 from ...errors import DPKitError
-from ...random import as_generator
+from ...random import as_generator, route_backend
 
 __all__ = [
     "SequentialResult",
@@ -311,7 +310,8 @@ def simulate_sequential_learning(
         checkpoints: agent counts n at which to record beliefs and counts; default ~40
             log-spaced values and N.
         keep_paths: also return the (R, N) paths of actions, reports and beliefs.
-        rng: int seed or numpy Generator (numpy, numba); a JAX key for backend="jax".
+        rng: int seed or numpy Generator (numpy, numba); a JAX key for backend="jax"; a
+            SecureGenerator (hardened tier) runs the numpy reference under "auto"/"numba".
         backend: "auto" | "numpy" | "numba" | "jax" (auto: numba if installed).
         progress: print a progress bar on stderr (default: when R·N ≥ 10⁸).
 
@@ -348,7 +348,7 @@ def simulate_sequential_learning(
         return simulate_binary_cascade(n, runs, p=pp, epsilon=eps, theta=th,
                                        initial_belief=l0, checkpoints=cps,
                                        keep_paths=keep_paths, rng=rng, progress=show)
-    b = resolve(backend, rng if backend == "auto" else None)
+    b = route_backend(backend, rng if backend == "auto" else None, rng)
     if b == "jax":
         if keep_paths:
             raise DPKitError("keep_paths needs backend 'numpy' or 'numba', got 'jax'")
