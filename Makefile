@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(VENV)/bin/dpkit demo
 
 test: $(STAMP)
-	$(VPY) -m pytest -q -n 2 tests
+	$(VPY) -m pytest -q -n 2 tests dpkit
 
 BENCH_STAMP := $(VENV)/.dpkit-bench-installed
 

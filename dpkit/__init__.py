@@ -6,6 +6,7 @@
 from .accounting import (
     ZCDP,
     Accountant,
+    ClaimedApproxDP,
     Composed,
     Gaussian,
     Laplace,
@@ -29,7 +30,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Accountant", "Gaussian", "Laplace", "RandomizedResponse", "PureDP", "ZCDP", "RDPCurve",
-    "PoissonSampled", "SampledWithoutReplacement", "Composed", "Repeated", "event_from_dict",
+    "ClaimedApproxDP", "PoissonSampled", "SampledWithoutReplacement", "Composed", "Repeated",
+    "event_from_dict",
     "DPKitError", "InfeasibleTargetError", "BudgetExceededError", "UnsupportedEventError",
     "IncompatibleRelationError", "__version__",
 ]

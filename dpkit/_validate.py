@@ -26,6 +26,7 @@ __all__ = [
     "integer",
     "finite_array",
     "generator",
+    "orders",
 ]
 
 
@@ -147,3 +148,17 @@ def generator(**kwargs: Any) -> np.random.Generator:
         raise DPKitError(f"{name} must be a numpy.random.Generator (numpy.random.default_rng), "
                          f"got {type(value).__name__}")
     return value
+
+
+def orders(**kwargs: Any) -> np.ndarray:
+    """Rényi orders: a non-empty 1-D float array of numbers > 1 (``inf`` allowed, NaN not)."""
+    name, value = one(kwargs)
+    try:
+        raw = np.asarray(value)
+        a = None if np.iscomplexobj(raw) else np.asarray(raw, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        a = None
+    if a is None or a.ndim > 1 or a.size == 0 or np.isnan(a).any() or (a <= 1).any():
+        raise DPKitError(f"{name} must be a non-empty list of numbers > 1 (inf allowed), got "
+                         f"{value!r}")
+    return a.reshape(-1)

@@ -308,8 +308,8 @@ def _main(argv: Sequence[str] | None) -> int:
             print(f"dpkit {__version__}")
             return 0
         if args.command is None:
-            parser.print_help()
-            return EXIT_BAD_INPUT
+            raise _UsageError("a command is required: epsilon, calibrate, compose or demo "
+                              "(dpkit --help lists them)")
         handler = {"epsilon": _cmd_epsilon, "calibrate": _cmd_calibrate,
                    "compose": _cmd_compose, "demo": _cmd_demo}[args.command]
         # Floating-point warnings of intermediate steps (an overflow to ∞ in a bound that is

@@ -12,6 +12,7 @@ from .events import (
     MAX_EVENT_DEPTH,
     REPLACE_ONE,
     ZCDP,
+    ClaimedApproxDP,
     Composed,
     Event,
     Gaussian,
@@ -28,7 +29,7 @@ from .events import (
 
 __all__ = [
     "Accountant", "EpsilonResult", "DEFAULT_ORDERS", "Event", "Gaussian", "Laplace",
-    "RandomizedResponse", "PureDP", "ZCDP", "RDPCurve", "PoissonSampled",
+    "RandomizedResponse", "PureDP", "ZCDP", "RDPCurve", "ClaimedApproxDP", "PoissonSampled",
     "SampledWithoutReplacement", "Composed", "Repeated", "event_from_dict", "ledger_from_json",
     "accountant_from_json", "ADD_REMOVE", "MAX_EVENT_DEPTH",
     "REPLACE_ONE", "rdp_to_epsilon", "rdp_to_delta", "zcdp_to_epsilon", "zcdp_to_delta",

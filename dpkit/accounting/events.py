@@ -44,6 +44,7 @@ __all__ = [
     "PureDP",
     "ZCDP",
     "RDPCurve",
+    "ClaimedApproxDP",
     "PoissonSampled",
     "SampledWithoutReplacement",
     "Composed",
@@ -60,9 +61,13 @@ RELATIONS = (ADD_REMOVE, REPLACE_ONE)
 
 _REGISTRY: dict[str, type[Event]] = {}
 
+#: JSON type names of events that were renamed: read as the named event (same fields, same
+#: meaning), never written. "ShuffleClaim" was dpkit.mechanisms.bandits' (ε, δ) claim.
+_LEGACY_TYPES: dict[str, str] = {"ShuffleClaim": "ClaimedApproxDP"}
+
 
 def _check_relation(relation: str | None) -> str | None:
-    if relation is not None and relation not in RELATIONS:
+    if relation is not None and not (isinstance(relation, str) and relation in RELATIONS):
         raise DPKitError(f"relation must be one of {RELATIONS} or None, got {relation!r}")
     return relation
 
@@ -89,8 +94,13 @@ class Event(abc.ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
         cls.type_name = cls.__name__
+        # The JSON vocabulary is closed: only the classes of this module are readable by
+        # event_from_dict. A subclass defined elsewhere still works in Python (the Accountant
+        # composes any Event), but it is not registered, so it can neither extend nor shadow
+        # the JSON vocabulary, and its JSON form is refused with UnsupportedEventError.
+        if cls.__module__ == __name__:
+            _REGISTRY[cls.__name__] = cls
 
     #: The neighbouring relation the event's guarantee is stated for (None: any).
     relation: ClassVar[str | None] = None
@@ -316,6 +326,53 @@ class RDPCurve(Event):
         enc = [("inf" if math.isinf(x) else x) for x in self.orders]
         vals = [("inf" if math.isinf(x) else x) for x in self.values]
         return _base_dict(self, orders=enc, values=vals)
+
+
+@dataclass(frozen=True)
+class ClaimedApproxDP(Event):
+    """An (ε, δ)-DP statement that dpkit does not certify: a claim, kept for the record.
+
+    Some guarantees are stated only as (ε, δ) — e.g. the shuffle-model claims (amplification
+    by shuffling, binomial "privacy blanket" summation) of Zhou & Chowdhury, ICLR 2024, that
+    :mod:`dpkit.mechanisms.bandits` calibrates to — and imply no finite Rényi bound, or rest
+    on an analysis dpkit has not checked. This event records such a claim without
+    certifying it.
+
+    Privacy (as the accountant reads it): **no certified bound**. ``rdp`` is ``inf`` at every
+    order, so any ledger holding a claim has ε = ∞ (and δ = 1 at any finite ε): composing a
+    claim can never understate the privacy loss. Read ``epsilon`` and ``delta`` directly and
+    compose claims by hand if you accept them (basic composition: ε and δ add).
+
+    Args:
+        epsilon: the claimed ε ≥ 0 (``inf`` allowed).
+        delta: the claimed δ ∈ [0, 1].
+        relation: the neighbouring relation the claim is stated for (None: not fixed).
+        source: free text naming where the claim comes from (a paper, a protocol).
+
+    The JSON type name ``"ShuffleClaim"`` (this event's name in dpkit's bandits until
+    issue 15) is read as this event; ``dpkit.mechanisms.bandits.ShuffleClaim`` is an alias.
+    """
+
+    epsilon: float
+    delta: float
+    relation: str | None = None  # type: ignore[misc]
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "epsilon", V.nonnegative(allow_inf=True, epsilon=self.epsilon))
+        object.__setattr__(self, "delta", V.probability(delta=self.delta))
+        _check_relation(self.relation)
+        if not isinstance(self.source, str):
+            raise DPKitError(f"source must be a string, got {_short(self.source)}")
+
+    def rdp(self, orders: Any) -> np.ndarray:
+        return np.full(np.asarray(orders, dtype=float).reshape(-1).shape, np.inf)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = _base_dict(self, epsilon=self.epsilon, delta=self.delta)
+        if self.source:
+            d["source"] = self.source
+        return d
 
 
 # ----------------------------------------------------------------------------- wrappers
@@ -598,6 +655,8 @@ def _parse_event(d: Any, where: str, depth: int) -> Event:
         raise DPKitError(f"{where}: an event must have a 'type' field, got keys "
                          f"{_short(sorted(map(str, d)))}")
     t = d["type"]
+    if isinstance(t, str):
+        t = _LEGACY_TYPES.get(t, t)
     cls = _REGISTRY.get(t) if isinstance(t, str) else None
     if cls is None or cls is Event:
         known = ", ".join(sorted(k for k in _REGISTRY if k != "Event"))

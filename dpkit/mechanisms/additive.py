@@ -862,30 +862,3 @@ def discrete_gaussian_mechanism(
     arr = _integer_array(x=x)
     noise = sample_discrete_gaussian(params.sigma, arr.shape, rng, method=method)
     return _add_noise(arr, noise)
-
-
-def demo_section(rng: np.random.Generator) -> Any:
-    """``dpkit demo`` part: a small census-style release with each additive mechanism.
-
-    Returns a :class:`dpkit.demo.DemoPart` whose events are composed into the demo's budget.
-    """
-    from ..demo import DemoPart
-
-    counts = np.array([1203, 877, 45, 3120])  # synthetic per-region counts (sensitivity 1)
-    mean_income = np.array([41_250.0, 38_900.0])  # clipped means, L2 sensitivity 100
-    g = GaussianParams(noise_multiplier=8.0, sensitivity=100.0)
-    lap = LaplaceParams.from_epsilon(0.5, sensitivity=1.0)
-    dl = DiscreteLaplaceParams(scale=4, sensitivity=1)
-    dg = DiscreteGaussianParams(sigma=6, sensitivity=1)
-    part = DemoPart("Additive mechanisms on synthetic census counts")
-    part.lines += [
-        f"true counts {counts.tolist()}",
-        f"Laplace (eps=0.5)          {np.round(laplace_mechanism(lap, counts, rng), 1).tolist()}",
-        f"discrete Laplace (scale 4) {discrete_laplace_mechanism(dl, counts, rng).tolist()}",
-        f"discrete Gaussian (sigma 6){discrete_gaussian_mechanism(dg, counts, rng).tolist()}",
-        f"Gaussian means (sigma=800) {np.round(gaussian_mechanism(g, mean_income, rng)).tolist()}",
-        "exact integer samplers: hardened with dpkit.random.secure_generator()",
-    ]
-    part.events += [(lap.privacy_event(), 1), (dl.privacy_event(), 1), (dg.privacy_event(), 1),
-                    (g.privacy_event(), 1)]
-    return part

@@ -292,3 +292,19 @@ def test_huge_orders_do_not_allocate_per_order():
                SampledWithoutReplacement(RandomizedResponse(1.0), 0.01)):
         r = ev.rdp(orders)
         assert not np.isnan(r).any() and np.all(r >= 0)
+
+
+def test_quadrature_node_budget_falls_back_to_the_sound_interpolation(monkeypatch):
+    """A quadrature that would need more nodes than QUADRATURE_MAX_NODES (a worker was once
+    killed for memory at 22 GB on a random (q, σ, α)) returns the integer-order interpolation,
+    an upper bound, instead of allocating without bound."""
+    from dpkit.accounting import rdp as R
+
+    q, s, a = 0.3, 0.05, np.array([7.5, 150.25])
+    exact = R.sampled_gaussian(q, s, a, backend="numpy")
+    monkeypatch.setattr(R, "QUADRATURE_MAX_NODES", 10.0)
+    capped = R.sampled_gaussian(q, s, a, backend="numpy")
+    interp = R.interpolate_cumulant(lambda ints: R.sampled_gaussian(q, s, ints,
+                                                                    backend="numpy"), a)
+    np.testing.assert_array_equal(capped, interp)
+    assert np.all(capped >= exact) and np.all(np.isfinite(capped))

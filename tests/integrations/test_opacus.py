@@ -430,15 +430,3 @@ def test_opacus_own_calibration_through_the_registry() -> None:
     sigma = get_noise_multiplier(target_epsilon=3.0, target_delta=DELTA, sample_rate=0.01,
                                  steps=1000, accountant="dpkit")
     assert dpsgd.epsilon(sigma, 0.01, 1000, DELTA) <= 3.0
-
-
-def test_demo_section_is_short_and_accounted() -> None:
-    from dpkit.demo import DemoPart
-
-    part = adapter.demo_section(np.random.default_rng(0))
-    assert isinstance(part, DemoPart) and len(part.lines) == 2
-    assert "accuracy" in part.lines[1] and "epsilon" in part.lines[1]
-    ((event, steps),) = part.events
-    assert steps == 30 and event == dpsgd.event(1.0, event.sample_rate)
-    eps = float(part.lines[1].split("epsilon = ")[1].split()[0])
-    assert eps == pytest.approx(dpsgd.epsilon(1.0, event.sample_rate, steps, DELTA), abs=1e-4)

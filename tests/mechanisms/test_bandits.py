@@ -338,11 +338,6 @@ def test_strict_mode_runs_and_is_private_statement_same() -> None:
                                     batch_size=10).privacy_event()
 
 
-def test_demo_section() -> None:
-    part = B.demo_section(np.random.default_rng(0))
-    assert part.events and part.lines
-
-
 # ============================================================================ continual tree
 @pytest.mark.parametrize("protocol", ["silo_ldp", "shuffle_amplification"])
 def test_tree_counter_same_statement_as_bandit_event(protocol: str) -> None:

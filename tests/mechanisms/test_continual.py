@@ -432,8 +432,3 @@ def test_clip_scales_items_onto_the_bound() -> None:
     p = C.CounterParams("tree", 4, noise_multiplier=1e-9, dimension=2, clip=True, bound=1.0)
     y = C.run(p, np.array([[3.0, 4.0], [0.3, 0.4]]), 0, backend="numpy")
     np.testing.assert_allclose(y[-1], [0.6 + 0.3, 0.8 + 0.4], atol=1e-6)
-
-
-def test_demo_section_runs() -> None:
-    part = C.demo_section(np.random.default_rng(0))
-    assert len(part.events) == 4 and len(part.lines) == 5

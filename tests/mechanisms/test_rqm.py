@@ -23,7 +23,6 @@ from dpkit.mechanisms.rqm import (
     aggregate_sums,
     calibrate,
     decode,
-    demo_section,
     epsilon,
     log_pmf,
     pmf,
@@ -539,10 +538,3 @@ def test_other_bad_input() -> None:
         epsilon(p, [1.0])
     with pytest.raises(DPKitError, match="sums"):
         aggregate_sums(p, np.array([7]), 2)
-
-
-def test_demo_section_runs() -> None:
-    part = demo_section(np.random.default_rng(0))
-    assert part.events and part.lines
-    ev, count = part.events[0]
-    assert count == 1 and math.isfinite(ev.epsilon_inf())

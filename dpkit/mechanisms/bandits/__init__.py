@@ -71,7 +71,6 @@ __all__ = [
     "confidence_radius",
     "tree_release",
     "ShuffleClaim",
-    "demo_section",
 ]
 
 PROTOCOLS = ("none", "silo_ldp", "shuffle_amplification", "shuffle_vector_sum")
@@ -224,8 +223,9 @@ def privacy_event(params: BanditParams) -> Event:
     silo; other silos arbitrary. See :func:`dpkit.mechanisms.bandits.privacy.privacy_event`:
     "silo_ldp" gives ``Repeated(Gaussian(σ₀/Δ, relation="replace_one"), n_lvl)``, calibrated
     to (ε, δ) by the accountant; "shuffle_amplification" the same statement at its actual σ₀
-    (the amplified claim is not certified); "shuffle_vector_sum" an opaque
-    :class:`ShuffleClaim`; "none" ε = ∞. [ZC24], ICLR 2024.
+    (the amplified claim is not certified); "shuffle_vector_sum" the uncertified claim
+    :class:`~dpkit.accounting.ClaimedApproxDP` (alias ``ShuffleClaim``; ε = ∞ in an
+    Accountant); "none" ε = ∞. [ZC24], ICLR 2024.
     """
     if not isinstance(params, BanditParams):
         raise DPKitError(f"params must be a BanditParams, got {type(params).__name__}")
@@ -237,10 +237,14 @@ def confidence_radius(params: BanditParams, t: Any, lam: float | None = None) ->
 
     Returns ``params.radius`` everywhere when it is set.
     """
-    tt = np.asarray(t, dtype=float)
+    if not isinstance(params, BanditParams):
+        raise DPKitError(f"params must be a BanditParams, got {type(params).__name__}")
+    tt = V.finite_array(t=t)
+    if (tt < 0).any():
+        raise DPKitError("t must be >= 0 (a number of rounds)")
     if params.radius is not None:
         return np.full(tt.shape, params.radius)
-    lam = regularizer(params) if lam is None else lam
+    lam = regularizer(params) if lam is None else V.positive(lam=lam)
     d, M, L = params.dim, params.num_silos, params.feature_bound
     inner = d * np.log1p(tt * M * L * L / (d * lam)) + math.log(1.0 / params.alpha)
     return params.radius_scale * (math.sqrt(lam) * params.param_bound
@@ -338,8 +342,12 @@ def synthetic_environment(dim: int, num_arms: int, num_silos: int, horizon: int,
 
 
 def matrix_environment(features: Any, means: Any, noise_std: float = 0.0) -> MatrixEnvironment:
-    """Plug in any contexts/rewards: features (T, M, K, d) and mean rewards (T, M, K)."""
-    return MatrixEnvironment(np.asarray(features, dtype=float), np.asarray(means, dtype=float),
+    """Plug in any contexts/rewards: features (T, M, K, d) and mean rewards (T, M, K).
+
+    Raises:
+        DPKitError: NaN/inf or non-numeric values, mismatched shapes, noise_std < 0.
+    """
+    return MatrixEnvironment(V.finite_array(features=features), V.finite_array(means=means),
                              noise_std)
 
 
@@ -705,32 +713,3 @@ def simulate(params: BanditParams, environment: Any, rng: Any, *, backend: str =
 
         return _numba.simulate(params, environment, gen, progress)
     return _simulate_numpy(params, environment, gen, progress)
-
-
-# ============================================================================ demo
-def demo_section(rng: np.random.Generator) -> Any:
-    """``dpkit demo`` part: a small federated bandit run, non-private vs silo-level LDP.
-
-    Spends the silo-level LDP event (replace one user of one silo).
-    """
-    rng = V.generator(rng=rng)
-    from ...demo import DemoPart
-
-    env = synthetic_environment(5, 20, 4, 400, rng)
-    part = DemoPart("Federated linear bandits (Private-FedLinUCB, silo-level LDP)")
-    res = {}
-    for proto, eps in (("none", None), ("silo_ldp", 4.0)):
-        p = BanditParams(4, 20, 5, 400, 20, proto, epsilon=eps,
-                         delta=None if eps is None else 1e-5)
-        res[proto] = simulate(p, env, rng, backend="numpy")
-    ldp = BanditParams(4, 20, 5, 400, 20, "silo_ldp", epsilon=4.0, delta=1e-5)
-    part.lines += [
-        "M=4 silos, K=20 arms, d=5, T=400, batch 20 (synthetic instance of Zhou & Chowdhury 2024)",
-        f"group regret R(T): non-private {res['none'].regret[-1]:.1f}, "
-        f"silo LDP eps=4 {res['silo_ldp'].regret[-1]:.1f}",
-        f"tree: {ldp.levels} levels, node sigma {ldp.node_sigma:.3g}, lambda "
-        f"{ldp.regularization_value:.3g}",
-    ]
-    part.events.append((ldp.privacy_event(), 1))
-    return part
-

@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from ... import _validate as V
 from ...accounting import calibrate
-from ...accounting.events import REPLACE_ONE, Event, Gaussian, Repeated, _check_relation
+from ...accounting.events import REPLACE_ONE, ClaimedApproxDP, Event, Gaussian, Repeated
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import BanditParams
@@ -51,36 +48,13 @@ __all__ = [
 ]
 
 
-# ============================================================================ an opaque event
-@dataclass(frozen=True)
-class ShuffleClaim(Event):
-    """An (ε, δ)-DP statement with no Rényi curve: the shuffle-model claims of [ZC24].
+# ============================================================================ the claim
+#: The shuffle protocols' (ε, δ) claim is the accountant's general uncertified-claim event
+#: (ε = ∞ in an Accountant, never understated); the old name stays importable.
+ShuffleClaim = ClaimedApproxDP
 
-    Shuffle-model guarantees (amplification by shuffling; binomial "privacy blanket" summation)
-    are (ε, δ) statements. They imply no finite RDP bound, so ``rdp`` is ``inf`` at every order:
-    composed in an :class:`~dpkit.accounting.Accountant`, the result is ε = ∞, never an
-    understatement. Read ``epsilon`` and ``delta`` directly, and compose such claims by hand
-    (basic composition: ε and δ add). The dpkit accountant has no (ε, δ) event yet; this class
-    stands in for one.
-    """
-
-    epsilon: float
-    delta: float
-    relation: str | None = REPLACE_ONE  # type: ignore[misc]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "epsilon", V.positive(epsilon=self.epsilon))
-        object.__setattr__(self, "delta", V.in_range(0.0, 1.0, high_open=True, delta=self.delta))
-        _check_relation(self.relation)
-
-    def rdp(self, orders: Any) -> np.ndarray:
-        return np.full(np.asarray(orders, dtype=float).reshape(-1).shape, np.inf)
-
-    def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"type": self.type_name, "epsilon": self.epsilon, "delta": self.delta}
-        if self.relation is not None:
-            d["relation"] = self.relation
-        return d
+#: ``source`` of the claims made by :func:`claimed_event`.
+CLAIM_SOURCE = "Zhou & Chowdhury, ICLR 2024 (arXiv:2302.13945), shuffle protocol"
 
 
 # ============================================================================ tree combinatorics
@@ -255,6 +229,14 @@ def regularizer(params: BanditParams) -> float:
 
 
 # ============================================================================ statements
+def _check_params(params: object) -> None:
+    from ...errors import DPKitError
+    from . import BanditParams  # the package imports this module: resolve at call time
+
+    if not isinstance(params, BanditParams):
+        raise DPKitError(f"params must be a BanditParams, got {type(params).__name__}")
+
+
 def silo_level_event(params: BanditParams) -> Event:
     """The silo-level guarantee of the Gaussian protocols, with no trust in any shuffler.
 
@@ -269,6 +251,7 @@ def silo_level_event(params: BanditParams) -> Event:
     Raises:
         DPKitError: for "none" (no guarantee) or "shuffle_vector_sum" (no Gaussian per silo).
     """
+    _check_params(params)
     from ...errors import DPKitError
 
     if params.protocol not in ("silo_ldp", "shuffle_amplification"):
@@ -278,7 +261,7 @@ def silo_level_event(params: BanditParams) -> Event:
     return Repeated(Gaussian(z, relation=REPLACE_ONE), params.levels)
 
 
-def claimed_event(params: BanditParams) -> ShuffleClaim:
+def claimed_event(params: BanditParams) -> ClaimedApproxDP:
     """The (ε, δ) the shuffle protocols are calibrated to, as claimed by [ZC24].
 
     dpkit does **not** certify these for "shuffle_amplification": shuffling whole-silo messages
@@ -287,11 +270,13 @@ def claimed_event(params: BanditParams) -> ShuffleClaim:
     "shuffle_vector_sum" it is the claim of the binomial blanket analysis (constants of the
     released code; dpkit has no independent proof).
     """
+    _check_params(params)
     from ...errors import DPKitError
 
     if not params.protocol.startswith("shuffle"):
         raise DPKitError(f"claimed_event needs a shuffle protocol, got {params.protocol!r}")
-    return ShuffleClaim(params.epsilon, params.delta)
+    return ClaimedApproxDP(params.epsilon, params.delta, relation=REPLACE_ONE,
+                           source=f"{CLAIM_SOURCE} {params.protocol!r}")
 
 
 def privacy_event(params: BanditParams) -> Event:
@@ -303,7 +288,8 @@ def privacy_event(params: BanditParams) -> Event:
     * "shuffle_amplification": the same silo-level Gaussian statement at the (smaller) actual
       σ₀, which holds whatever the shuffler does. The amplified (ε, δ) of [ZC24] is not
       certified by dpkit (see :func:`claimed_event`).
-    * "shuffle_vector_sum": :class:`ShuffleClaim` (ε, δ), opaque to the RDP accountant.
+    * "shuffle_vector_sum": the claim :class:`~dpkit.accounting.ClaimedApproxDP` (ε, δ)
+      (alias ``ShuffleClaim``), uncertified: ε = ∞ in an Accountant.
     """
     if params.protocol == "none":
         return Gaussian(0.0, relation=REPLACE_ONE)

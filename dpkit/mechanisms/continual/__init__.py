@@ -97,7 +97,6 @@ __all__ = [
     "effective_participations",
     "ParticipationSensitivity",
     "MAX_PARTICIPATIONS",
-    "demo_section",
     "MAX_HORIZON",
     "MAX_SQRT_HORIZON",
 ]
@@ -813,25 +812,3 @@ def privacy_event(params: CounterParams) -> Event:
     Neighbouring relation: event-level (one step's item changes by at most Δ).
     """
     return _privacy.privacy_event(_check(params))
-
-
-# ================================================================ demo
-def demo_section(rng: np.random.Generator) -> Any:
-    """``dpkit demo`` part: a daily 0/1 event stream counted privately by every counter kind."""
-    rng = V.generator(rng=rng)
-    from ...demo import DemoPart
-
-    T = 4096
-    rho = 0.05
-    stream = (rng.random(T) < 0.3).astype(np.float64)
-    truth = np.cumsum(stream)
-    part = DemoPart(f"Continual counting: {T}-step 0/1 stream, each counter rho={rho} zCDP")
-    part.lines.append(f"true final count {int(truth[-1])}")
-    for kind in KINDS:
-        p = CounterParams.for_rho(kind, T, rho, neighbours="zero_out")
-        est = np.asarray(run(p, stream, rng, backend="numpy"))
-        err = np.abs(est - truth)
-        part.lines.append(f"{kind:8s} final {est[-1]:8.1f}  max|err| {err.max():6.1f}  "
-                          f"max error sd (theory) {math.sqrt(max_variance(p)):5.2f}")
-        part.events.append((p.privacy_event(), 1))
-    return part

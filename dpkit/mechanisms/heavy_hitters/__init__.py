@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 
 from ... import _validate as V
+from ...errors import DPKitError
+from ...random import as_generator
 from .oracles import (
     GRR,
     MAX_DOMAIN,
@@ -111,7 +113,6 @@ __all__ = [
     "ncr",
     "relative_error",
     "zipf_items",
-    "demo_section",
 ]
 
 
@@ -121,45 +122,22 @@ def zipf_items(n: int, item_bits: int, exponent: float, rng: Any, *,
 
     The rank-r item (r = 1..support) has probability ∝ r^−exponent; the items themselves are
     drawn uniformly without replacement from [0, 2^ℓ), so prefixes carry no hidden order.
+
+    Raises:
+        DPKitError: n not in [0, 2^32], item_bits not in [1, 32], exponent not finite ≥ 0,
+            support not in [1, 2^24], or rng not None / an int seed / a numpy Generator.
     """
-    gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    n = V.integer(minimum=0, maximum=2**32, n=n)
+    item_bits = V.integer(minimum=1, maximum=32, item_bits=item_bits)
+    exponent = V.nonnegative(exponent=exponent)
+    support = V.integer(minimum=1, maximum=2**24, support=support)
+    gen = as_generator(rng)
+    if not isinstance(gen, np.random.Generator):
+        raise DPKitError("rng must be None, an int seed or a numpy Generator (synthetic data "
+                         "needs NumPy's choice), got a SecureGenerator")
     m = min(support, 2**item_bits)
     vocab = gen.choice(2**item_bits, size=m, replace=False) if item_bits <= 24 else \
         np.unique(gen.integers(0, 2**item_bits, size=2 * m))[:m]
     vocab = gen.permutation(vocab)
     w = np.arange(1, m + 1, dtype=float) ** -float(exponent)
     return vocab[gen.choice(m, size=n, p=w / w.sum())].astype(np.int64)
-
-
-def demo_section(rng: np.random.Generator) -> Any:
-    """``dpkit demo`` part: OLH frequency estimates and TAPS heavy hitters over 3 parties.
-
-    Returns a :class:`dpkit.demo.DemoPart` with one event: each user sends one ε-LDP report
-    (local DP, replace-one).
-    """
-    rng = V.generator(rng=rng)
-    from ...demo import DemoPart
-
-    eps = 4.0
-    items = zipf_items(60_000, 16, 1.3, rng, support=500)
-    parties = [items[:30_000], items[30_000:48_000], items[48_000:]]
-    params = HeavyHitterParams(epsilon=eps, item_bits=16, k=5, protocol="taps",
-                               num_hashes=1024)
-    res = find_heavy_hitters(params, parties, rng, backend="numpy")
-    truth = true_top_k(parties, 5, 16)
-    o = OLH(eps, 2**16, num_hashes=1024)
-    st = aggregate(o, perturb(o, items[:20_000], rng, backend="numpy"))
-    top = truth[:3]
-    est = estimate(o, st, top, backend="numpy")
-    true_c = [int((items[:20_000] == v).sum()) for v in top]
-    part = DemoPart("Heavy hitters under local DP: OLH + TAPS (Wang et al. 2017; Zhang et al. "
-                    "2025, reconstructed)")
-    part.lines += [
-        f"OLH (eps={eps}, g={o.g}): 20000 users, top-3 true counts {true_c}, "
-        f"estimates {np.round(est).astype(int).tolist()}",
-        f"TAPS, 3 parties, 60000 users, 16-bit items: found {res.items.tolist()}",
-        f"true top-5 {truth.tolist()}, F1 = {f1_score(res.items, truth):.2f}",
-        f"each user: one report, pure eps = {eps} (local DP, replace-one)",
-    ]
-    part.events.append((privacy_event(params), 1))
-    return part

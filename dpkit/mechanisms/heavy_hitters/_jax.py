@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ... import _jax_random as R
+from .. import _rr
 from .oracles import GRR, OLH, OUE, OLHReports, check_items
 
 __all__ = ["perturb_jax", "olh_hash_jax"]
@@ -102,8 +103,8 @@ def _olh_kernel(key: Any, v: Any, log_p: Any, log_flip: Any, g: Any, pool: int,
 
 
 def _log_keep(eps: float, k: int) -> float:
-    """log p for p = 1/(1 + (k − 1)e^−ε), accurate also when 1 − p is tiny."""
-    return -math.log1p((k - 1) * math.exp(-eps))
+    """log p for p = 1/(1 + (k − 1)e^−ε), accurate also when 1 − p is tiny (host side)."""
+    return _rr.log_keep_probability(eps, k)
 
 
 _LOG_HALF_CELL = -65.0 * math.log(2.0)  # log 2^−65, half of the uniform's 2^−64 cell
@@ -121,7 +122,7 @@ def _log_rounded_up(log_r: float) -> float:
 
 def _log_flip(eps: float, k: int) -> float:
     """log(1 − p) = log(k − 1) − ε − log1p((k − 1)e^−ε) of a k-ary GRR, rounded up."""
-    return _log_rounded_up(math.log(k - 1) - eps + _log_keep(eps, k))
+    return _log_rounded_up(_rr.log_flip_probability(eps, k))
 
 
 def perturb_jax(o: Any, items: Any, key: Any) -> Any:
@@ -138,7 +139,7 @@ def perturb_jax(o: Any, items: Any, key: Any) -> Any:
             return _grr_kernel(key, v, _log_keep(o.epsilon, o.domain_size),
                                _log_flip(o.epsilon, o.domain_size), jnp.int64(o.domain_size))
         if isinstance(o, OUE):
-            log_q = _log_rounded_up(-(o.epsilon + math.log1p(math.exp(-o.epsilon))))
+            log_q = _log_rounded_up(_rr.log_flip_probability(o.epsilon, 2))  # 1/(1 + e^ε)
             return _oue_kernel(key, v, log_q, o.domain_size)
         if isinstance(o, OLH):
             pool = 0 if o.num_hashes is None else o.num_hashes

@@ -27,6 +27,7 @@ from ... import _validate as V
 from ...backend import resolve
 from ...errors import DPKitError
 from ...random import RNGLike, as_generator, public_generator, route_backend
+from .. import _rr
 from . import _hash
 
 __all__ = [
@@ -59,9 +60,9 @@ def flip_probability(epsilon: float, k: int) -> float:
     P(u < f) = ⌈f·2^53⌉/2^53 ≥ f, so rounding can only raise the flip rate, i.e. lower the
     likelihood ratio below e^ε. Drawing the keep instead rounds p up: at ε ≳ 36.7 + log(k − 1)
     p is 1.0 in floating point and the report would always be the true item (infinite loss).
+    The one formula is :func:`dpkit.mechanisms._rr.flip_probability`.
     """
-    x = (k - 1) * math.exp(-epsilon)
-    return x / (1.0 + x)
+    return _rr.flip_probability(epsilon, k)
 
 
 #: The smallest positive float: OUE's q is floored here so that q never rounds to 0 (a 0 would
@@ -110,12 +111,12 @@ class GRR:
     @property
     def p(self) -> float:
         """P[report = true item] = 1/(1 + (D − 1)e^{−ε})."""
-        return 1.0 / (1.0 + (self.domain_size - 1) * math.exp(-self.epsilon))
+        return _rr.keep_probability(self.epsilon, self.domain_size)
 
     @property
     def q(self) -> float:
         """P[report = a given other item] = e^{−ε}/(1 + (D − 1)e^{−ε})."""
-        return math.exp(-self.epsilon) * self.p
+        return _rr.other_probability(self.epsilon, self.domain_size)
 
 
 @dataclass(frozen=True)
@@ -147,8 +148,7 @@ class OUE:
     def q(self) -> float:
         """P[B_u = 1] for u ≠ v: 1/(e^ε + 1) = e^{−ε}/(1 + e^{−ε}) (floored at the smallest
         positive float, so it never rounds to 0)."""
-        e = math.exp(-self.epsilon)
-        return max(e / (1.0 + e), _TINY)
+        return max(_rr.flip_probability(self.epsilon, 2), _TINY)
 
 
 @dataclass(frozen=True)
@@ -225,7 +225,7 @@ class OLH:
     @property
     def p(self) -> float:
         """P[y = H_s(v)] = 1/(1 + (g − 1)e^{−ε})."""
-        return 1.0 / (1.0 + (self.g - 1) * math.exp(-self.epsilon))
+        return _rr.keep_probability(self.epsilon, self.g)
 
     @property
     def q(self) -> float:
@@ -235,7 +235,7 @@ class OLH:
     @property
     def q_grr(self) -> float:
         """P[y = a given other bucket] = e^{−ε} p (the GRR over [g])."""
-        return math.exp(-self.epsilon) * self.p
+        return _rr.other_probability(self.epsilon, self.g)
 
     def hash_coefficients(self) -> tuple[np.ndarray, np.ndarray]:
         """(a, b) of the pool's S hash functions (pool mode only)."""
@@ -362,6 +362,8 @@ def check_items(items: Any, domain_size: int, name: str = "items") -> np.ndarray
         arr = V.finite_array(**{name: arr})
         if (arr != np.floor(arr)).any():
             raise DPKitError(f"{name} must be integers")
+        if arr.size and float(np.abs(arr).max()) >= 2.0**62:  # before the cast to int64
+            raise DPKitError(f"{name} must be in [0, {domain_size - 1}]")
     elif arr.dtype.kind not in "iub":
         raise DPKitError(f"{name} must be an integer array, got dtype {arr.dtype}")
     if arr.dtype.kind == "u" and arr.size and int(arr.max()) >= 2**63:

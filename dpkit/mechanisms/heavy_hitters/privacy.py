@@ -46,12 +46,16 @@ def _bern_rdp(a: float, b: float, orders: np.ndarray) -> np.ndarray:
 
 
 def oue_rdp(epsilon: float, orders: Any = None) -> np.ndarray:
-    """Exact RDP of OUE: D_α(Bern(½)‖Bern(q)) + D_α(Bern(q)‖Bern(½)), q = 1/(e^ε + 1)."""
+    """Exact RDP of OUE: D_α(Bern(½)‖Bern(q)) + D_α(Bern(q)‖Bern(½)), q = 1/(e^ε + 1).
+
+    q is the sampler's own (:attr:`OUE.q`: binary RR's flip probability from
+    :mod:`dpkit.mechanisms._rr`, no overflow at ε > 709, floored at the smallest float).
+    """
     from ...accounting import DEFAULT_ORDERS
 
     eps = V.positive(epsilon=epsilon)
-    a = np.asarray(DEFAULT_ORDERS if orders is None else orders, dtype=float).reshape(-1)
-    q = 1.0 / (math.exp(eps) + 1.0)
+    a = V.orders(orders=DEFAULT_ORDERS if orders is None else orders)
+    q = OUE(eps, 2).q
     out = _bern_rdp(0.5, q, a) + _bern_rdp(q, 0.5, a)
     out[np.isinf(a)] = eps  # log((1−q)/q) = ε exactly (in floating point the sum rounds)
     return out
@@ -106,9 +110,15 @@ def output_pmf(oracle: Any, item: int, *, p: float | None = None,
     the g buckets for the hash with the given (fresh-mode) seed, i.e. the law of y given s.
     ``p``/``q`` override the oracle's probabilities (to build mis-calibrated twins; for OLH
     ``q`` is the GRR's other-bucket probability).
+
+    Raises:
+        DPKitError: bad oracle or item; p or q not in [0, 1]; seed not in [0, 2^64).
     """
     o = _check_oracle(oracle)
     v = V.integer(minimum=0, maximum=o.domain_size - 1, item=item)
+    p = None if p is None else V.probability(p=p)
+    q = None if q is None else V.probability(q=q)
+    seed = V.integer(minimum=0, maximum=2**64 - 1, seed=seed)
     if isinstance(o, GRR):
         pp = o.p if p is None else p
         qq = o.q if q is None else q
@@ -146,16 +156,32 @@ def max_log_ratio(oracle: Any, *, p: float | None = None, q: float | None = None
     """max over items v ≠ v' and outputs o of log P(o|v)/P(o|v'), by enumeration.
 
     For OLH the maximum also runs over the given seeds (those with H_s(v) ≠ H_s(v') attain
-    the worst case).
+    the worst case). An output possible under v but not under v' gives ``inf``.
+
+    Raises:
+        DPKitError: bad oracle, domain_size > 64, p or q not in [0, 1], bad seeds.
     """
     o = _check_oracle(oracle)
     d = o.domain_size
     if d > 64:
         raise DPKitError(f"domain_size must be <= 64 to enumerate, got {d}")
-    seed_list = list(seeds) if isinstance(o, OLH) else [0]
+    if isinstance(o, OLH):
+        try:
+            seed_list = list(seeds)
+        except TypeError:
+            raise DPKitError(f"seeds must be an iterable of integers, got {seeds!r}") from None
+        if not seed_list:
+            raise DPKitError("seeds must not be empty")
+    else:
+        seed_list = [0]
     best = -math.inf
     for s in seed_list:
-        pmfs = [np.log(output_pmf(o, v, p=p, q=q, seed=s)) for v in range(d)]
+        pmfs = [output_pmf(o, v, p=p, q=q, seed=s) for v in range(d)]
         for v, w in itertools.permutations(range(d), 2):
-            best = max(best, float(np.max(pmfs[v] - pmfs[w])))
+            top, bottom = pmfs[v], pmfs[w]
+            live = top > 0  # outputs impossible under v do not bound the ratio
+            if np.any(live & (bottom == 0)):
+                return math.inf
+            if live.any():
+                best = max(best, float(np.max(np.log(top[live]) - np.log(bottom[live]))))
     return best

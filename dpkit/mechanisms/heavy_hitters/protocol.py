@@ -31,10 +31,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+from scipy.special import ndtri_exp
 
 from ... import _validate as V
 from ...errors import DPKitError
@@ -252,10 +252,17 @@ def treehist_threshold(params: HeavyHitterParams, num_candidates: int) -> float:
 
     A union bound over the G levels' candidate tests (Gaussian approximation of the pooled
     OLH noise): a prefix of true count 0 survives some level with probability ≲ β. BNST17's
-    threshold is of the same order, (1/ε)·√(n log(ℓ/β)) in counts.
+    threshold is of the same order, (1/ε)·√(n log(ℓ/β)) in counts. Computed as
+    −Φ^{-1}(β/(G·|cand|)) from the log tail probability (no rounding of 1 − p, no underflow).
+
+    Raises:
+        DPKitError: params not a HeavyHitterParams; num_candidates not an integer ≥ 1.
     """
+    if not isinstance(params, HeavyHitterParams):
+        raise DPKitError(f"params must be a HeavyHitterParams, got {type(params).__name__}")
     m = V.integer(minimum=1, num_candidates=num_candidates)
-    return NormalDist().inv_cdf(1.0 - params.beta / (params.num_levels * m))
+    log_tail = math.log(params.beta) - math.log(params.num_levels) - math.log(m)
+    return -float(ndtri_exp(log_tail))
 
 
 def _treehist(params: HeavyHitterParams, m: int, estimator: Estimator,
@@ -291,8 +298,22 @@ def run_protocol(params: HeavyHitterParams, party_sizes: Sequence[int], estimato
     Returns:
         (items, estimated counts, number of final candidates); TreeHist may return fewer
         than k items (only threshold survivors are ranked).
+
+    Raises:
+        DPKitError: params not a HeavyHitterParams; party_sizes not a non-empty list of
+            integers ≥ 0; estimator or noise_sd not callable, or returning the wrong shape,
+            NaN/inf counts, or a negative / non-finite standard deviation.
     """
+    if not isinstance(params, HeavyHitterParams):
+        raise DPKitError(f"params must be a HeavyHitterParams, got {type(params).__name__}")
     p = params
+    if isinstance(party_sizes, (str, bytes)) or not hasattr(party_sizes, "__len__") \
+            or len(party_sizes) == 0:
+        raise DPKitError(f"party_sizes must be a non-empty sequence of integers, got "
+                         f"{party_sizes!r}")
+    party_sizes = [V.integer(minimum=0, **{f"party_sizes[{j}]": s})
+                   for j, s in enumerate(party_sizes)]
+    estimator, noise_sd = _checked_callbacks(estimator, noise_sd)
     m = len(party_sizes)
     if p.protocol == "treehist":
         return _treehist(p, m, estimator, noise_sd)
@@ -342,6 +363,42 @@ def run_protocol(params: HeavyHitterParams, party_sizes: Sequence[int], estimato
     est = sum(np.asarray(estimator(j, big_g, union), dtype=float) for j in range(m))
     idx = _top(union, est, p.k)
     return union[idx], est[idx], int(union.size)
+
+
+def _checked_callbacks(estimator: Any, noise_sd: Any) -> tuple[Estimator,
+                                                                Callable[[int, int], float]]:
+    """The caller's estimator and noise_sd, with their outputs validated."""
+    if not callable(estimator):
+        raise DPKitError("estimator must be callable: (party, level, candidates) -> counts")
+    if not callable(noise_sd):
+        raise DPKitError("noise_sd must be callable: (party, level) -> standard deviation")
+
+    def est(j: int, t: int, cand: np.ndarray) -> np.ndarray:
+        out = V.finite_array(**{"estimator output": estimator(j, t, cand)})
+        if out.shape != (cand.size,):
+            raise DPKitError(f"estimator must return one count per candidate ({cand.size}), "
+                             f"got shape {out.shape}")
+        return out
+
+    def sd(j: int, t: int) -> float:
+        return V.nonnegative(noise_sd=noise_sd(j, t))
+
+    return est, sd
+
+
+def _item_list(**kwargs: Any) -> list[Any]:
+    """A 1-D sequence of item labels (integers, or any hashable labels) as a list."""
+    name, value = V.one(kwargs)
+    try:
+        arr = np.asarray(value)
+        items = arr.tolist() if arr.ndim == 1 else None
+        if items is not None:
+            {hash(v) for v in items}  # labels must be hashable (set membership)
+    except (TypeError, ValueError) as exc:
+        raise DPKitError(f"{name} must be a 1-D sequence of items: {exc}") from None
+    if items is None or any(isinstance(v, float) and not math.isfinite(v) for v in items):
+        raise DPKitError(f"{name} must be a 1-D sequence of items (no NaN), got {value!r}")
+    return items
 
 
 def _parties(parties: Any, item_bits: int) -> list[np.ndarray]:
@@ -501,7 +558,7 @@ def true_top_k(parties: Any, k: int, item_bits: int = 32) -> np.ndarray:
 
 def f1_score(found: Any, truth: Any) -> float:
     """F1 = 2PR/(P + R) of the found set against the true set (0 when either is empty)."""
-    h, t = set(np.asarray(found).tolist()), set(np.asarray(truth).tolist())
+    h, t = set(_item_list(found=found)), set(_item_list(truth=truth))
     hit = len(h & t)
     if hit == 0:
         return 0.0
@@ -512,18 +569,33 @@ def f1_score(found: Any, truth: Any) -> float:
 def ncr(found: Any, truth_ranked: Any) -> float:
     """Normalized cumulative rank (WLJ): the true rank-i item scores k − i + 1, others 0;
     NCR = Σ_{v∈H} score(v) / (k(k+1)/2), k = |truth_ranked|."""
-    t = list(np.asarray(truth_ranked).tolist())
+    t = _item_list(truth_ranked=truth_ranked)
     k = len(t)
     if k == 0:
         raise DPKitError("truth_ranked must not be empty")
     score = {v: k - i for i, v in enumerate(t)}
-    return sum(score.get(v, 0) for v in set(np.asarray(found).tolist())) / (k * (k + 1) / 2)
+    return sum(score.get(v, 0) for v in set(_item_list(found=found))) / (k * (k + 1) / 2)
 
 
 def relative_error(found: Any, estimates: Any, true_counts: dict[int, float]) -> float:
-    """Mean |ĉ(v) − c(v)|/c(v) over the found items that are in ``true_counts`` (nan if none)."""
-    errs = [abs(float(e) - true_counts[int(v)]) / true_counts[int(v)]
-            for v, e in zip(np.asarray(found).tolist(), np.asarray(estimates).tolist(),
-                            strict=True)
-            if int(v) in true_counts and true_counts[int(v)] > 0]
+    """Mean |ĉ(v) − c(v)|/c(v) over the found items that are in ``true_counts`` (nan if none).
+
+    Raises:
+        DPKitError: found / estimates not 1-D of the same length, estimates not finite,
+            true_counts not a dict of finite counts.
+    """
+    items = _item_list(found=found)
+    est = V.finite_array(estimates=estimates)
+    if est.shape != (len(items),):
+        raise DPKitError(f"estimates must have one value per found item ({len(items)}), got "
+                         f"shape {est.shape}")
+    if not isinstance(true_counts, dict):
+        raise DPKitError(f"true_counts must be a dict item -> count, got "
+                         f"{type(true_counts).__name__}")
+    truth = {}
+    for key, c in true_counts.items():
+        truth[key] = V.finite(**{f"true_counts[{key!r}]": c})
+    errs = [abs(float(e) - truth[v]) / truth[v]
+            for v, e in zip(items, est.tolist(), strict=True)
+            if v in truth and truth[v] > 0]
     return float(np.mean(errs)) if errs else math.nan

@@ -55,6 +55,10 @@ def _dask() -> Any:
     return dask
 
 
+#: Most chunks of one chunked run (each gets its own generator).
+MAX_CHUNKS = 2**20
+
+
 def chunk_rngs(rng: RNGLike, num_chunks: int) -> list[Any]:
     """``num_chunks`` independent generators for chunked perturbation (``SeedSequence.spawn``).
 
@@ -62,7 +66,7 @@ def chunk_rngs(rng: RNGLike, num_chunks: int) -> list[Any]:
     Generator); a :class:`~dpkit.random.SecureGenerator` is returned ``num_chunks`` times (it
     draws from the OS CSPRNG and cannot be seeded).
     """
-    m = V.integer(minimum=1, num_chunks=num_chunks)
+    m = V.integer(minimum=1, maximum=MAX_CHUNKS, num_chunks=num_chunks)
     gen = as_generator(rng)
     if isinstance(gen, SecureGenerator):
         return [gen] * m
@@ -87,9 +91,10 @@ def tree_merge(states: Sequence[FrequencyState]) -> FrequencyState:
     Equal to the left fold and to the state of all reports aggregated at once (merge is exact
     and associative; OLH fresh-seed reports are concatenated in chunk order).
     """
-    level = list(states)
-    if not level:
-        raise DPKitError("states must be a non-empty sequence of FrequencyState")
+    level = _chunks(states, "states")
+    for i, st in enumerate(level):
+        if not isinstance(st, FrequencyState):
+            raise DPKitError(f"states[{i}] must be a FrequencyState, got {type(st).__name__}")
     while len(level) > 1:
         nxt = [merge(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
         if len(level) % 2:
@@ -182,7 +187,7 @@ def dask_aggregator(client: Any = None, num_chunks: int = 4, *, backend: str = "
     exactly the result of ``aggregator=chunked_aggregator(num_chunks)`` (the serial chunked
     run) for the same seed. Privacy: unchanged (each user reports once).
     """
-    m = V.integer(minimum=1, num_chunks=num_chunks)
+    m = V.integer(minimum=1, maximum=MAX_CHUNKS, num_chunks=num_chunks)
     _dask()
 
     def run(oracle: Oracle, items: np.ndarray, rng: RNGLike) -> FrequencyState:
@@ -195,7 +200,7 @@ def dask_aggregator(client: Any = None, num_chunks: int = 4, *, backend: str = "
 def chunked_aggregator(num_chunks: int = 4, *, backend: str = "auto"
                        ) -> Callable[[Oracle, np.ndarray, RNGLike], FrequencyState]:
     """Serial counterpart of :func:`dask_aggregator` (same chunking, same chunk seeds)."""
-    m = V.integer(minimum=1, num_chunks=num_chunks)
+    m = V.integer(minimum=1, maximum=MAX_CHUNKS, num_chunks=num_chunks)
 
     def run(oracle: Oracle, items: np.ndarray, rng: RNGLike) -> FrequencyState:
         return aggregate_chunks(oracle, np.array_split(items, m), rng, backend=backend)

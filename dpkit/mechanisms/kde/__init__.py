@@ -74,7 +74,6 @@ __all__ = [
     "public_randomness",
     "expsum_terms",
     "ring_boundaries",
-    "demo_section",
 ]
 
 KINDS = ("l1", "l2", "gaussian", "exponential", "cauchy")
@@ -437,6 +436,14 @@ class KDESketch:
 
     ``counts``/``sums``: (trees, 2M − 1) heap-ordered trees (distances); ``rff``: (J, D)
     feature sums (kernels); ``n``: the exact number of points. Merge by :func:`merge`.
+
+    Validated on construction (a hand-built sketch must be one :func:`sketch` could return):
+    params a :class:`KDEParams`, dimension ≥ 1 (equal to ``params.dimension`` when set),
+    public_seed and n integers ≥ 0, and exactly the parts of the params' kind, finite, of
+    shape (trees, 2M − 1) (``sums`` only in exact mode) or (J, features).
+
+    Raises:
+        DPKitError: any of the above violated, naming the field.
     """
 
     params: KDEParams
@@ -446,6 +453,31 @@ class KDESketch:
     counts: np.ndarray | None = None
     sums: np.ndarray | None = None
     rff: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        p = _check_params(self.params)
+        d = V.integer(minimum=1, dimension=self.dimension)
+        if p.dimension is not None and d != p.dimension:
+            raise DPKitError(f"dimension must equal params.dimension = {p.dimension}, got {d}")
+        object.__setattr__(self, "dimension", d)
+        object.__setattr__(self, "public_seed", V.integer(minimum=0, public_seed=self.public_seed))
+        object.__setattr__(self, "n", V.integer(minimum=0, n=self.n))
+        if p.kind in DISTANCES:
+            shape = (d if p.kind == "l1" else p.k_embed, 2 * p.leaves - 1)
+            want = {"counts": shape, "sums": shape if p.mode == "exact" else None, "rff": None}
+        else:
+            want = {"counts": None, "sums": None, "rff": (None, p.features)}
+        for name, shape_ in want.items():
+            value = getattr(self, name)
+            if shape_ is None:
+                if value is not None:
+                    raise DPKitError(f"{name} must be None for kind={p.kind!r}, mode={p.mode!r}")
+                continue
+            arr = V.finite_array(**{name: value})
+            if arr.ndim != 2 or any(w is not None and w != g
+                                    for w, g in zip(shape_, arr.shape, strict=True)):
+                raise DPKitError(f"{name} must have shape {shape_} for these params, got "
+                                 f"{arr.shape}")
 
 
 def _leaf_hist_numpy(cells: np.ndarray, m: int) -> np.ndarray:
@@ -585,6 +617,9 @@ class KDEStructure:
         return int(self.params.dimension)  # type: ignore[arg-type]
 
 
+_MAX_NOISE_DRAWS = 2**32
+
+
 def release_noise(sk: KDESketch, rng: RNGLike, releases: int | None = None
                   ) -> dict[str, np.ndarray | None]:
     """The Laplace noise of ``releases`` independent releases of ``sk`` (None: one release).
@@ -599,6 +634,10 @@ def release_noise(sk: KDESketch, rng: RNGLike, releases: int | None = None
     sc = noise_scales(sk.params, sk.dimension)
     lead: tuple[int, ...] = () if releases is None else (V.integer(minimum=1,
                                                                    releases=releases),)
+    size = max((a.size for a in (sk.counts, sk.sums, sk.rff) if a is not None), default=1)
+    if math.prod(lead) * size > _MAX_NOISE_DRAWS:
+        raise DPKitError(f"releases * (size of the sketch) must be <= 2**32 noise draws, got "
+                         f"releases={releases!r} for parts of {size} numbers")
     out: dict[str, np.ndarray | None] = {"counts": None, "sums": None, "rff": None, "n": None}
     if sk.counts is not None:
         out["counts"] = gen.laplace(0.0, sc["count"], lead + sk.counts.shape)
@@ -695,7 +734,13 @@ def build(params: KDEParams, private_points: Any, rng: Any, *,
 
 # ================================================================ queries
 def ring_boundaries(alpha: float, leaves: int) -> np.ndarray:
-    """B_0 = 1, B_{j+1} = max(B_j + 1, ⌈B_j(1 + α)⌉), until B_J ≥ M (spec §3.1)."""
+    """B_0 = 1, B_{j+1} = max(B_j + 1, ⌈B_j(1 + α)⌉), until B_J ≥ M (spec §3.1).
+
+    Raises:
+        DPKitError: α not in (0, 1] or M (``leaves``) not an integer in [1, 2^20].
+    """
+    alpha = V.in_range(0.0, 1.0, low_open=True, alpha=alpha)
+    leaves = V.integer(minimum=1, maximum=2**20, leaves=leaves)
     b = [1]
     while b[-1] < leaves:
         b.append(max(b[-1] + 1, math.ceil(b[-1] * (1.0 + alpha))))
@@ -830,12 +875,18 @@ def exact_sums(params: KDEParams, private_points: Any, queries: Any) -> np.ndarr
     """The exact, non-private F(y) = Σ_x f(x, y) over the *clipped* private points (baseline).
 
     Not private: for tests and benchmarks. Chunked, O(n·Q·d) time.
+
+    Raises:
+        DPKitError: bad params, NaN/inf or wrongly shaped points or queries.
     """
     p = _check_params(params)
     x = _clip_private(p, _points(p, private_points))
-    y = V.finite_array(queries=np.asarray(queries))
+    y = V.finite_array(queries=queries)
     if y.ndim == 1:
         y = y.reshape(-1, 1) if x.shape[1] == 1 else y.reshape(1, -1)
+    if y.ndim != 2 or y.shape[1] != x.shape[1]:
+        raise DPKitError(f"queries must have shape (Q, {x.shape[1]}) like the points, got "
+                         f"{np.shape(queries)}")
     out = np.empty(y.shape[0])
     step = max(1, _CHUNK // max(1, x.shape[0] * (x.shape[1] if p.kind == "l1" else 1)))
     xx = np.sum(x * x, axis=1)[None, :]
@@ -855,31 +906,3 @@ def exact_sums(params: KDEParams, private_points: Any, queries: Any) -> np.ndarr
             val = 1.0 / (1.0 + sq / p.bandwidth**2)  # type: ignore[operator]
         out[a:a + step] = val.sum(axis=1)
     return out
-
-
-# ================================================================ demo
-def demo_section(rng: np.random.Generator) -> Any:
-    """``dpkit demo`` part: private ℓ1 distance sums and a Gaussian KDE on synthetic points.
-
-    Returns a :class:`dpkit.demo.DemoPart` with both releases' events (pure ε = 0.5 each,
-    add/remove one point).
-    """
-    rng = V.generator(rng=rng)
-    from ...demo import DemoPart
-
-    x = np.clip(rng.normal(0.0, 0.4, (5000, 2)), -1.0, 1.0)
-    y = np.array([[0.0, 0.0], [0.5, -0.5], [1.0, 1.0]])
-    p1 = KDEParams("l1", epsilon=0.5, radius=1.0, size_hint=256)
-    pg = KDEParams("gaussian", epsilon=0.5, radius=1.0, bandwidth=0.5, features=256)
-    s1 = build(p1, x, rng, backend="numpy")
-    sg = build(pg, x, rng, backend="numpy")
-    part = DemoPart("KDE / similarity queries: noisy trees and RFF sketches (Backurs et al. 2024)")
-    part.lines += [
-        "5000 points in [-1,1]^2, 3 queries; eps = 0.5 per structure, add/remove one point",
-        f"l1 sums  true {np.round(exact_sums(p1, x, y)).tolist()}",
-        f"         DP   {np.round(query(s1, y, backend='numpy')).tolist()}",
-        f"gauss    true {np.round(exact_sums(pg, x, y)).tolist()}",
-        f"         DP   {np.round(query(sg, y, backend='numpy')).tolist()}",
-    ]
-    part.events += [(s1.event, 1), (sg.event, 1)]
-    return part

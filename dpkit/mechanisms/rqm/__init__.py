@@ -28,8 +28,7 @@ third-party re-implementations). Sampling is in floating point: *not* hardened a
 floating-point attacks.
 
 Public API: :class:`RQMParams`, :func:`quantize`, :func:`decode`, :func:`aggregate`,
-:func:`aggregate_sums`, :func:`pmf`, :func:`privacy_event`, :func:`epsilon`, :func:`calibrate`,
-:func:`demo_section`.
+:func:`aggregate_sums`, :func:`pmf`, :func:`privacy_event`, :func:`epsilon`, :func:`calibrate`.
 """
 
 from __future__ import annotations
@@ -57,7 +56,6 @@ __all__ = [
     "privacy_event",
     "epsilon",
     "calibrate",
-    "demo_section",
     "MAX_LEVELS",
 ]
 
@@ -606,31 +604,3 @@ def calibrate(*, epsilon: float, clip: float, num_levels: int,
     return calibrate_params(epsilon=epsilon, clip=clip, num_levels=num_levels,
                             keep_prob=keep_prob, extension=extension, dimension=dimension,
                             delta=delta, rounds=rounds)
-
-
-# ================================================================ demo
-def demo_section(rng: np.random.Generator) -> Any:
-    """``dpkit demo`` part: 50 clients send a 4-dim update with RQM (2 bits per coordinate).
-
-    Returns a :class:`dpkit.demo.DemoPart` whose event (one client, one round, local DP,
-    replace-one) goes into the demo's budget.
-    """
-    rng = V.generator(rng=rng)
-    from ...demo import DemoPart
-
-    p = RQMParams(clip=1.0, extension=2.0, num_levels=4, keep_prob=0.25)
-    truth = np.array([0.5, -0.2, 0.0, 0.9])
-    clients = np.clip(truth + 0.3 * rng.standard_normal((50, 4)), -1.0, 1.0)
-    idx = quantize(p, clients, rng, backend="numpy")
-    est = aggregate(p, idx)
-    ev = privacy_event(p, dimension=4)
-    part = DemoPart("RQM: randomized quantization for federated means (Youn et al. 2023)")
-    part.lines += [
-        f"50 clients, d=4, c=1, Delta=2, m=4 levels ({p.bits} bits/coord), q=0.25",
-        f"true mean   {np.round(clients.mean(axis=0), 3).tolist()}",
-        f"RQM mean    {np.round(est, 3).tolist()}",
-        f"per client: pure eps = {ev.epsilon_inf():.3f} (4 x {ev.epsilon_inf() / 4:.4f}, "
-        "exact grid search), local DP replace-one",
-    ]
-    part.events.append((ev, 1))
-    return part

@@ -30,12 +30,11 @@ Sampling is in floating point: not hardened against floating-point attacks.
 Public API: :class:`SmoothedRRParams`, :func:`respond`, :func:`flip_probability`,
 :func:`prob_positive`, :func:`privacy_event`, :class:`ClassicRRParams`, :func:`respond_classic`,
 :func:`simulate_sequential_learning`, :func:`simulate_binary_cascade`,
-:func:`cascade_theory`, :func:`report_log_likelihood`, :func:`demo_section`.
+:func:`cascade_theory`, :func:`report_log_likelihood`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,6 +45,7 @@ from ...accounting.accountant import DEFAULT_ORDERS
 from ...accounting.events import REPLACE_ONE, PureDP, RandomizedResponse, RDPCurve
 from ...errors import DPKitError
 from ...random import RNGLike, as_generator, route_backend
+from .. import _rr
 from .privacy import rdp_exact, rdp_rr_bound
 from .sequential import (
     CascadeTheory,
@@ -74,7 +74,6 @@ __all__ = [
     "cascade_theory",
     "asymptotic_constant",
     "report_log_likelihood",
-    "demo_section",
 ]
 
 Method = Literal["flip", "laplace"]
@@ -182,6 +181,7 @@ class ClassicRRParams:
     Raises:
         DPKitError: ε not positive and finite, or t not finite.
 
+    >>> import math
     >>> round(ClassicRRParams(math.log(3)).flip, 6)
     0.25
     """
@@ -196,8 +196,7 @@ class ClassicRRParams:
     @property
     def flip(self) -> float:
         """The constant flip probability 1/(1 + e^ε) (as e^{−ε}/(1 + e^{−ε}): no overflow)."""
-        e = math.exp(-self.epsilon)
-        return e / (1.0 + e)
+        return _rr.flip_probability(self.epsilon, 2)
 
     def privacy_event(self) -> RandomizedResponse:
         """``RandomizedResponse(ε)``: exact binary-RR RDP curve, replace-one."""
@@ -376,38 +375,11 @@ def privacy_event(params: SmoothedRRParams, *, exact: bool = False,
     0.5
     """
     _check(params, SmoothedRRParams)
+    if not isinstance(exact, (bool, np.bool_)):
+        raise DPKitError(f"exact must be True or False, got {exact!r}")
     if not exact:
         return PureDP(params.epsilon, relation=params.relation)
-    o = DEFAULT_ORDERS if orders is None else np.asarray(orders, dtype=float)
+    o = V.orders(orders=DEFAULT_ORDERS if orders is None else orders)
     vals = rdp_exact(params.epsilon, o)
     return RDPCurve(tuple(float(a) for a in o), tuple(float(v) for v in vals),
                     relation=params.relation)
-
-
-# ================================================================ demo
-def demo_section(rng: np.random.Generator) -> Any:
-    """``dpkit demo`` part: 1000 agents learn a binary state by smoothed RR (ε = 1 each).
-
-    Each agent's signal is released once (parallel composition); the event returned is one
-    agent's ε-DP release for signals at distance ≤ 1.
-    """
-    rng = V.generator(rng=rng)
-    from ...demo import DemoPart
-
-    p = SmoothedRRParams(1.0)
-    n_agents, n_runs = 1000, 40
-    res = {m: simulate_sequential_learning(n_agents, n_runs, mechanism=m, epsilon=1.0,
-                                           rng=rng, backend="numpy", checkpoints=[n_agents])
-           for m in ("none", "smoothed", "classic")}
-    part = DemoPart("Smoothed randomized response: private sequential learning "
-                    "(Liu & Rahimian 2025)")
-    part.lines.append(f"{n_agents} agents x {n_runs} runs, Gaussian signals N(+1, 1), "
-                      "public belief updated with the known mechanism")
-    for m, r in res.items():
-        part.lines.append(
-            f"{m:>9}: mean public LLR {r.beliefs[:, -1].mean():6.2f}, correct reports "
-            f"{r.correct_reports[:, -1].mean() / n_agents:.4f}, correct actions "
-            f"{r.correct_actions[:, -1].mean() / n_agents:.4f}")
-    part.lines.append(f"per agent: pure eps = {p.epsilon:g} for {p.adjacency}")
-    part.events.append((privacy_event(p), 1))
-    return part

@@ -34,6 +34,7 @@ import numpy as np
 from scipy import optimize
 
 from ... import _validate as V
+from ...accounting import rdp as _acct_rdp
 from ...accounting.accountant import DEFAULT_ORDERS
 
 __all__ = ["rdp_exact", "rdp_rr_bound", "log_ratio_grid", "log_prob_laplace_cdf"]
@@ -72,25 +73,27 @@ def _neg_d_alpha(y: float, eps: float, alpha: float) -> float:
 def rdp_rr_bound(epsilon: float, orders: Any) -> np.ndarray:
     """RR's closed-form RDP, (1/(α−1))·log[(e^{αε} + e^{(1−α)ε})/(1 + e^ε)] (Mironov 2017).
 
-    An upper bound for every ε-DP mechanism with a binary output; ε at α = ∞.
+    An upper bound for every ε-DP mechanism with a binary output; ε at α = ∞. This is the
+    accountant's binary randomized-response curve (:func:`dpkit.accounting.rdp.pure_dp`, the
+    curve of ``PureDP(ε)`` and ``RandomizedResponse(ε)``): full relative precision at tiny ε,
+    rounded upward, capped at ε.
+
+    Raises:
+        DPKitError: ε not positive and finite, or an order not > 1 (``inf`` allowed).
     """
     eps = V.positive(epsilon=epsilon)
-    a = np.asarray(orders, dtype=float).reshape(-1)
-    out = np.empty_like(a)
-    fin = np.isfinite(a)
-    af = a[fin]
-    num = np.logaddexp(af * eps, (1.0 - af) * eps) - np.logaddexp(0.0, eps)
-    out[fin] = num / (af - 1.0)
-    out[~fin] = eps
-    return np.minimum(np.maximum(out, 0.0), eps)
+    return _acct_rdp.pure_dp(eps, V.orders(orders=orders))
+
+
+_HUGE_ORDER = 1e12
 
 
 @lru_cache(maxsize=64)
 def _rdp_exact_cached(eps: float, orders: tuple[float, ...]) -> tuple[float, ...]:
     out = []
     for alpha in orders:
-        if math.isinf(alpha):
-            out.append(eps)  # sup of the log ratio, approached in the tails
+        if alpha > _HUGE_ORDER:  # incl. inf: ε(α) ≤ ε(∞) = ε (non-decreasing in α), and the
+            out.append(eps)  # grid search would overflow at such orders
             continue
         # the maximiser sits near y ≈ −log α (left tail) for large α; search wide enough
         lo = -(math.log(alpha) + 40.0) - eps
@@ -124,11 +127,7 @@ def rdp_exact(epsilon: float, orders: Any = None) -> np.ndarray:
     0.576092
     """
     eps = V.positive(epsilon=epsilon)
-    o = DEFAULT_ORDERS if orders is None else np.asarray(orders, dtype=float).reshape(-1)
-    if np.isnan(o).any() or (o <= 1).any():
-        from ...errors import DPKitError
-
-        raise DPKitError(f"orders must all be > 1 (inf allowed), got {o.tolist()}")
+    o = V.orders(orders=DEFAULT_ORDERS if orders is None else orders)
     return np.array(_rdp_exact_cached(eps, tuple(float(a) for a in o)))
 
 

@@ -45,6 +45,7 @@ from scipy.special import log_ndtr
 from ... import _validate as V
 from ...errors import DPKitError
 from ...random import as_generator, route_backend
+from .. import _rr
 
 __all__ = [
     "SequentialResult",
@@ -127,8 +128,7 @@ class SequentialResult:
 # ================================================================ likelihoods (numpy oracle)
 def _rr_flip(eps: float) -> float:
     """Classic RR's flip probability 1/(1 + e^ε), as e^{−ε}/(1 + e^{−ε}) (no overflow)."""
-    e = math.exp(-eps)
-    return e / (1.0 + e)
+    return _rr.flip_probability(eps, 2)
 
 
 def _rate(mechanism: str, epsilon: float | None, sensitivity: float) -> tuple[float, float]:
@@ -143,8 +143,21 @@ def _rate(mechanism: str, epsilon: float | None, sensitivity: float) -> tuple[fl
 
 def log_report_probs(t: Any, mu: float, sigma: float, mechanism: str, r: float,
                      u: float) -> tuple[np.ndarray, np.ndarray]:
-    """(log P(x = −1 | θ = μ, t), log P(x = +1 | θ = μ, t)) for Gaussian signals (spec §4)."""
-    t = np.asarray(t, dtype=float)
+    """(log P(x = −1 | θ = μ, t), log P(x = +1 | θ = μ, t)) for Gaussian signals (spec §4).
+
+    ``r`` = ε/Δ (smoothed RR), ``u`` = the classic flip probability; both 0 where unused.
+
+    Raises:
+        DPKitError: t not finite, μ not finite, σ not > 0, an unknown mechanism, r not a
+            finite number ≥ 0, u not in [0, ½].
+    """
+    if mechanism not in MECHANISMS:
+        raise DPKitError(f"mechanism must be one of {MECHANISMS}, got {mechanism!r}")
+    t = V.finite_array(t=t)
+    mu = V.finite(mu=mu)
+    sigma = V.positive(sigma=sigma)
+    r = V.nonnegative(r=r)
+    u = V.in_range(0.0, 0.5, u=u)
     a = (t - mu) / sigma
     lz, lzc = log_ndtr(a), log_ndtr(-a)  # P(a = −1), P(a = +1)
     if mechanism == "none":
@@ -156,9 +169,21 @@ def log_report_probs(t: Any, mu: float, sigma: float, mechanism: str, r: float,
     c = r * r * sigma * sigma / 2.0
     lb1 = -r * t + r * mu + c + log_ndtr(a - r * sigma)
     lb2 = r * t - r * mu + c + log_ndtr(-a - r * sigma)
-    lm = np.logaddexp(lz + np.log1p(-0.5 * np.exp(lb1 - lz)), _LOG_HALF + lb2)
-    lp = np.logaddexp(lzc + np.log1p(-0.5 * np.exp(lb2 - lzc)), _LOG_HALF + lb1)
+    lm = np.logaddexp(lz + np.log1p(-0.5 * np.exp(_ratio(lb1, lz))), _LOG_HALF + lb2)
+    lp = np.logaddexp(lzc + np.log1p(-0.5 * np.exp(_ratio(lb2, lzc))), _LOG_HALF + lb1)
     return lm, lp
+
+
+def _ratio(lb: np.ndarray, lz: np.ndarray) -> np.ndarray:
+    """log(B/P) ≤ 0: B = E[e^{−r|v−t|}; a] ≤ P(a) because the flip probability is ≤ ½.
+
+    Far in the tails (|t| ≳ 1e7σ) both logs are huge and their difference is rounding noise;
+    it is clamped to its true range [−inf, 0], and 0/0 (both −inf) is read as 0, so the
+    result stays finite and warning-free (a tail term of P(a) = 0 is −inf either way).
+    """
+    with np.errstate(invalid="ignore"):
+        d = np.minimum(lb - lz, 0.0)
+    return np.where(np.isnan(d), 0.0, d)
 
 
 def report_log_likelihood(report: Any, belief: Any, mu: int, *, sigma: float = 1.0,
@@ -178,12 +203,25 @@ def report_log_likelihood(report: Any, belief: Any, mu: int, *, sigma: float = 1
     m = int(V.integer(mu=mu))
     if m not in (-1, 1):
         raise DPKitError(f"mu must be -1 or +1, got {mu!r}")
-    x = np.asarray(report)
-    if not np.isin(x, (-1, 1)).all():
+    try:
+        x = np.asarray(report)
+    except (TypeError, ValueError) as exc:
+        raise DPKitError(f"report must be -1/+1 values: {exc}") from None
+    if x.dtype.kind not in "iuf" or not np.isin(x, (-1, 1)).all():
         raise DPKitError("report must hold only -1 and +1")
-    lb = V.finite_array(belief=np.atleast_1d(belief)).reshape(np.shape(belief))
+    lb = V.finite_array(belief=belief)
+    try:
+        np.broadcast_shapes(x.shape, lb.shape)
+    except ValueError:
+        raise DPKitError(f"report (shape {x.shape}) and belief (shape {lb.shape}) must "
+                         "broadcast together") from None
     r, u = _rate(mechanism, epsilon, sensitivity)
-    lm, lp = log_report_probs(-s * s * lb / 2.0, m, s, mechanism, r, u)
+    with np.errstate(over="ignore"):
+        t = -s * s * lb / 2.0
+    if not np.isfinite(t).all():
+        raise DPKitError(f"sigma**2 * belief / 2 must be finite, got sigma={s!r} and a belief "
+                         f"of magnitude {float(np.max(np.abs(lb))):.3g}")
+    lm, lp = log_report_probs(t, m, s, mechanism, r, u)
     return np.where(x == 1, lp, lm)
 
 
@@ -196,8 +234,12 @@ def asymptotic_constant(epsilon: float, sigma: float = 1.0) -> float:
     e = V.positive(epsilon=epsilon)
     s2 = V.positive(sigma=sigma) ** 2
     c = e * s2 / 2.0
-    return (c * math.exp(e * e * s2 / 2.0) * math.sinh(e)
-            - 0.5 * math.exp(-e + e * e * s2 / 2.0) * (1.0 - math.exp(-e * e * s2)))
+    try:
+        return (c * math.exp(e * e * s2 / 2.0) * math.sinh(e)
+                - 0.5 * math.exp(-e + e * e * s2 / 2.0) * (1.0 - math.exp(-e * e * s2)))
+    except OverflowError:
+        raise DPKitError(f"K(epsilon={e!r}, sigma={math.sqrt(s2)!r}) exceeds the float range "
+                         "(epsilon**2 * sigma**2 / 2 must stay below about 709)") from None
 
 
 # ================================================================ binary model theory
@@ -223,14 +265,21 @@ def cascade_theory(p: float, epsilon: float | None) -> CascadeTheory:
     3
     """
     pp = V.in_range(0.5, 1.0, low_open=True, high_open=True, p=p)
-    u = 0.0 if epsilon is None else _rr_flip(V.positive(epsilon=epsilon))
+    eps = None if epsilon is None else V.positive(epsilon=epsilon)
+    u = 0.0 if eps is None else _rr_flip(eps)
     q = pp * (1.0 - u) + (1.0 - pp) * u
-    rho = (1.0 - q) / q
-    alpha = (1.0 - pp) / pp
-    k = int(math.floor(math.log(alpha) / math.log(rho) + 1e-12)) + 1
-    rk = rho**k
+    # 2q − 1 = (2p − 1)(1 − 2u) and 1 − 2u = tanh(ε/2): no cancellation as ε → 0
+    gap = (2.0 * pp - 1.0) * (1.0 if eps is None else math.tanh(eps / 2.0))
+    log_rho = math.log1p(-gap / q)  # ρ = (1 − q)/q = 1 − (2q − 1)/q
+    log_alpha = math.log((1.0 - pp) / pp)
+    ratio = log_alpha / log_rho if log_rho < 0.0 else math.inf
+    if not ratio < 2.0**62:
+        raise DPKitError(f"epsilon={epsilon!r} is too small for a cascade threshold: "
+                         f"k = log(α)/log(ρ) exceeds 2**62 (k grows like 1/epsilon)")
+    k = int(math.floor(ratio + 1e-12)) + 1
+    rk = math.exp(k * log_rho)
     return CascadeTheory(k=k, p_correct=1.0 / (1.0 + rk),
-                         expected_time=(k / (2.0 * q - 1.0)) * (1.0 - rk) / (1.0 + rk),
+                         expected_time=(k / gap) * (-math.expm1(k * log_rho)) / (1.0 + rk),
                          p_correct_nonprivate=pp * pp / (pp * pp + (1.0 - pp) ** 2))
 
 
