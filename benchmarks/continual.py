@@ -54,7 +54,7 @@ T20 = 2**20
 def _params(kind: str, T: int, rho: float = 0.5) -> Any:
     from dpkit.mechanisms import continual as C
 
-    return C.CounterParams.for_rho(kind, T, rho, neighbours="zero_out")
+    return C.CounterParams.for_rho(kind, T, rho, relation="add_remove")
 
 
 def _stream(T: int) -> np.ndarray:
@@ -139,7 +139,7 @@ def section_error(quick: bool, tables: list[Table], goals: list[str]) -> None:
                "stream: 2^20 Bernoulli(1/2) items; numba kernels (sqrt: FFT)"])
     cases = [(k, _params(k, T20)) for k in C.KINDS]
     cases.append(("tree (Laplace ε=1)",
-                  C.CounterParams("tree", T20, epsilon=1.0, neighbours="zero_out")))
+                  C.CounterParams("tree", T20, epsilon=1.0, relation="add_remove")))
     xs = _stream(T20)
     truth = np.cumsum(xs)
     below = True
@@ -213,7 +213,7 @@ def section_participation(quick: bool, tables: list[Table], goals: list[str]) ->
             for kind in C.KINDS:
                 P._participation_sensitivity.cache_clear()
                 t0 = time.perf_counter()
-                p = C.CounterParams.for_rho(kind, T, 0.5, neighbours="zero_out",
+                p = C.CounterParams.for_rho(kind, T, 0.5, relation="add_remove",
                                             participations=kappa, min_separation=sep)
                 res = C.participation_sensitivity(p)
                 elapsed = time.perf_counter() - t0

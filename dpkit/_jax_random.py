@@ -52,6 +52,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .errors import DPKitError
+from .random import SecureGenerator
 
 __all__ = ["resolve_dtype", "as_key", "check_key", "log_uniform", "log_uniform_from_bits",
            "uniform_open", "uniform_open_from_bits", "bernoulli", "bernoulli_from_bits",
@@ -90,12 +91,41 @@ def check_key(key: Any) -> None:
 
 
 def as_key(rng: Any) -> Any:
-    """A JAX key from ``rng``: an int seed gives ``jax.random.key(seed)``; a key is returned
-    as is (checked with :func:`check_key`)."""
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return jax.random.key(int(rng))
-    check_key(rng)
-    return rng
+    """The JAX key every JAX kernel draws from: the one rule that turns dpkit's ``rng`` into a
+    key (the calling convention, docs/architecture.md), used by every ``backend="jax"`` path.
+
+    * a JAX PRNG key (typed or raw uint32[2]) is returned as is;
+    * an int seed s ≥ 0 gives ``jax.random.key(s)`` (s < 2^63; a larger seed is first reduced
+      deterministically to one draw of ``numpy.random.default_rng(s)``), so the same int
+      gives the same output on every call;
+    * a ``numpy.random.Generator`` gives ``jax.random.key`` of one 63-bit draw from it
+      (deterministic given the generator's state; the generator advances by that draw);
+    * ``None`` gives a key from a fresh OS-entropy generator (not reproducible);
+    * a :class:`dpkit.random.SecureGenerator` is refused: JAX kernels expand one key with
+      threefry, which cannot carry the hardened tier (docs/security.md).
+
+    Anything else raises a :class:`DPKitError` naming ``rng``.
+    """
+    if isinstance(rng, jax.Array):
+        check_key(rng)
+        return rng
+    if isinstance(rng, SecureGenerator):
+        raise DPKitError("backend='jax' cannot run the hardened tier: JAX kernels draw from a "
+                         "JAX key, not from the OS CSPRNG. With a SecureGenerator use "
+                         "backend='auto' or 'numpy' (docs/security.md)")
+    if rng is None:
+        rng = np.random.default_rng()
+    elif isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        seed = int(rng)
+        if seed < 0:
+            raise DPKitError(f"rng seed must be >= 0, got {seed}")
+        if seed < 2**63:
+            return jax.random.key(seed)
+        rng = np.random.default_rng(seed)
+    if isinstance(rng, np.random.Generator):
+        return jax.random.key(int(rng.integers(0, 2**63)))
+    raise DPKitError("rng must be None, an int seed, a numpy.random.Generator or a JAX PRNG key "
+                     f"(jax.random.key or PRNGKey) for backend='jax', got {type(rng).__name__}")
 
 
 def _words(key: Any, n: int, shape: tuple[int, ...]) -> Any:

@@ -27,6 +27,8 @@ __all__ = [
     "finite_array",
     "generator",
     "orders",
+    "relation",
+    "RELATIONS",
 ]
 
 
@@ -162,3 +164,28 @@ def orders(**kwargs: Any) -> np.ndarray:
         raise DPKitError(f"{name} must be a non-empty list of numbers > 1 (inf allowed), got "
                          f"{value!r}")
     return a.reshape(-1)
+
+
+RELATIONS = ("add_remove", "replace_one")
+
+
+def relation(value: Any, default: str, *, alias: Any = None, alias_name: str = "",
+             alias_map: dict[str, str] | None = None) -> str:
+    """The neighbouring relation, spelled ``relation`` = "add_remove" | "replace_one" in every
+    mechanism, from ``value`` (None: ``default``) and an optional deprecated keyword.
+
+    ``alias`` is the value of the deprecated keyword ``alias_name`` (e.g. continual's
+    ``neighbours``), translated by ``alias_map``; it is accepted silently and, when given, it
+    decides (so that ``dataclasses.replace(params, neighbours=...)`` in old code, which also
+    passes the current ``relation``, keeps working). A bad value raises a :class:`DPKitError`
+    naming the parameter.
+    """
+    if value is not None and (not isinstance(value, str) or value not in RELATIONS):
+        raise DPKitError(f"relation must be 'add_remove' or 'replace_one', got {value!r}")
+    if alias is None:
+        return default if value is None else str(value)
+    amap = alias_map or {}
+    if not isinstance(alias, str) or alias not in amap:
+        raise DPKitError(f"{alias_name} (deprecated: use relation) must be one of "
+                         f"{tuple(amap)}, got {alias!r}")
+    return amap[alias]

@@ -21,7 +21,9 @@ Two tiers (see docs/security.md):
 Public values (an OLH user's hash seed, a KDE structure's public seed) are drawn from
 :func:`public_generator`, never from the stream that draws private decisions.
 
-JAX keys are handled by the JAX kernels themselves, not here.
+With ``backend="jax"`` the same values (and JAX keys) become a JAX key by one rule,
+``dpkit._jax_random.as_key`` (kept there so that importing this module never imports JAX): an
+int seed gives the same output on every call on every backend.
 """
 
 from __future__ import annotations

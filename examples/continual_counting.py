@@ -26,7 +26,7 @@ def main() -> None:
     print(f"true total after {days} days: {int(truth[-1])}")
     for kind in C.KINDS:
         # items in [0, 5]; "zero_out": a day's item changes by at most bound = 5
-        p = C.CounterParams.for_rho(kind, days, rho, bound=5.0, neighbours="zero_out")
+        p = C.CounterParams.for_rho(kind, days, rho, bound=5.0, relation="add_remove")
         state = C.init(p)
         published = []
         for x in signups:  # streaming: one step per day, only O(log T) / O(b) state kept

@@ -31,7 +31,7 @@ def main() -> Path:
     ts = np.arange(1, T + 1)
     g = np.random.default_rng(0)
     for kind in C.KINDS:
-        p = C.CounterParams.for_rho(kind, T, 0.5, neighbours="zero_out")
+        p = C.CounterParams.for_rho(kind, T, 0.5, relation="add_remove")
         sd = np.sqrt(C.expected_variance(p, ts))
         style = "--" if kind == "blt" else "-"
         ax1.plot(ts, sd, color=COLORS[kind], lw=0.3, alpha=0.35)
@@ -49,7 +49,7 @@ def main() -> Path:
     for kind in C.KINDS:
         meas, bound, sds = [], [], []
         for TT in Ts:
-            p = C.CounterParams.for_rho(kind, TT, 0.5, neighbours="zero_out")
+            p = C.CounterParams.for_rho(kind, TT, 0.5, relation="add_remove")
             sd = math.sqrt(C.max_variance(p))
             sds.append(sd)
             bound.append(sd * math.sqrt(2 * math.log(2 * TT / beta)))

@@ -28,7 +28,7 @@ def section(rng: np.random.Generator) -> DemoPart:
     part = DemoPart(f"Continual counting: {T}-step 0/1 stream, each counter rho={rho} zCDP")
     part.lines.append(f"true final count {int(truth[-1])}")
     for kind in KINDS:
-        p = CounterParams.for_rho(kind, T, rho, neighbours="zero_out")
+        p = CounterParams.for_rho(kind, T, rho, relation="add_remove")
         est = np.asarray(run(p, stream, rng, backend="numpy"))
         err = np.abs(est - truth)
         part.lines.append(f"{kind:8s} final {est[-1]:8.1f}  max|err| {err.max():6.1f}  "

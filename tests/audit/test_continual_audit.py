@@ -44,7 +44,7 @@ DELTA = 1e-3
 def scalar_params(kind: str, noise_multiplier: float | None = None,
                   epsilon: float | None = None) -> C.CounterParams:
     return C.CounterParams(kind, T, noise_multiplier=noise_multiplier, epsilon=epsilon,
-                           neighbours="zero_out", bound=1.0)
+                           relation="add_remove", bound=1.0)
 
 
 def response(p: C.CounterParams) -> np.ndarray:
@@ -66,7 +66,7 @@ def sampler(p: C.CounterParams, statistic: Any) -> Any:
             else:  # ℓ1 norm: m
                 kw["epsilon"] = p.epsilon * m  # type: ignore[operator]
                 kw["bound"] = float(m)
-            pv = C.CounterParams(p.kind, T, dimension=m, neighbours="zero_out", **kw)
+            pv = C.CounterParams(p.kind, T, dimension=m, relation="add_remove", **kw)
             assert pv.noise_std == pytest.approx(p.noise_std, rel=1e-12)
             stream = np.zeros((T, m))
             stream[0] = x
@@ -91,7 +91,7 @@ RHO = 0.15  # honest claim ε ≈ 1.8 at δ = 1e-3
 
 @pytest.mark.parametrize("kind", C.KINDS)
 def test_gaussian_counter_audit_and_twin(kind: str) -> None:
-    honest = C.CounterParams.for_rho(kind, T, RHO, neighbours="zero_out", bound=1.0)
+    honest = C.CounterParams.for_rho(kind, T, RHO, relation="add_remove", bound=1.0)
     claim = claimed(honest, DELTA)
     res = audit_mechanism(sampler(honest, gaussian_statistic(honest)), 1.0, 0.0, N, rng=17,
                           delta=DELTA, beta=BETA)
@@ -107,7 +107,7 @@ def test_gaussian_counter_audit_and_twin(kind: str) -> None:
 def test_tree_forgetting_the_depth_is_caught() -> None:
     # A classic bug: calibrating the tree's node noise as if the sensitivity were Δ, not Δ√L.
     buggy = scalar_params("tree", noise_multiplier=1 / np.sqrt(2 * RHO))  # σ for ρ at L = 1
-    claim = claimed(C.CounterParams.for_rho("tree", T, RHO, neighbours="zero_out"), DELTA)
+    claim = claimed(C.CounterParams.for_rho("tree", T, RHO, relation="add_remove"), DELTA)
     res = audit_mechanism(sampler(buggy, gaussian_statistic(buggy)), 1.0, 0.0, N, rng=5,
                           delta=DELTA, beta=BETA)
     assert res.epsilon_lower_bound > claim, str(res)
@@ -177,7 +177,7 @@ def pattern_sampler(p: C.CounterParams, steps: tuple[int, ...], w: np.ndarray) -
         out = []
         for start in range(0, n, CHUNK):
             m = min(CHUNK, n - start)
-            pv = C.CounterParams(p.kind, T, dimension=m, neighbours="zero_out",
+            pv = C.CounterParams(p.kind, T, dimension=m, relation="add_remove",
                                  noise_multiplier=p.noise_multiplier / np.sqrt(m),  # type: ignore[operator]
                                  bound=np.sqrt(m))
             assert pv.noise_std == pytest.approx(p.noise_std, rel=1e-12)
@@ -190,7 +190,7 @@ def pattern_sampler(p: C.CounterParams, steps: tuple[int, ...], w: np.ndarray) -
 
 @pytest.mark.parametrize("kind", C.KINDS)
 def test_participation_audit_and_event_level_twin(kind: str) -> None:
-    honest = C.CounterParams.for_rho(kind, T, RHO, neighbours="zero_out", bound=1.0,
+    honest = C.CounterParams.for_rho(kind, T, RHO, relation="add_remove", bound=1.0,
                                      participations=KAPPA, min_separation=SEP)
     claim = claimed(honest, DELTA)
     steps, w = worst_pattern(honest)
@@ -198,7 +198,7 @@ def test_participation_audit_and_event_level_twin(kind: str) -> None:
                           delta=DELTA, beta=BETA)
     assert res.epsilon_lower_bound <= claim, str(res)
     assert res.epsilon_lower_bound >= 0.5 * claim, str(res)  # not vacuous
-    twin = C.CounterParams.for_rho(kind, T, RHO, neighbours="zero_out", bound=1.0)  # κ = 1
+    twin = C.CounterParams.for_rho(kind, T, RHO, relation="add_remove", bound=1.0)  # κ = 1
     assert twin.noise_multiplier < honest.noise_multiplier  # type: ignore[operator]
     res_t = audit_mechanism(pattern_sampler(twin, steps, w), 1.0, 0.0, N_PART, rng=23,
                             delta=DELTA, beta=BETA)

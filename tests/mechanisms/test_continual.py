@@ -27,7 +27,7 @@ T20 = 2**20
 
 
 def rho_params(kind: str, horizon: int, rho: float = 0.5, **kw: object) -> C.CounterParams:
-    return C.CounterParams.for_rho(kind, horizon, rho, neighbours="zero_out", **kw)
+    return C.CounterParams.for_rho(kind, horizon, rho, relation="add_remove", **kw)
 
 
 # ============================================================== §7.1 exact anchors (1e-9)
@@ -76,7 +76,7 @@ def test_sqrt_anchors() -> None:
 
 
 def test_laplace_tree_anchor() -> None:
-    p = C.CounterParams("tree", T20, epsilon=1.0, neighbours="zero_out")
+    p = C.CounterParams("tree", T20, epsilon=1.0, relation="add_remove")
     assert p.laplace_scale == pytest.approx(21.0, rel=1e-14)
     assert C.max_variance(p) == pytest.approx(17640.0, rel=1e-12)
     assert p.privacy_event().epsilon_inf() == pytest.approx(1.0, rel=1e-12)
@@ -203,7 +203,7 @@ def test_blt_variance_closed_form_vs_recursion_large_t() -> None:
 def test_honaker_deterministic_oracle() -> None:
     # constant-1 noise and zero data: height-h estimate (h+1)·2^h/(2^{h+1}−1) (spec §2.4)
     T = 2**11
-    p = C.CounterParams("honaker", T, noise_multiplier=1.0, neighbours="zero_out")
+    p = C.CounterParams("honaker", T, noise_multiplier=1.0, relation="add_remove")
     for backend in ("numpy", "numba"):
         y = C.run_with_noise(p, np.zeros(T), np.ones(C.total_noise_rows(p, T)), backend=backend)
         est = [float(Fraction(h + 1) * 2**h / (2 ** (h + 1) - 1)) for h in range(12)]

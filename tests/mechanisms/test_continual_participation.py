@@ -209,7 +209,7 @@ def test_single_participation_reproduces_event_level(kind: str) -> None:
             assert p.privacy_event() == base.privacy_event()
             assert p.rho == base.rho
     if kind in ("tree", "honaker"):
-        lap = C.CounterParams(kind, 2**20, epsilon=1.0, neighbours="zero_out")
+        lap = C.CounterParams(kind, 2**20, epsilon=1.0, relation="add_remove")
         assert lap.laplace_scale == 21.0  # b = L·Δ/ε, spec §7.1
         assert C.participation_sensitivity(lap).method == "single"
     want = {"tree": 21.0, "honaker": 21.0, "sqrt": C.sqrt_column_norm_sq(2**20)}.get(kind)
@@ -223,7 +223,7 @@ def test_single_participation_reproduces_event_level(kind: str) -> None:
 def test_event_matches_brute_force_rho(kind: str) -> None:
     T, kappa, s, rho = 16, 3, 4, 0.3
     p = C.CounterParams.for_rho(kind, T, rho, participations=kappa, min_separation=s,
-                                neighbours="zero_out")
+                                relation="add_remove")
     b2, _, _ = brute(dense_strategy(p), kappa, s)
     ev = p.privacy_event()
     assert isinstance(ev, Gaussian)
@@ -238,7 +238,7 @@ def test_event_matches_brute_force_rho(kind: str) -> None:
 def test_laplace_event_under_participations(kind: str) -> None:
     T, kappa, s = 16, 2, 3
     p = C.CounterParams(kind, T, epsilon=0.8, participations=kappa, min_separation=s,
-                        neighbours="replace", bound=0.5)
+                        relation="replace_one", bound=0.5)
     _, b1, _ = brute(dense_strategy(p), kappa, s)
     assert p.laplace_scale == pytest.approx(b1 * 1.0 / 0.8, rel=1e-14)  # Δ = 2·0.5
     ev = p.privacy_event()

@@ -102,11 +102,11 @@ def test_numba_estimates_unbiased_on_large_sample():
     assert (np.abs(est - counts) < 4 * sd).all()
 
 
-def test_jax_refuses_a_numpy_rng():
+def test_jax_refuses_a_bad_rng():
     from dpkit.errors import DPKitError
 
     with pytest.raises(DPKitError, match="JAX PRNG key"):
-        hh.perturb(hh.GRR(1.0, 4), np.array([0]), 0, backend="jax")
+        hh.perturb(hh.GRR(1.0, 4), np.array([0]), "seed", backend="jax")
 
 
 def test_jax_keep_probabilities_in_log_space():

@@ -101,7 +101,7 @@ def test_jax_bad_key_and_nan():
     p = PARAMS[0]
     x, y = _data()
     with pytest.raises(DPKitError, match="JAX PRNG key"):
-        build(p, x, 3, backend="jax")
+        build(p, x, "seed", backend="jax")
     s = build(p, x, 0, backend="numpy")
     with pytest.raises(DPKitError, match="queries"):
         query(s, jax.numpy.full((2, 3), jax.numpy.nan))

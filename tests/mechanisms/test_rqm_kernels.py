@@ -246,7 +246,7 @@ def test_jax_bad_input() -> None:
     with pytest.raises(DPKitError, match=r"position\(s\) 1"):
         quantize(p, jax.numpy.array([0.0, jax.numpy.nan]), jax.random.key(0))
     with pytest.raises(DPKitError, match="JAX PRNG key"):
-        quantize(p, jax.numpy.zeros(3), 0, backend="jax")
+        quantize(p, jax.numpy.zeros(3), "seed", backend="jax")
 
 
 def test_jax_uniforms_resolve_tails_below_float32() -> None:

@@ -44,14 +44,14 @@ def test_jax_respond_clip_threshold_and_errors() -> None:
     with pytest.raises(DPKitError, match="signal"):
         respond(p, jax.numpy.asarray([0.0, np.nan]), jax.random.key(1))
     with pytest.raises(DPKitError, match="JAX PRNG key"):
-        respond(p, jax.numpy.asarray([0.0]), 3, backend="jax")
+        respond(p, jax.numpy.asarray([0.0]), "seed", backend="jax")
 
 
 def test_jax_simulator_same_law_as_numpy() -> None:
     """KS on beliefs after 10 and 100 reports (rounded to 1e-4: float32 in JAX) and a chi-square
     on first-correct-action times, JAX vs numpy reference; FA 1e-6 per test."""
     kw = dict(mechanism="smoothed", epsilon=0.7, checkpoints=[10, 100], initial_belief=-2.0)
-    a = simulate_sequential_learning(100, 2000, rng=jax.random.key(5), **kw)
+    a = simulate_sequential_learning(100, 2000, rng=jax.random.key(5), backend="jax", **kw)
     b = simulate_sequential_learning(100, 2000, rng=6, backend="numpy", **kw)
     for i in range(2):
         assert stats.ks_2samp(np.round(a.beliefs[:, i], 4),
@@ -61,7 +61,8 @@ def test_jax_simulator_same_law_as_numpy() -> None:
     table = np.stack([ca, cb])
     assert stats.chi2_contingency(table[:, table.sum(axis=0) > 0])[1] > FA
     with pytest.raises(DPKitError, match="keep_paths"):
-        simulate_sequential_learning(10, 2, epsilon=1.0, rng=jax.random.key(0), keep_paths=True)
+        simulate_sequential_learning(10, 2, epsilon=1.0, rng=jax.random.key(0), keep_paths=True,
+                                     backend="jax")
 
 
 def test_jax_flip_uniforms_resolve_tails_below_float32() -> None:

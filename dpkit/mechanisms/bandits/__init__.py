@@ -42,9 +42,8 @@ import numpy as np
 
 from ... import _validate as V
 from ...accounting.events import Event
-from ...backend import resolve
 from ...errors import DPKitError
-from ...random import RNGLike, as_generator
+from ...random import RNGLike, as_generator, route_backend
 from .. import continual as _continual
 from . import privacy as _priv
 from .privacy import (
@@ -500,7 +499,7 @@ def _tree_counter(params: BanditParams) -> Any:
     """The continual tree counter carrying the Gaussian protocols' node noise (all silos).
 
     ``CounterParams("tree", horizon=Kb, noise_multiplier=σ₀/Δ, bound=Δ/2,
-    neighbours="replace")``: node noise std = noise_multiplier·sensitivity = σ₀ per
+    relation="replace_one")``: node noise std = noise_multiplier·sensitivity = σ₀ per
     coordinate, Kb.bit_length() = n_lvl levels. Its own event (event-level items of norm
     ≤ Δ/2) has the same ρ = n_lvl·Δ²/(2σ₀²) as :func:`privacy_event` (tested).
     """
@@ -508,7 +507,7 @@ def _tree_counter(params: BanditParams) -> Any:
     delta_s = params.sensitivity
     return _continual.CounterParams(
         "tree", params.num_batches, noise_multiplier=node_sigma(params) / delta_s,
-        dimension=M * (d * (d + 1) // 2 + d), bound=delta_s / 2.0, neighbours="replace")
+        dimension=M * (d * (d + 1) // 2 + d), bound=delta_s / 2.0, relation="replace_one")
 
 
 def _sync(params: BanditParams, st: _SyncState, batch_g: np.ndarray, batch_u: np.ndarray,
@@ -680,9 +679,12 @@ def simulate(params: BanditParams, environment: Any, rng: Any, *, backend: str =
     Args:
         params: a :class:`BanditParams`.
         environment: :func:`synthetic_environment` or :func:`matrix_environment`.
-        rng: int seed or numpy Generator; for ``backend="jax"`` a JAX PRNG key or an int seed.
-        backend: "auto" (JAX for a JAX key, else numba if installed), "numpy" (the
-            reference), "numba", "jax" (one jitted ``lax.scan`` program, float64).
+        rng: None, an int seed or a numpy Generator (every backend); a JAX PRNG key with
+            ``backend="jax"``. A SecureGenerator is refused (a simulator, not a release).
+        backend: "auto" (the one rule: JAX for JAX input data, else numba when installed,
+            else numpy; the environment holds numpy arrays, so "auto" never picks JAX and a
+            JAX key with "auto" raises a DPKitError saying to pass ``backend="jax"``),
+            "numpy" (the reference), "numba", "jax" (one jitted ``lax.scan`` program, float64).
         progress: print a progress line to stderr (JAX: one line at the end).
 
     Returns:
@@ -695,11 +697,11 @@ def simulate(params: BanditParams, environment: Any, rng: Any, *, backend: str =
     if not isinstance(params, BanditParams):
         raise DPKitError(f"params must be a BanditParams, got {type(params).__name__}")
     _check_env(params, environment)
-    b = resolve(backend, rng)
+    # "auto" follows the one rule (dpkit.backend.resolve): the environment holds numpy arrays,
+    # so "auto" is numba or numpy; a JAX key with "auto" is refused by as_generator, which
+    # says to pass backend="jax".
+    b = route_backend(backend, None, rng)
     if b == "jax":
-        if not (isinstance(rng, (int, np.integer)) or type(rng).__module__.startswith("jax")):
-            raise DPKitError("backend='jax' needs rng to be a JAX PRNG key or an int seed, got "
-                             f"{type(rng).__name__}")
         from . import _jax
 
         return _jax.simulate(params, environment, rng, progress)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from ... import _validate as V
 from ...accounting import calibrate
 from ...accounting.events import REPLACE_ONE, ClaimedApproxDP, Event, Gaussian, Repeated
+from ...errors import DPKitError
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import BanditParams
@@ -108,7 +109,11 @@ def joint_sensitivity(feature_bound: float, reward_bound: float) -> float:
     """
     L = V.positive(feature_bound=feature_bound)
     B = V.positive(reward_bound=reward_bound)
-    return math.sqrt(2.0 * L**4 + 4.0 * L * L * B * B)
+    try:
+        return math.sqrt(2.0 * L**4 + 4.0 * L * L * B * B)
+    except OverflowError:
+        raise DPKitError(f"joint_sensitivity overflows for feature_bound={L!r}, "
+                           f"reward_bound={B!r}: use bounds below ~1e77") from None
 
 
 # ============================================================================ calibration
@@ -133,6 +138,10 @@ def legacy_code_sigma_ldp(epsilon: float, delta: float, levels: int,
     L = B = 1) below the sufficient rule σ₀² = 2·n_lvl·Δ²·(log(1/δ)+ε)/ε². Kept for reference
     and as the mis-calibrated twin of the audit.
     """
+    epsilon = V.positive(epsilon=epsilon)
+    delta = V.in_range(0.0, 1.0, low_open=True, high_open=True, delta=delta)
+    levels = V.integer(minimum=1, levels=levels)
+    feature_bound = V.positive(feature_bound=feature_bound)
     return feature_bound * math.sqrt(levels * (math.log(1.0 / delta) + epsilon)) / epsilon
 
 
@@ -144,6 +153,12 @@ def amplification_sigma(epsilon: float, delta: float, levels: int, num_silos: in
     with its L replaced by the joint sensitivity Δ (the code omits the sensitivity). The paper's
     constant could not be checked (spec §10.1).
     """
+    epsilon = V.positive(epsilon=epsilon)
+    delta = V.in_range(0.0, 1.0, low_open=True, high_open=True, delta=delta)
+    levels = V.integer(minimum=1, levels=levels)
+    num_silos = V.integer(minimum=1, num_silos=num_silos)
+    horizon = V.integer(minimum=1, horizon=horizon)
+    sensitivity = V.positive(sensitivity=sensitivity)
     a = math.log(1.0 / delta) * math.log1p(levels / (horizon * delta))
     a *= math.log(num_silos * levels / delta)
     return sensitivity * math.sqrt(levels * a) / (epsilon * math.sqrt(num_silos))
@@ -156,9 +171,21 @@ def vector_sum_parameters(epsilon: float, delta: float, dim: int, users: int,
     Released code of [ZC24]: p = 1/4, g = max(2√n, d, 4), b = scale·g²·log²(d²/δ)/(ε²·n).
     Each user sends, per coordinate v ∈ [0, 2c]: ⌊v·g/c⌋ + Bernoulli(frac) + Binomial(b, p).
     """
+    epsilon = V.positive(epsilon=epsilon)
+    delta = V.in_range(0.0, 1.0, low_open=True, high_open=True, delta=delta)
+    dim = V.integer(minimum=1, dim=dim)
+    users = V.integer(minimum=1, users=users)
+    scale = V.positive(scale=scale)
     n = float(users)
     g = max(2.0 * math.sqrt(n), float(dim), 4.0)
-    b = scale * g * g * math.log(dim * dim / delta) ** 2 / (epsilon**2 * n)
+    try:
+        b = scale * g * g * math.log(dim * dim / delta) ** 2 / (epsilon**2 * n)
+    except (OverflowError, ZeroDivisionError):
+        b = math.inf
+    if not math.isfinite(b):
+        raise DPKitError(f"vector_sum_parameters: the binomial count b overflows for "
+                         f"epsilon={epsilon!r}, delta={delta!r}, dim={dim}, users={users}, "
+                         f"scale={scale!r}; use epsilon in [1e-100, 1e100]")
     return g, b, 0.25
 
 
@@ -197,6 +224,7 @@ def aggregate_noise_std(params: BanditParams) -> float:
     Gaussian protocols: σ₀·√(M·n_lvl) (M silos, at most n_lvl nodes). Vector sum: √n_lvl times
     the largest node std. 0 for "none".
     """
+    _check_params(params)
     if params.protocol in ("silo_ldp", "shuffle_amplification"):
         return node_sigma(params) * math.sqrt(params.num_silos * params.levels)
     if params.protocol == "shuffle_vector_sum":
@@ -291,6 +319,7 @@ def privacy_event(params: BanditParams) -> Event:
     * "shuffle_vector_sum": the claim :class:`~dpkit.accounting.ClaimedApproxDP` (ε, δ)
       (alias ``ShuffleClaim``), uncertified: ε = ∞ in an Accountant.
     """
+    _check_params(params)
     if params.protocol == "none":
         return Gaussian(0.0, relation=REPLACE_ONE)
     if params.protocol == "shuffle_vector_sum":

@@ -29,7 +29,7 @@ covered (Denisov et al., NeurIPS 2022).
 API (pure and streaming, the state is an immutable :class:`CounterState` of arrays):
 
 >>> import numpy as np
->>> p = CounterParams.for_rho("tree", horizon=8, rho=0.5, bound=1.0, neighbours="zero_out")
+>>> p = CounterParams.for_rho("tree", horizon=8, rho=0.5, bound=1.0, relation="add_remove")
 >>> state = init(p)
 >>> state, y = step(p, state, 1.0, np.random.default_rng(0))
 >>> expected_variance(p, 7) == 3 * p.noise_std**2
@@ -165,6 +165,10 @@ def blt_inverse_parameters(theta: Any, omega: Any) -> tuple[np.ndarray, np.ndarr
 
 
 # ================================================================ parameters
+#: The deprecated ``neighbours`` spelling → ``relation`` (see CounterParams).
+_LEGACY_NEIGHBOURS = {"replace": "replace_one", "zero_out": "add_remove"}
+
+
 @dataclass(frozen=True)
 class CounterParams:
     """A continual-release counter: kind, horizon, noise and the item bound.
@@ -192,8 +196,19 @@ class CounterParams:
         dimension: d ≥ 1, the item dimension (d = 1: a scalar stream).
         bound: B > 0. Every item must satisfy ‖x_t‖ ≤ B (|x_t| for d = 1; ℓ2 norm, or ℓ1 with
             Laplace noise, for d > 1).
-        neighbours: "replace" (any item may be replaced by any other: Δ = 2B) or "zero_out"
-            (an item is replaced by 0, e.g. a 0/1 counting stream: Δ = B).
+        relation: the neighbouring relation on streams (the one spelling in dpkit):
+            "replace_one" (default: any item may be replaced by any other, Δ = 2B) or
+            "add_remove" (an event is added or removed, i.e. one item is set to or from 0,
+            e.g. a 0/1 counting stream: Δ = B). In the continual-release literature a stream
+            has a fixed length T, so adding or removing one event (Dwork, Naor, Pitassi,
+            Rothblum 2010; Chan, Shi, Song 2011) is one step's item going to or from 0: the
+            "zero-out" neighbours of Kairouz et al. 2021 (DP-FTRL), the add/remove relation
+            at fixed length. Any item x, ‖x‖ ≤ B, differs from 0 by at most B, hence Δ = B;
+            two items differ by at most 2B under replace-one.
+        neighbours: deprecated alias of ``relation`` (accepted silently, kept for old code):
+            "replace" = "replace_one", "zero_out" = "add_remove"; when given it decides
+            the relation. It is consumed at construction (the attribute is then None); read
+            ``relation``.
         clip: False (default): items outside the bound are refused with a DPKitError;
             True: they are scaled onto the bound (norm clipping) before counting.
         blt_buffers: number of BLT buffers for the default parameters (1..64, default 8).
@@ -208,7 +223,7 @@ class CounterParams:
     Raises:
         DPKitError: any argument out of range, naming it and the allowed range.
 
-    >>> CounterParams.for_rho("sqrt", 2**10, rho=0.5, neighbours="zero_out").noise_multiplier
+    >>> CounterParams.for_rho("sqrt", 2**10, rho=0.5, relation="add_remove").noise_multiplier
     1.809020...
     """
 
@@ -218,13 +233,15 @@ class CounterParams:
     epsilon: float | None = None
     dimension: int = 1
     bound: float = 1.0
-    neighbours: Literal["replace", "zero_out"] = "replace"
+    relation: Literal["add_remove", "replace_one"] | None = None
     clip: bool = False
     blt_buffers: int = _DEFAULT_BUFFERS
     blt_theta: tuple[float, ...] | None = field(default=None)
     blt_omega: tuple[float, ...] | None = field(default=None)
     participations: int = 1
     min_separation: int | None = None
+    neighbours: Literal["replace", "zero_out"] | None = field(default=None, repr=False,
+                                                              compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -238,9 +255,10 @@ class CounterParams:
                              f"kind='sqrt' (it stores O(T*d) numbers), got {T * d}")
         b = V.positive(bound=self.bound)
         object.__setattr__(self, "bound", b)
-        if self.neighbours not in ("replace", "zero_out"):
-            raise DPKitError(f"neighbours must be 'replace' or 'zero_out', got "
-                             f"{self.neighbours!r}")
+        object.__setattr__(self, "relation", V.relation(
+            self.relation, "replace_one", alias=self.neighbours, alias_name="neighbours",
+            alias_map=_LEGACY_NEIGHBOURS))
+        object.__setattr__(self, "neighbours", None)  # the deprecated alias, consumed
         if not isinstance(self.clip, (bool, np.bool_)):
             raise DPKitError(f"clip must be True or False, got {self.clip!r}")
         object.__setattr__(self, "clip", bool(self.clip))
@@ -314,8 +332,9 @@ class CounterParams:
 
     @property
     def sensitivity(self) -> float:
-        """Δ: the largest norm of the change of one item (2·bound for "replace")."""
-        return 2.0 * self.bound if self.neighbours == "replace" else self.bound
+        """Δ: the largest norm of the change of one item (2·bound for "replace_one", bound
+        for "add_remove")."""
+        return 2.0 * self.bound if self.relation == "replace_one" else self.bound
 
     @property
     def separation(self) -> int:

@@ -240,9 +240,13 @@ def toeplitz_pattern_norm_sq(coeffs: Any, horizon: int, participations: int,
     of the sum is Σ_{p ≤ min(q, m−1)} c_{(q−p)s + r}: a window of m consecutive entries of
     the residue-r subsequence of c, read off cumulative sums. O(T).
     """
-    T, s = int(horizon), int(min_separation)
-    m = effective_participations(T, participations, s)
-    c = np.asarray(coeffs, dtype=np.float64)[:T]
+    m = effective_participations(horizon, participations, min_separation)
+    T, s = _horizon(horizon), V.integer(minimum=1, min_separation=min_separation)
+    c = V.finite_array(coeffs=coeffs)
+    if c.ndim != 1 or c.size < T:
+        raise DPKitError(f"coeffs must be 1-D with at least horizon={T} entries, "
+                         f"got shape {c.shape}")
+    c = c[:T]
     q = -(-T // s)
     pad = np.zeros(q * s, dtype=np.float64)
     pad[:T] = c
@@ -268,10 +272,9 @@ def blt_pattern_norm_sq(theta: Any, omega: Any, horizon: int, participations: in
     r = 0 the value ``1 + Σ_l ω_l Σ_{q=1}^{P} θ_l^{qs−1}``; the squares sum to geometric
     series in θ_lθ_l'. (Our derivation from c_0 = 1, c_k = Σ_l ω_l θ_l^{k−1}.)
     """
-    T, s = int(horizon), int(min_separation)
-    m = effective_participations(T, participations, s)
-    th = np.asarray(theta, dtype=np.float64)
-    om = np.asarray(omega, dtype=np.float64)
+    m = effective_participations(horizon, participations, min_separation)
+    T, s = _horizon(horizon), V.integer(minimum=1, min_separation=min_separation)
+    th, om = _blt_pair(theta, omega)
     lt = np.log(th)
     lq = np.add.outer(lt, lt)  # log(θ_l θ_l')
     per = np.arange(m, dtype=np.float64)
@@ -537,7 +540,7 @@ def privacy_event(params: Any) -> Event:
     ``params.participations`` steps (one user's contributions), any two of those steps at
     least s = ``params.min_separation`` apart; each changed item differs by at most
     Δ = ``params.sensitivity`` in ℓ2 norm (Gaussian noise) or ℓ1 norm (Laplace noise);
-    Δ = 2·bound for ``neighbours="replace"``, Δ = bound for "zero_out". κ = 1 (the default)
+    Δ = 2·bound for ``relation="replace_one"``, Δ = bound for "add_remove". κ = 1 (the default)
     is the event level: one step's item changes. The guarantee also holds for adaptively
     chosen streams (Denisov et al. 2022).
 
@@ -547,6 +550,7 @@ def privacy_event(params: Any) -> Event:
       = L at κ = 1): pure ε = s₁·Δ/b. Scalar streams at κ = 1: ``Repeated(Laplace(b/Δ), L)``
       (L independent scalar Laplace releases, exact RDP); otherwise ``PureDP(s₁·Δ/b)``.
     """
+    params = _counter(params)
     if params.noise == "gaussian":
         return Gaussian(params.noise_multiplier / sensitivity_factor(params))
     b_over_delta = params.laplace_scale / params.sensitivity

@@ -137,7 +137,7 @@ class SelectionParams:
 
         return CounterParams.for_rho(self.counter_kind, self.horizon, self.rho,  # type: ignore
                                      dimension=self.dimension,
-                                     bound=math.sqrt(self.dimension), neighbours="zero_out")
+                                     bound=math.sqrt(self.dimension), relation="add_remove")
 
     @property
     def svt(self) -> tuple[int, float, float]:

@@ -131,7 +131,7 @@ def perturb_jax(o: Any, items: Any, key: Any) -> Any:
     Items are validated on the host (range, integrality). Returns JAX arrays (OLH: an
     :class:`OLHReports` of JAX arrays).
     """
-    R.check_key(key)
+    key = R.as_key(key)
     v_np = check_items(np.asarray(items), o.domain_size)
     with jax.enable_x64(True):
         v = jnp.asarray(v_np, dtype=jnp.int64)

@@ -32,7 +32,7 @@ coordinates are clipped to [−r, r] (ℓ2: points are projected onto the ball �
 sum over the *clipped* points; :func:`exact_sums` computes that non-private target.
 
 Privacy: the released structure is pure ε-DP under add/remove-one-point (default) or
-replace-one (``neighbour="replace"``, noise doubled); its event (:func:`privacy_event`, spec
+replace-one (``relation="replace_one"``, noise doubled); its event (:func:`privacy_event`, spec
 §7) is the composition of the independent Laplace coordinates, with pure ε equal to the
 user's ε. The data-independent randomness (tree layout, G, ω, β, ring boundaries) is public
 and regenerated from ``public_seed``. Noise is continuous Laplace in floating point: *not*
@@ -88,12 +88,16 @@ Kind = Literal["l1", "l2", "gaussian", "exponential", "cauchy"]
 
 
 # ================================================================ parameters
+#: The deprecated ``neighbour`` spelling → ``relation`` (see KDEParams).
+_LEGACY_NEIGHBOUR = {"add_remove": "add_remove", "replace": "replace_one"}
+
+
 @dataclass(frozen=True)
 class KDEParams:
     """Parameters of a private similarity / kernel-sum structure (BLMST24; spec kde.md).
 
     Privacy: the structure :func:`build` releases is pure ``epsilon``-DP under add/remove one
-    point (``neighbour="add_remove"``, default) or replace one point (``"replace"``); see
+    point (``relation="add_remove"``, default) or replace one point (``"replace_one"``); see
     :func:`privacy_event`.
 
     Args:
@@ -104,7 +108,8 @@ class KDEParams:
         bandwidth: σ > 0 for the kernels (required); must be None for distances.
         dimension: d, the number of columns of the private points (public); None: taken from
             the data at build time (then :func:`privacy_event` needs the structure's params).
-        neighbour: "add_remove" or "replace".
+        relation: "add_remove" (default) or "replace_one" (noise doubled), the one spelling
+            of the neighbouring relation in dpkit.
         size_hint: a *public* guess of n; the trees have M = the smallest power of two ≥
             max(size_hint, 2) leaves (at most 2^20).
         mode: ℓ1/ℓ2 only: "exact" (prefix sums, no multiplicative error) or "ring" (BLMST24).
@@ -119,6 +124,9 @@ class KDEParams:
         expsum_error: α of the exponential-sum approximation max_t |1/(1+t) − Σ w e^{−λt}|.
         count_fraction: kernels only: share of ε spent on a separately released noisy count
             (for normalized KDE); 0 releases none. Distance trees carry a free noisy count.
+        neighbour: deprecated alias of ``relation`` (accepted silently): "add_remove" or
+            "replace" (= "replace_one"). Consumed at construction (then None); read
+            ``relation``.
 
     Raises:
         DPKitError: a parameter outside the ranges above (the message names it).
@@ -133,7 +141,7 @@ class KDEParams:
     radius: float
     bandwidth: float | None = None
     dimension: int | None = None
-    neighbour: str = "add_remove"
+    relation: str | None = None
     size_hint: int = 1024
     mode: str = "exact"
     alpha: float = 0.1
@@ -145,6 +153,7 @@ class KDEParams:
     cauchy_method: str = "expsum"
     expsum_error: float = 1e-3
     count_fraction: float = 0.0
+    neighbour: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -163,9 +172,9 @@ class KDEParams:
             s(self, "bandwidth", V.positive(bandwidth=self.bandwidth))
         if self.dimension is not None:
             s(self, "dimension", V.integer(minimum=1, dimension=self.dimension))
-        if self.neighbour not in ("add_remove", "replace"):
-            raise DPKitError(f"neighbour must be 'add_remove' or 'replace', got "
-                             f"{self.neighbour!r}")
+        s(self, "relation", V.relation(self.relation, "add_remove", alias=self.neighbour,
+                                       alias_name="neighbour", alias_map=_LEGACY_NEIGHBOUR))
+        s(self, "neighbour", None)  # the deprecated alias, consumed
         s(self, "size_hint", V.integer(minimum=1, maximum=MAX_LEAVES, size_hint=self.size_hint))
         if self.mode not in ("exact", "ring"):
             raise DPKitError(f"mode must be 'exact' or 'ring', got {self.mode!r}")
@@ -317,7 +326,7 @@ def noise_scales(params: KDEParams, dimension: int | None = None) -> dict[str, A
     f/(count_fraction·ε).
     """
     p = _check_params(params)
-    f = P.neighbour_factor(p.neighbour)
+    f = P.neighbour_factor(p.relation)
     if p.kind in DISTANCES:
         m = p.tree_dims(dimension) * p.levels
         u_max = p.tree_halfwidth - p.cell_width / 2.0
@@ -339,7 +348,7 @@ def noise_scales(params: KDEParams, dimension: int | None = None) -> dict[str, A
 def privacy_event(params: KDEParams, dimension: int | None = None) -> Any:
     """The privacy event of one release of the structure (spec §7).
 
-    Privacy statement: pure ε-DP (ε = ``params.epsilon``) under ``params.neighbour``
+    Privacy statement: pure ε-DP (ε = ``params.epsilon``) under ``params.relation``
     (add/remove one point, or replace one point). Trees:
     ``Composed([Repeated(Laplace(b_c/f), d·L), Repeated(Laplace(b_s/(f·u_max)), d·L)])`` —
     each point touches one node per level (L nodes) in each of the d count trees (sensitivity
@@ -359,12 +368,12 @@ def privacy_event(params: KDEParams, dimension: int | None = None) -> Any:
     sc = noise_scales(p, dimension)
     if p.kind in DISTANCES:
         return P.tree_event(p.tree_dims(dimension), p.levels, sc["count"], sc["sum"],
-                            sc["sum_sensitivity"], p.neighbour)
-    ev = P.rff_event(p.features, sc["rff"], p.neighbour)
+                            sc["sum_sensitivity"], p.relation)
+    ev = P.rff_event(p.features, sc["rff"], p.relation)
     if sc["n"] is not None:
         from ...accounting.events import Composed
 
-        ev = Composed((*ev.events, P.count_event(sc["n"], p.neighbour)))
+        ev = Composed((*ev.events, P.count_event(sc["n"], p.relation)))
     return ev
 
 
@@ -694,7 +703,7 @@ def build(params: KDEParams, private_points: Any, rng: Any, *,
     documented; trees per coordinate or RFF sums) and :func:`privatize` (independent Laplace
     noise on every released number, scales :func:`noise_scales`).
 
-    Privacy: pure ε-DP (ε = ``params.epsilon``) under ``params.neighbour`` (add/remove one point
+    Privacy: pure ε-DP (ε = ``params.epsilon``) under ``params.relation`` (add/remove one point
     by default; replace one point); event ``structure.event`` = :func:`privacy_event`. Queries
     are post-processing. Not hardened against floating-point attacks. Backurs, Lin, Mahabadi,
     Silwal, Tarnawski, ICLR 2024 (arXiv:2403.08917).

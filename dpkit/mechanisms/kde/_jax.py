@@ -84,7 +84,7 @@ def build_jax(params: Any, private_points: Any, key: Any) -> Any:
     scales. Same privacy statement (see the module docstring for float32 caveats)."""
     from . import _assemble, noise_scales, sketch
 
-    R.check_key(key)
+    key = R.as_key(key)
     k_seed, k_c, k_s, k_r, k_n = jax.random.split(key, 5)
     seed = int(jax.random.randint(k_seed, (), 0, 2**31 - 1))
     pts = np.asarray(private_points)

@@ -15,7 +15,7 @@ the independent Laplace coordinates actually released:
   exponential-sum (spec §5.3) composes J such structures.
 * an optional separately released count (kernel kinds): ``Laplace(b_n)`` (sensitivity 1).
 
-Replace-one (``neighbour="replace"``): one point leaves one place and enters another, so every
+Replace-one (``relation="replace_one"``): one point leaves one place and enters another, so every
 sensitivity above is at most doubled (conservative: shared tree ancestors cancel); the noise
 scales are doubled to keep the user's ε, and the events carry ``relation="replace_one"``.
 
@@ -32,22 +32,35 @@ from typing import Any
 
 import numpy as np
 
+from ... import _validate as V
+from ...errors import DPKitError
+
 __all__ = ["tree_event", "rff_event", "count_event", "sensitivity_bruteforce",
            "relation_of", "neighbour_factor"]
 
 SQRT2 = math.sqrt(2.0)
+#: The relation values: "add_remove", "replace_one" (dpkit's one spelling) and the deprecated
+#: "replace" (= "replace_one", KDEParams' old ``neighbour`` keyword).
+NEIGHBOURS = ("add_remove", "replace_one", "replace")
+
+
+def _neighbour(neighbour: Any) -> str:
+    if not isinstance(neighbour, str) or neighbour not in NEIGHBOURS:
+        raise DPKitError(f"neighbour must be one of {NEIGHBOURS}, got {neighbour!r}")
+    return neighbour
 
 
 def relation_of(neighbour: str) -> str:
-    """The accounting relation of ``neighbour`` ("add_remove" | "replace")."""
+    """The accounting relation of ``neighbour`` ("add_remove" | "replace_one"; "replace" is
+    the deprecated spelling of "replace_one")."""
     from ...accounting.events import ADD_REMOVE, REPLACE_ONE
 
-    return ADD_REMOVE if neighbour == "add_remove" else REPLACE_ONE
+    return ADD_REMOVE if _neighbour(neighbour) == "add_remove" else REPLACE_ONE
 
 
 def neighbour_factor(neighbour: str) -> float:
     """1 for add/remove, 2 for replace-one (every sensitivity doubles, conservatively)."""
-    return 1.0 if neighbour == "add_remove" else 2.0
+    return 1.0 if _neighbour(neighbour) == "add_remove" else 2.0
 
 
 def tree_event(dims: int, levels: int, count_scale: float, sum_scale: float | None,
@@ -95,8 +108,21 @@ def sensitivity_bruteforce(sketch_fn: Any, base_points: np.ndarray, candidates: 
     independent Laplace coordinates is exactly this weighted ℓ1 distance (Dwork et al. 2006),
     so the maximum is the ε of the release on these neighbours.
     """
-    b = np.asarray(scales, dtype=float).reshape(-1)
+    neighbour = _neighbour(neighbour)
+    if not callable(sketch_fn):
+        raise DPKitError(f"sketch_fn must be callable, got {type(sketch_fn).__name__}")
+    base_points = V.finite_array(base_points=base_points)
+    candidates = V.finite_array(candidates=candidates)
+    if base_points.ndim != 2 or candidates.ndim != 2 \
+            or base_points.shape[1] != candidates.shape[1]:
+        raise DPKitError(f"base_points and candidates must be 2-D (n, d) arrays with the same "
+                         f"d, got shapes {base_points.shape} and {candidates.shape}")
+    b = V.finite_array(scales=scales).reshape(-1)
+    if b.size == 0 or np.any(b <= 0):
+        raise DPKitError(f"scales must be a non-empty array of finite values > 0, got {b!r}")
     base = np.asarray(sketch_fn(base_points), dtype=float).reshape(-1)
+    if base.size != b.size:
+        raise DPKitError(f"sketch_fn's output has {base.size} entries but scales has {b.size}")
     worst = 0.0
     if neighbour == "add_remove":
         for c in candidates:

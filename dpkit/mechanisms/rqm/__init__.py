@@ -116,9 +116,9 @@ class RQMParams:
             q = V.in_range(0.0, 1.0, high_open=True, keep_prob=self.keep_prob)
         except DPKitError as exc:
             raise DPKitError(f"{exc} (keep_prob < 1 is needed for finite privacy)") from None
-        if not math.isfinite(c + d) or not (c + d) > c:
-            raise DPKitError(f"clip + extension must be a finite float > clip, got clip={c!r}, "
-                             f"extension={d!r}")
+        if not math.isfinite(2.0 * (c + d)) or not (c + d) > c:
+            raise DPKitError(f"clip + extension must be a float > clip with 2·(clip + extension)"
+                             f" finite (the level span), got clip={c!r}, extension={d!r}")
         object.__setattr__(self, "clip", c)
         object.__setattr__(self, "extension", d)
         object.__setattr__(self, "num_levels", m)

@@ -85,9 +85,10 @@ def rqm_indices(key: Any, x: Any, clip: Any, half: Any, spacing: Any, m: int,
 def quantize_jax(params: Any, x: Any, key: Any) -> Any:
     """RQM indices with the JAX kernel (see :func:`dpkit.mechanisms.rqm.quantize`).
 
-    ``key`` must be a JAX PRNG key; NaN/inf in x are refused (the check brings x to the host).
+    ``key``: anything :func:`dpkit._jax_random.as_key` takes (a JAX key, an int seed, a numpy
+    Generator, None); NaN/inf in x are refused (the check brings x to the host).
     """
-    R.check_key(key)
+    key = R.as_key(key)
     xa = jnp.asarray(x)
     if not jnp.issubdtype(xa.dtype, jnp.floating):
         xa = xa.astype(jnp.float32)

@@ -94,7 +94,7 @@ def respond_jax(params: Any, signal: Any, key: Any, *, threshold: Any = None) ->
     float32 rounding of the signal can stretch a distance Δ); the flip uniforms are drawn on
     the device with ``key``. NaN/inf in the signal or thresholds are refused.
     """
-    R.check_key(key)
+    key = R.as_key(key)
     a, log_flip = _sign_and_log_flip(params, signal, threshold)
     ftype = jnp.result_type(float)  # float32 unless jax_enable_x64
     return _respond(key, jnp.asarray(a), jnp.asarray(log_flip, dtype=ftype))
@@ -160,7 +160,7 @@ def simulate_jax(n: int, runs: int, mechanism: str, eps: float | None, r: float,
     """The JAX simulator behind ``simulate_sequential_learning(backend="jax")``."""
     from .sequential import _BLOCK_WORK, SequentialResult, _new_result, _Progress
 
-    R.check_key(key)
+    key = R.as_key(key)
     mech = {"none": 0, "smoothed": 1, "classic": 2}[mechanism]
     out = _new_result(n, runs, cps, False)
     ftype = jnp.result_type(float)

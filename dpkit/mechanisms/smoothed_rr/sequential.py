@@ -359,9 +359,11 @@ def simulate_sequential_learning(
         checkpoints: agent counts n at which to record beliefs and counts; default ~40
             log-spaced values and N.
         keep_paths: also return the (R, N) paths of actions, reports and beliefs.
-        rng: int seed or numpy Generator (numpy, numba); a JAX key for backend="jax"; a
-            SecureGenerator (hardened tier) runs the numpy reference under "auto"/"numba".
-        backend: "auto" | "numpy" | "numba" | "jax" (auto: numba if installed).
+        rng: None, an int seed or a numpy Generator (every backend); a JAX key with
+            backend="jax"; a SecureGenerator (hardened tier) runs the numpy reference under
+            "auto"/"numba" and is refused by "jax".
+        backend: "auto" | "numpy" | "numba" | "jax" (auto: numba if installed, else numpy;
+            there is no input array, so "auto" never picks JAX: pass backend="jax").
         progress: print a progress bar on stderr (default: when R·N ≥ 10⁸).
 
     Returns:
@@ -397,7 +399,9 @@ def simulate_sequential_learning(
         return simulate_binary_cascade(n, runs, p=pp, epsilon=eps, theta=th,
                                        initial_belief=l0, checkpoints=cps,
                                        keep_paths=keep_paths, rng=rng, progress=show)
-    b = route_backend(backend, rng if backend == "auto" else None, rng)
+    # "auto" follows the one rule (dpkit.backend.resolve) with no input array: numba or numpy;
+    # a JAX key with "auto" is refused by as_generator, which says to pass backend="jax".
+    b = route_backend(backend, None, rng)
     if b == "jax":
         if keep_paths:
             raise DPKitError("keep_paths needs backend 'numpy' or 'numba', got 'jax'")
