@@ -360,15 +360,19 @@ class Accountant:
 
     def epsilon_details(self, delta: float, *, refine: bool = False) -> EpsilonResult:
         """ε at ``delta`` with the optimal order and method (see :meth:`epsilon`)."""
-        d = C.validate_delta(delta)
+        return self._epsilon_details(C.validate_delta(delta), refine)
+
+    def _epsilon_details(self, d: float, refine: bool = False) -> EpsilonResult:
+        """:meth:`epsilon_details` for a δ already validated by the caller (the calibration
+        searches query one δ many times and check it once, where it enters)."""
         if d > 0.0:
             self._search(lambda a, r: C.epsilon_at_orders(a, r, d))
         self._fill(_pruning.smallest_order_mask(self._orders))
         known = self._known
-        conv = C.rdp_to_epsilon(self._orders[known], self._rdp[known], d)
+        conv = C._rdp_to_epsilon(self._orders[known], self._rdp[known], d)
         if refine and conv.method == "rdp" and self._size:
-            conv = self._refine(conv, float(delta))
-        return EpsilonResult(conv.value, float(delta), conv.order, conv.method, self._relation)
+            conv = self._refine(conv, d)
+        return EpsilonResult(conv.value, d, conv.order, conv.method, self._relation)
 
     def epsilon(self, delta: float, *, refine: bool = False) -> float:
         """Upper bound on ε such that the ledger is (ε, δ)-DP.

@@ -42,7 +42,8 @@ def _epsilon_of(make_event: Callable[[float], Event], orders: np.ndarray, delta:
     def eps(x: float) -> float:
         v = memo.get(x)
         if v is None:
-            v = memo[x] = Accountant(orders).compose(make_event(x), count).epsilon(delta)
+            acct = Accountant(orders).compose(make_event(x), count)
+            v = memo[x] = acct._epsilon_details(delta).epsilon
         return v
     return eps
 
@@ -100,6 +101,17 @@ def noise_multiplier(
     d = V.in_range(0.0, 1.0, low_open=True, high_open=True, delta=delta)
     n = V.integer(minimum=1, count=count)
     a = DEFAULT_ORDERS if orders is None else validate_orders(orders)
+    return _noise_multiplier(make_event, target, d, n, a, rtol=rtol, bounds=bounds,
+                             initial=initial)
+
+
+def _noise_multiplier(
+    make_event: Callable[[float], Event], target: float, d: float, n: int, a: np.ndarray, *,
+    rtol: float = 1e-6, bounds: tuple[float, float] = (MIN_NOISE, MAX_NOISE),
+    initial: float | None = None,
+) -> float:
+    """:func:`noise_multiplier` on values already validated where they entered: target ε > 0,
+    δ ∈ (0, 1), count n ≥ 1 and orders ``a`` (validated array). Nothing is re-checked here."""
     eps = _epsilon_of(make_event, a, d, n)
     lo, hi = bounds
     x0 = min(max(initial if initial is not None else math.sqrt(lo * hi), lo), hi)
@@ -185,7 +197,7 @@ def max_count(
     def eps(t: int) -> float:
         with np.errstate(over="ignore"):  # t·ε(α) above 1e308 is ∞, an upper bound
             scaled = np.where(curve == 0.0, 0.0, curve * float(t))
-        return C.rdp_to_epsilon(a, scaled, d).value
+        return C._rdp_to_epsilon(a, scaled, d).value
 
     e1 = eps(1)
     if e1 > target:

@@ -112,7 +112,12 @@ def log_delta_at_orders(a: np.ndarray, r: np.ndarray, epsilon: float) -> np.ndar
 
 def rdp_to_epsilon(orders: Any, rdp: Any, delta: float) -> Conversion:
     """Smallest ε over the orders such that the mechanism is (ε, δ)-DP (improved bound)."""
-    d = validate_delta(delta)
+    return _rdp_to_epsilon(orders, rdp, validate_delta(delta))
+
+
+def _rdp_to_epsilon(orders: Any, rdp: Any, d: float) -> Conversion:
+    """:func:`rdp_to_epsilon` for a δ already validated by the caller (by
+    :func:`validate_delta` or stricter), so a search queries it without re-checking δ."""
     a, r = _clean(orders, rdp)
     best, best_order, method = math.inf, math.nan, "vacuous"
     inf_mask = np.isinf(a)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import _validate as V
 from . import calibrate as _cal
-from .accountant import Accountant, EpsilonResult
+from .accountant import DEFAULT_ORDERS, Accountant, EpsilonResult, validate_orders
 from .events import Gaussian, PoissonSampled
 
 __all__ = ["epsilon", "epsilon_details", "noise_multiplier", "max_steps", "max_sample_rate",
@@ -89,11 +91,20 @@ def noise_multiplier(
     target = V.positive(target_epsilon=target_epsilon)
     d = V.in_range(0.0, 1.0, low_open=True, high_open=True, delta=delta)
     if q == 0.0:
+        return _cal.MIN_NOISE  # no sampling, no privacy loss (orders never looked at)
+    a = DEFAULT_ORDERS if orders is None else validate_orders(orders)
+    return _noise_multiplier(target, d, q, t, a, rtol=rtol)
+
+
+def _noise_multiplier(target: float, d: float, q: float, t: int, a: np.ndarray, *,
+                      rtol: float = 1e-6) -> float:
+    """:func:`noise_multiplier` on values already validated where they entered (target ε > 0,
+    δ ∈ (0, 1), q ∈ [0, 1], t ≥ 1, orders ``a``); the Opacus adapter calls it directly."""
+    if q == 0.0:
         return _cal.MIN_NOISE
     guess = _initial_sigma(target, q, t, d)
-    return _cal.noise_multiplier(
-        lambda s: event(s, q), target, d, count=t, orders=orders, rtol=rtol, initial=guess
-    )
+    return _cal._noise_multiplier(lambda s: event(s, q), target, d, t, a, rtol=rtol,
+                                  initial=guess)
 
 
 def max_steps(

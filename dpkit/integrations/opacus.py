@@ -403,28 +403,36 @@ def _check_clip(max_grad_norm: Any) -> None:
 
 def _calibrate(acct: DpkitAccountant, target: float, delta: float, q: float,
                steps: int) -> float:
-    """Smallest σ (to 1e-6) whose ``steps`` more steps keep ``acct``'s ε ≤ target."""
+    """Smallest σ (to 1e-6) whose ``steps`` more steps keep ``acct``'s ε ≤ target.
+
+    Takes values already validated by :func:`make_private_with_epsilon` (target ε > 0,
+    δ ∈ (0, 1); q and steps from :func:`dpsgd_schedule`) and re-checks none of them: the
+    search runs once, and the answer is checked once against an accountant built once.
+    """
+    current = acct.accountant
     prior = acct.history
     if prior:
-        spent = acct.get_epsilon(delta)
+        spent = current._epsilon_details(delta).epsilon
         if spent >= target:
             raise InfeasibleTargetError(
                 f"target_epsilon={target:g} is unreachable at target_delta={delta:g}: the "
                 f"engine's accountant has already spent epsilon={spent:.6g} over {len(acct)} "
                 "steps; raise the target or start a new PrivacyEngine"
             )
-        base = acct.accountant.as_event()
-        sigma = calibrate.noise_multiplier(
-            lambda s: Composed((base, Repeated(dpsgd.event(s, q), steps))), target, delta,
-            orders=acct.orders,
+        base = current.as_event()
+        sigma = calibrate._noise_multiplier(
+            lambda s: Composed((base, Repeated(dpsgd.event(s, q), steps))), target, delta, 1,
+            acct.orders,
         )
     else:
-        sigma = dpsgd.noise_multiplier(target, delta, q, steps, orders=acct.orders)
-    # Check with the accountant's own arithmetic: the ε it will report after these steps.
+        sigma = dpsgd._noise_multiplier(target, delta, q, steps, acct.orders)
+    # Check with the accountant's own arithmetic: the ε of the history as it will be saved
+    # and reloaded (the prior steps composed entry by entry, then the planned ones).
+    before = Accountant(acct.orders)
+    for s_prior, q_prior, n_prior in prior:
+        before = before.compose(dpsgd.event(s_prior, q_prior), n_prior)
     for _ in range(100):
-        trial = DpkitAccountant(orders=acct.orders)
-        trial.history = [*prior, (sigma, q, steps)]
-        if trial.get_epsilon(delta) <= target:
+        if before.compose(dpsgd.event(sigma, q), steps)._epsilon_details(delta).epsilon <= target:
             return sigma
         sigma *= 1.0 + 1e-9  # pragma: no cover - an ulp-level disagreement at most
     raise DPKitError("internal error: the calibrated noise multiplier overshoots the "

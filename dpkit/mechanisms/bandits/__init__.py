@@ -44,6 +44,7 @@ from ... import _validate as V
 from ...accounting.events import Event
 from ...errors import DPKitError
 from ...random import RNGLike, as_generator, route_backend
+from .. import _dyadic
 from .. import continual as _continual
 from . import privacy as _priv
 from .privacy import (
@@ -425,7 +426,7 @@ def tree_release(gram_stream: Any, vec_stream: Any, sigma: float, rng: RNGLike,
     cg = np.concatenate([np.zeros((1, d, d)), np.cumsum(G, axis=0)])
     cu = np.concatenate([np.zeros((1, d)), np.cumsum(u, axis=0)])
     k = np.arange(1, kb + 1)
-    start = k - (k & -k)
+    start = _dyadic.node_start(k)
     node_g = np.broadcast_to(cg[k] - cg[start], (*lead, kb, d, d)).copy()
     node_u = np.broadcast_to(cu[k] - cu[start], (*lead, kb, d)).copy()
     if s > 0:
@@ -450,16 +451,6 @@ def _clip_rows(x: np.ndarray, bound: float) -> tuple[np.ndarray, int]:
         x = x.copy()
         x[over] *= (bound / norms[over])[:, None]
     return x, int(np.sum(norms > bound * (1.0 + 1e-12)))
-
-
-def _level_nodes(leaf: int, kb: int, levels: int) -> list[int]:
-    """Levels j whose node covering ``leaf`` is released (k ≤ Kb with lowbit(k) = 2^j)."""
-    out = []
-    for j in range(levels):
-        k = (((leaf - 1) >> j) + 1) << j
-        if k <= kb and (k & -k) == (1 << j):
-            out.append(j)
-    return out
 
 
 @dataclass
@@ -525,7 +516,7 @@ def _sync(params: BanditParams, st: _SyncState, batch_g: np.ndarray, batch_u: np
     d, M, proto = params.dim, params.num_silos, params.protocol
     st.true_g += batch_g
     st.true_u += batch_u
-    j = (batch & -batch).bit_length() - 1
+    j = _dyadic.lowbit_level(batch)
     tri = np.triu_indices(d)
     if proto in _GAUSSIAN:  # each silo's tree noise (continual counter), summed by the server
         if st.counter is None:
@@ -629,7 +620,7 @@ def _simulate_numpy(params: BanditParams, env: Any, rng: np.random.Generator,
             coords = np.concatenate([np.einsum("md,me->mde", x, x)[:, tri[0], tri[1]],
                                      x * y[:, None]], axis=1)
             v = coords + c
-            for j in _level_nodes(batch, kb, levels):
+            for j in _dyadic.covering_levels(batch, kb):
                 n_users = (1 << j) * M * Bt
                 g, _, _ = _priv.vector_sum_parameters(params.epsilon, params.delta, d, n_users,
                                                       params.vector_sum_scale)

@@ -188,7 +188,8 @@ def simulate(params: Any, env: Any, rng: Any, progress: bool) -> Any:
     ``rng``: a JAX PRNG key or an int seed (``jax.random.key``).
     """
     from ...errors import DPKitError
-    from . import SimulationResult, SyntheticEnvironment, _level_nodes, confidence_radius
+    from .. import _dyadic
+    from . import SimulationResult, SyntheticEnvironment, confidence_radius
     from . import regularizer as _reg
 
     M, K, d, T, Bt = (params.num_silos, params.num_arms, params.dim, params.horizon,
@@ -215,7 +216,7 @@ def simulate(params: Any, env: Any, rng: Any, progress: bool) -> Any:
     mask = np.zeros((kb, levels))
     if vs_on:
         for k in range(1, kb + 1):
-            mask[k - 1, _level_nodes(k, kb, levels)] = 1.0
+            mask[k - 1, _dyadic.covering_levels(k, kb)] = 1.0
     scal = np.array([lam, _priv.node_sigma(params), params.feature_bound, params.reward_bound,
                      float(env.noise_std), params.coordinate_bound])
     beta = confidence_radius(params, np.arange(1, T + 1), lam)

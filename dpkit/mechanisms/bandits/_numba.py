@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from .. import _dyadic
 from . import privacy as _priv
 
 _BLOCKS = 8  # fixed silo partition (results do not depend on the thread count)
@@ -206,7 +207,6 @@ def simulate(params: Any, env: Any, rng: np.random.Generator, progress: bool,
     from . import (
         SimulationResult,
         SyntheticEnvironment,
-        _level_nodes,
         _sync,
         _SyncState,
         confidence_radius,
@@ -255,7 +255,7 @@ def simulate(params: Any, env: Any, rng: np.random.Generator, progress: bool,
     try:
         while t < T:
             t_end = min(batch * Bt, T) if batch <= kb else T
-            levels_now = (np.array(_level_nodes(batch, kb, levels), dtype=np.int64)
+            levels_now = (np.array(_dyadic.covering_levels(batch, kb), dtype=np.int64)
                           if vs_on and batch <= kb else no_levels)
             if reg.shape[1] < t_end - t:
                 reg = np.zeros((nbk, t_end - t))

@@ -24,6 +24,7 @@ from ... import _validate as V
 from ...accounting import calibrate
 from ...accounting.events import REPLACE_ONE, ClaimedApproxDP, Event, Gaussian, Repeated
 from ...errors import DPKitError
+from .. import _dyadic
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import BanditParams
@@ -62,36 +63,26 @@ CLAIM_SOURCE = "Zhou & Chowdhury, ICLR 2024 (arXiv:2302.13945), shuffle protocol
 def num_levels(num_batches: int) -> int:
     """n_lvl = ⌊log₂ Kb⌋ + 1, the number of tree levels (the code's N; 9 for Kb = 400)."""
     kb = V.integer(minimum=1, num_batches=num_batches)
-    return kb.bit_length()
+    return _dyadic.levels(kb)
 
 
 def lowbit_level(k: int) -> int:
     """The level j of the node released at batch k ≥ 1: lowbit(k) = 2^j."""
     k = V.integer(minimum=1, k=k)
-    return (k & -k).bit_length() - 1
+    return _dyadic.lowbit_level(k)
 
 
 def prefix_nodes(k: int) -> list[int]:
     """The released nodes (by batch index) whose sum is the private prefix sum at batch k."""
     k = V.integer(minimum=1, k=k)
-    out = []
-    rest = k
-    while rest:
-        out.append(rest)
-        rest -= rest & -rest
-    return out
+    return _dyadic.prefix_nodes(k)
 
 
 def covering_nodes(leaf: int, num_batches: int) -> list[int]:
     """The released nodes k ≤ Kb that contain leaf ℓ (at most one per level)."""
     leaf = V.integer(minimum=1, leaf=leaf)
     kb = V.integer(minimum=leaf, num_batches=num_batches)
-    out = []
-    for j in range(num_levels(kb)):
-        k = (((leaf - 1) >> j) + 1) << j
-        if k <= kb and (k & -k) == (1 << j):
-            out.append(k)
-    return out
+    return _dyadic.covering_nodes(leaf, kb)
 
 
 # ============================================================================ sensitivity

@@ -54,6 +54,7 @@ from ...accounting.events import Event
 from ...backend import resolve
 from ...errors import DPKitError
 from ...random import RNGLike, as_generator, route_backend
+from .. import _dyadic
 from . import privacy as _privacy
 from .privacy import (  # MAX_HORIZON (2^40), MAX_SQRT_HORIZON (2^25 = T·d of "sqrt")
     MAX_HORIZON,
@@ -442,10 +443,6 @@ def init(params: CounterParams) -> CounterState:
     )
 
 
-def _ctz(t: int) -> int:
-    return (t & -t).bit_length() - 1
-
-
 def noise_rows(params: CounterParams, t: int) -> int:
     """How many unit noise draws (rows of d) step t consumes: ctz(t)+1 for "honaker", else 1.
 
@@ -454,7 +451,7 @@ def noise_rows(params: CounterParams, t: int) -> int:
     """
     p = _check(params)
     t = V.integer(minimum=1, maximum=p.horizon, t=t)
-    return _ctz(t) + 1 if p.kind == "honaker" else 1
+    return _dyadic.lowbit_level(t) + 1 if p.kind == "honaker" else 1
 
 
 def _check_state(p: CounterParams, state: Any) -> CounterState:
@@ -548,7 +545,7 @@ def advance(params: CounterParams, state: CounterState, x: Any,
     buffers, history = state.buffers, state.history
     total, noisy_total = state.total, state.noisy_total
     if p.kind == "tree":
-        h = _ctz(t)
+        h = _dyadic.lowbit_level(t)
         exact = xv + partial[:h].sum(axis=0)
         partial[:h] = 0.0
         nodes[:h] = 0.0
@@ -556,7 +553,7 @@ def advance(params: CounterParams, state: CounterState, x: Any,
         nodes[h] = exact + scale * z[0]
         y = nodes.sum(axis=0)  # slot h is non-zero exactly when bit h of t is set
     elif p.kind == "honaker":
-        hstar = _ctz(t)
+        hstar = _dyadic.lowbit_level(t)
         w = _honaker_weights(p.levels)
         exact = xv.copy()
         u = exact + scale * z[0]  # the new leaf: u = its noisy value

@@ -47,6 +47,7 @@ import numpy as np
 from ... import _validate as V
 from ...accounting.events import Event, Gaussian, Laplace, PureDP, Repeated
 from ...errors import DPKitError
+from .. import _dyadic
 
 __all__ = [
     "tree_levels",
@@ -111,7 +112,7 @@ def tree_levels(horizon: int) -> int:
     Raises:
         DPKitError: horizon not an integer in [1, 2^40].
     """
-    return _horizon(horizon).bit_length()
+    return _dyadic.levels(_horizon(horizon))
 
 
 @lru_cache(maxsize=8)
@@ -302,7 +303,7 @@ def _tree_released(h: int, k: int, horizon: int, all_nodes: bool) -> bool:
 def _tree_dp_cost(horizon: int, kappa: int, s_true: int, sep: int) -> float:
     """Elementary (max, +) operations of :func:`_tree_dp` (two combines per height)."""
     cost = 0.0
-    height = max(0, (horizon - 1).bit_length())
+    height = _dyadic.ceil_log2(horizon)
     for h in range(1, height + 1):
         child = min(kappa, ((1 << (h - 1)) - 1) // s_true + 1)
         width = min(sep, 1 << (h - 1))
@@ -379,7 +380,7 @@ def _tree_dp(horizon: int, kappa: int, s_true: int, sep: int, all_nodes: bool,
     dyadic blocks, one table per height for the full blocks plus one per partial block.
     Exact for sep = s_true; an upper bound (a relaxation) for sep < s_true."""
     T = int(horizon)
-    height = max(0, (T - 1).bit_length())
+    height = _dyadic.ceil_log2(T)
     full: dict[int, np.ndarray] = {}
 
     def cap(size: int) -> int:
@@ -420,7 +421,7 @@ def _tree_cap_bound(horizon: int, kappa: int, s: int, all_nodes: bool, power: in
     since Σ_B m_B² ≤ (max_B m_B)·Σ_B m_B and a height-h block holds ≤ ⌊(2^h−1)/s⌋+1 points."""
     T = int(horizon)
     total = 0.0
-    for h in range(T.bit_length()):
+    for h in range(_dyadic.levels(T)):
         if not any(_tree_released(h, k, T, all_nodes) for k in (1, 2)):
             continue
         capped = min(kappa, (min(1 << h, T) - 1) // s + 1)

@@ -54,6 +54,7 @@ from ... import _validate as V
 from ...backend import resolve
 from ...errors import DPKitError
 from ...random import RNGLike, as_generator, public_generator, route_backend
+from .. import _dyadic
 from . import privacy as P
 
 __all__ = [
@@ -202,12 +203,12 @@ class KDEParams:
     @property
     def leaves(self) -> int:
         """M, the number of tree leaves (a power of two)."""
-        return 1 << max(1, (max(self.size_hint, 2) - 1).bit_length())
+        return 1 << max(1, _dyadic.ceil_log2(max(self.size_hint, 2)))
 
     @property
     def levels(self) -> int:
         """L = log2(M) + 1 nodes per tree touched by each point."""
-        return self.leaves.bit_length()
+        return _dyadic.levels(self.leaves)
 
     @property
     def k_embed(self) -> int:
@@ -758,7 +759,7 @@ def ring_boundaries(alpha: float, leaves: int) -> np.ndarray:
 
 def _prefix(tree: np.ndarray, c: np.ndarray, m: int) -> np.ndarray:
     """Noisy prefix P(c) = value of cells < c from at most log2 M nodes; c (Q, dims) in [0, M]."""
-    h = m.bit_length() - 1
+    h = _dyadic.levels(m) - 1
     cols = np.arange(tree.shape[0])[None, :]
     out = np.zeros(c.shape)
     inner = c < m

@@ -36,6 +36,7 @@ import numpy as np
 
 from ... import _jax_random as R
 from ...errors import DPKitError
+from .. import _dyadic
 
 __all__ = ["build_jax", "query_jax", "leaf_histograms_jax", "rff_sums_jax"]
 
@@ -106,7 +107,7 @@ def build_jax(params: Any, private_points: Any, key: Any) -> Any:
 
 def _prefix(tree: Any, c: Any, m: int) -> Any:
     """Noisy prefix sums P(c) for c (Q, dims, ...) in [0, M] (static M)."""
-    h = m.bit_length() - 1
+    h = _dyadic.levels(m) - 1
     cols = jnp.arange(tree.shape[0]).reshape((1, tree.shape[0]) + (1,) * (c.ndim - 2))
     out = jnp.zeros(c.shape, tree.dtype)
     inner = c < m
