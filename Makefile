@@ -32,7 +32,8 @@ bench: $(BENCH_STAMP)
 	$(VPY) -m benchmarks
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check dpkit tests benchmarks examples docs/plots
+	$(VENV)/bin/ruff check dpkit tests benchmarks examples docs/plots conftest.py
+	$(VENV)/bin/mypy dpkit
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

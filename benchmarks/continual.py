@@ -194,7 +194,7 @@ def section_selection(quick: bool, tables: list[Table], goals: list[str]) -> Non
 
 def section_participation(quick: bool, tables: list[Table], goals: list[str]) -> None:
     from dpkit.mechanisms import continual as C
-    from dpkit.mechanisms.continual import privacy as P
+    from dpkit.mechanisms.continual import _strategy
 
     t = Table("Multiple participations: sens² = max_P ‖Σ_{j∈P} C[:, j]‖² (κ steps ≥ s apart)",
               ["kind", "T", "κ", "s", "sens²", "method (exact?)", "naive κ²·sens₁²",
@@ -211,7 +211,7 @@ def section_participation(quick: bool, tables: list[Table], goals: list[str]) ->
         for kappa, s in schemas:
             sep = T // kappa if s is None else s
             for kind in C.KINDS:
-                P._participation_sensitivity.cache_clear()
+                _strategy._participation_sensitivity.cache_clear()
                 t0 = time.perf_counter()
                 p = C.CounterParams.for_rho(kind, T, 0.5, relation="add_remove",
                                             participations=kappa, min_separation=sep)

@@ -37,6 +37,9 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from .errors import DPKitError
+from .random import SecureGenerator, as_generator
+
 __all__ = ["GOLDEN", "GOLDEN2", "mix", "word", "stream", "uniform", "uniform_open", "log_uniform",
            "bernoulli", "seed_key", "unmix_int", "key_for_word"]
 
@@ -114,9 +117,6 @@ def seed_key(rng: Any, size: int | None = None) -> Any:
     hardened tier to their numpy reference (:func:`dpkit.random.route_backend`), so this
     raises only if a kernel path forgot to.
     """
-    from .errors import DPKitError
-    from .random import SecureGenerator, as_generator
-
     gen = as_generator(rng)
     if isinstance(gen, SecureGenerator):
         raise DPKitError("a SecureGenerator cannot key a SplitMix64 kernel (not cryptographic); "

@@ -39,12 +39,14 @@ Ullman, Oprea 2020; Kong et al. 2024 (DP-Auditorium).
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from . import _validate as V
 from .errors import DPKitError
@@ -135,6 +137,34 @@ class AuditResult:
 
 
 # ============================================================================ statistics
+def _beta_lower_quantile(alpha: float, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A value x ≤ the α-quantile of Beta(a, b) (the quantile itself up to rounding).
+
+    scipy's quantile is used when it converges without a warning and its answer checks out
+    (I_x(a, b) ≤ α); otherwise (α near the float range's end, e.g. 1e-300) a bisection on
+    log x keeps the end where I_x(a, b) ≤ α, so the bound never moves past the quantile.
+    The upper Clopper-Pearson bound uses 1 − x with (a, b) swapped: I_{1−x}(b, a) = 1 − I_x(a, b).
+    """
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
+        warnings.simplefilter("always")
+        x = np.asarray(stats.beta.ppf(alpha, a, b), dtype=float)
+        ok = np.isfinite(x) & (special.betainc(a, b, np.clip(x, 0.0, 1.0)) <= alpha)
+    if not caught and ok.all():
+        return x
+    lo = np.full(a.shape, math.log(5e-324))  # I_lo ≤ α always holds at the left end
+    hi = np.zeros(a.shape)
+    with np.errstate(all="ignore"):
+        for _ in range(80):
+            mid = 0.5 * (lo + hi)
+            below = special.betainc(a, b, np.exp(mid)) <= alpha
+            lo = np.where(below, mid, lo)
+            hi = np.where(below, hi, mid)
+    floor_ok = special.betainc(a, b, np.exp(lo)) <= alpha
+    fallback = np.where(floor_ok, np.exp(lo), 0.0)
+    return fallback if caught else np.where(ok, x, fallback)
+
+
 def clopper_pearson(successes: Any, trials: int, alpha: float) -> tuple[Any, Any]:
     """One-sided Clopper–Pearson bounds on a binomial proportion.
 
@@ -164,8 +194,8 @@ def clopper_pearson(successes: Any, trials: int, alpha: float) -> tuple[Any, Any
         raise DPKitError(f"successes must be whole numbers in [0, {n}]")
     safe_k = np.maximum(k, 1.0)
     safe_rest = np.maximum(n - k, 1.0)
-    lo = np.where(k > 0, stats.beta.ppf(a, safe_k, n - k + 1.0), 0.0)
-    hi = np.where(k < n, stats.beta.isf(a, k + 1.0, safe_rest), 1.0)
+    lo = np.where(k > 0, _beta_lower_quantile(a, safe_k, n - k + 1.0), 0.0)
+    hi = np.where(k < n, 1.0 - _beta_lower_quantile(a, safe_rest, k + 1.0), 1.0)
     if k.ndim == 0:
         return float(lo), float(hi)
     return lo, hi
@@ -392,6 +422,8 @@ def audit_mechanism(
         raise DPKitError(f"sample_fn must be callable, got {type(sample_fn).__name__}")
     count = V.integer(minimum=_MIN_SAMPLES, n=n)
     gen = as_generator(rng)
+    g1: np.random.Generator | SecureGenerator
+    g2: np.random.Generator | SecureGenerator
     if isinstance(gen, SecureGenerator):
         g1, g2 = gen, gen
     else:

@@ -25,6 +25,9 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, NoReturn
 
+from . import _validate as V
+from .accounting import Accountant, accountant_from_json, dpsgd
+from .accounting.rdp import BACKEND_ENV
 from .errors import DPKitError
 
 __all__ = ["main", "build_parser"]
@@ -108,8 +111,6 @@ def build_parser() -> argparse.ArgumentParser:
 # ------------------------------------------------------------------------------ helpers
 def _sampling(args: argparse.Namespace) -> tuple[float, Any, str]:
     """(q, steps, how) from either --sample-rate/--steps or the epoch form."""
-    from . import _validate as V
-
     epoch_form = [args.epochs, args.dataset_size, args.batch_size]
     if any(x is not None for x in epoch_form):
         if args.steps is not None or args.sample_rate is not None:
@@ -180,8 +181,6 @@ _METHOD_TEXT = {
 
 
 def _cmd_epsilon(args: argparse.Namespace) -> int:
-    from .accounting import dpsgd
-
     q, steps, how = _sampling(args)
     res = dpsgd.epsilon_details(args.noise_multiplier, q, steps, args.delta, refine=args.refine)
     if args.json:
@@ -200,8 +199,6 @@ def _cmd_epsilon(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from .accounting import dpsgd
-
     q, steps, how = _sampling(args)
     sigma = dpsgd.noise_multiplier(args.epsilon, args.delta, q, steps)
     res = dpsgd.epsilon_details(sigma, q, steps, args.delta)
@@ -244,13 +241,11 @@ def _load_spec(path: str) -> Any:
                          "at most MAX_EVENT_DEPTH = 64 deep)") from None
 
 
-def accountant_from_spec(spec: Any) -> Any:
+def accountant_from_spec(spec: Any) -> Accountant:
     """An Accountant from a compose spec (a thin wrapper of
     :func:`dpkit.accounting.accountant_from_json`, which the Python API shares): a non-empty
     list of events and ``{"event", "count"}`` entries, a single one, or an
     ``Accountant.to_dict()`` object."""
-    from .accounting import accountant_from_json
-
     if isinstance(spec, list) and not spec:
         raise DPKitError("spec must be a non-empty JSON list of events")
     return accountant_from_json(spec)
@@ -286,8 +281,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     (unless ``DPKIT_ACCOUNTING_BACKEND`` is set): a one-shot answer takes about a millisecond
     either way, and numba's start-up would cost half a second.
     """
-    from .accounting.rdp import BACKEND_ENV
-
     previous = os.environ.get(BACKEND_ENV)
     if previous is None:
         os.environ[BACKEND_ENV] = "numpy"

@@ -36,6 +36,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from .backend import resolve
 from .errors import DPKitError
 
 __all__ = ["SecureGenerator", "secure_generator", "as_generator", "RNGLike", "route_backend",
@@ -73,14 +74,14 @@ class SecureGenerator:
         """``length`` bytes straight from the OS CSPRNG."""
         return self._read(int(length))
 
-    def random(self, size: Any = None) -> Any:
+    def random(self, size: Any = None) -> float | np.ndarray:
         """Uniform floats in [0, 1) with 53 random bits each."""
         n = 1 if size is None else int(np.prod(size))
         u = (self._words(n) >> np.uint64(11)).astype(np.float64) / _TWO53
         return float(u[0]) if size is None else u.reshape(size)
 
     def integers(self, low: int, high: int | None = None, size: Any = None,
-                 dtype: Any = np.int64, endpoint: bool = False) -> Any:
+                 dtype: Any = np.int64, endpoint: bool = False) -> int | np.ndarray:
         """Exactly uniform integers in [low, high) (or [low, high] with ``endpoint``).
 
         Any range of at most 2^64 values whose ends fit ``dtype`` (int64 by default, or uint64:
@@ -139,7 +140,7 @@ class SecureGenerator:
                 return arr[order]
             keys.append(self._words(n))
 
-    def standard_normal(self, size: Any = None) -> Any:
+    def standard_normal(self, size: Any = None) -> float | np.ndarray:
         """Standard normal draws (Box-Muller on OS-random uniforms)."""
         n = 1 if size is None else int(np.prod(size))
         u1 = 1.0 - np.atleast_1d(self.random(n))  # in (0, 1]
@@ -147,20 +148,20 @@ class SecureGenerator:
         z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
         return float(z[0]) if size is None else z.reshape(size)
 
-    def normal(self, loc: Any = 0.0, scale: Any = 1.0, size: Any = None) -> Any:
+    def normal(self, loc: Any = 0.0, scale: Any = 1.0, size: Any = None) -> np.ndarray:
         """Normal draws ``loc + scale * Z``."""
         if size is None:
             size = np.broadcast(np.asarray(loc), np.asarray(scale)).shape or None
         return np.asarray(loc) + np.asarray(scale) * self.standard_normal(size)
 
-    def exponential(self, scale: Any = 1.0, size: Any = None) -> Any:
+    def exponential(self, scale: Any = 1.0, size: Any = None) -> np.ndarray:
         """Exponential draws by inversion."""
         if size is None:
             size = np.shape(scale) or None
         u = 1.0 - np.asarray(self.random(size))
         return -np.asarray(scale) * np.log(u)
 
-    def laplace(self, loc: Any = 0.0, scale: Any = 1.0, size: Any = None) -> Any:
+    def laplace(self, loc: Any = 0.0, scale: Any = 1.0, size: Any = None) -> np.ndarray:
         """Laplace draws: a random sign times an exponential."""
         if size is None:
             size = np.broadcast(np.asarray(loc), np.asarray(scale)).shape or None
@@ -201,8 +202,6 @@ def route_backend(backend: str, x: Any = None, rng: Any = None, *,
     drawn from the OS CSPRNG. Kernels that draw nothing (``kernel_draws=False``: the noise
     is drawn on the host from ``rng``) keep "numba" (and "auto" picks numba or numpy).
     """
-    from .backend import resolve
-
     if not isinstance(rng, SecureGenerator):
         return resolve(backend, x)
     if backend == "jax":

@@ -2,7 +2,7 @@
 
 Run: ``python examples/continual_counting.py``. Each day's count of new sign-ups (0..5) is fed
 to a continual counter that publishes the running total every day. The privacy unit is one
-day's item (event level, "zero_out": a neighbouring stream has that day's item replaced by 0,
+day's item (event level, "add_remove": a neighbouring stream has that day's item replaced by 0,
 a change of at most 5). The four counter kinds are compared at the same zCDP budget, and the
 whole year's cost is printed as (ε, δ).
 """
@@ -25,7 +25,7 @@ def main() -> None:
     rho = 0.1
     print(f"true total after {days} days: {int(truth[-1])}")
     for kind in C.KINDS:
-        # items in [0, 5]; "zero_out": a day's item changes by at most bound = 5
+        # items in [0, 5]; "add_remove": a day's item changes by at most bound = 5
         p = C.CounterParams.for_rho(kind, days, rho, bound=5.0, relation="add_remove")
         state = C.init(p)
         published = []

@@ -86,3 +86,160 @@ def test_the_check_sees_every_spelling(tmp_path: Path) -> None:
     ok = tmp_path / "dpkit" / "e.py"
     ok.write_text("from .demonstration import x\nimport dpkit.demos\n", encoding="utf-8")
     assert not any(_is_demo(m) for m in _imported(ok, tmp_path))
+
+
+# ----------------------------------------------------------------------------- no cycles
+def _is_type_checking(node: ast.If) -> bool:
+    t = node.test
+    return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (
+        isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING")
+
+
+def _edges(path: Path, modules: set[str], root: Path = ROOT) -> set[str]:
+    """The dpkit modules ``path`` depends on at run time, by any import statement (module
+    level or inside a function; ``if TYPE_CHECKING:`` blocks excluded).
+
+    ``from X import y`` is an edge to the module ``X.y`` when ``y`` is a module, else to ``X``
+    (whose ``__init__`` defines ``y``). Parent packages that Python initialises on the way
+    are not edges: a package's ``__init__`` re-exporting its own modules is no cycle.
+    """
+    name = _module_name(path, root)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            skip.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name in modules)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                origin = ".".join(base + ([node.module] if node.module else []))
+            else:
+                origin = node.module or ""
+            for alias in node.names:
+                sub = f"{origin}.{alias.name}"
+                if sub in modules:
+                    found.add(sub)
+                elif origin in modules:
+                    found.add(origin)
+    found.discard(name)
+    return found
+
+
+def _cycles(root: Path) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan), sorted."""
+    paths = {_module_name(p, root): p for p in sorted((root / "dpkit").rglob("*.py"))}
+    names = set(paths)
+    graph = {m: sorted(_edges(p, names, root)) for m, p in paths.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(out)
+
+
+def test_no_import_cycles_anywhere_in_dpkit() -> None:
+    cycles = _cycles(ROOT)
+    assert not cycles, f"import cycles (function-local imports count too): {cycles}"
+
+
+def test_the_cycle_check_finds_cycles(tmp_path: Path) -> None:
+    files = {
+        "dpkit/__init__.py": "from . import a\n",
+        "dpkit/a.py": "from .b import f\n",
+        "dpkit/b.py": "def f():\n    from . import a\n",  # a function-local import: still a cycle
+        "dpkit/p/__init__.py": "from .m import g\n",
+        "dpkit/p/m.py": "from .n import h\n",  # the package face re-exporting: no cycle
+        "dpkit/p/n.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                        "    from .m import g\nh = 1\n",
+    }
+    for rel, src in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(src, encoding="utf-8")
+    assert _cycles(tmp_path) == [["dpkit.a", "dpkit.b"]]
+    (tmp_path / "dpkit/p/n.py").write_text("from . import g\n", encoding="utf-8")  # via face
+    assert _cycles(tmp_path) == [["dpkit.a", "dpkit.b"], ["dpkit.p", "dpkit.p.m", "dpkit.p.n"]]
+
+
+# ------------------------------------------------------------- one shape for every mechanism
+MECHANISMS = ["rqm", "additive", "smoothed_rr", "continual", "kde", "heavy_hitters", "bandits"]
+#: Private plain-number math modules a package may keep below its params (no kernels there).
+_KERNELS = {"_numba", "_jax"}
+
+
+def _siblings(pkg: str) -> dict[str, set[str]]:
+    """{module: the modules of the same package it imports}, names relative to the package."""
+    base = f"dpkit.mechanisms.{pkg}"
+    paths = {_module_name(p): p for p in (PACKAGE / "mechanisms" / pkg).glob("*.py")}
+    names = {_module_name(p) for p in MODULES}
+    out = {}
+    for m, p in paths.items():
+        rel = "__init__" if m == base else m[len(base) + 1:]
+        out[rel] = {x[len(base) + 1:] if x != base else "__init__"
+                    for x in _edges(p, names) if x == base or x.startswith(base + ".")}
+    return out
+
+
+@pytest.mark.parametrize("pkg", MECHANISMS)
+def test_every_mechanism_has_the_common_modules(pkg: str) -> None:
+    mods = _siblings(pkg)
+    assert {"__init__", "params", "privacy", "reference", "mechanism"} <= set(mods), sorted(mods)
+
+
+@pytest.mark.parametrize("pkg", MECHANISMS)
+def test_layers_inside_a_mechanism(pkg: str) -> None:
+    """params and privacy sit on plain-number math only; reference and the kernels below the
+    public mechanism; nothing imports the package face or mechanism.py from below."""
+    mods = _siblings(pkg)
+    private_math = {m for m in mods if m.startswith("_") and m not in _KERNELS | {"__init__"}}
+    low = private_math | {"params", "privacy"}
+    for name, deps in mods.items():
+        assert "__init__" not in deps, f"{pkg}.{name} imports the package face"
+    assert mods["params"] <= low, mods["params"]
+    assert mods["privacy"] <= low, mods["privacy"]
+    assert not mods["reference"] & (_KERNELS | {"mechanism"}), mods["reference"]
+    for k in _KERNELS & set(mods):
+        assert mods[k] <= private_math | {"params"}, (k, mods[k])
+    for m in private_math:
+        assert mods[m] <= private_math, (m, mods[m])
+
+
+@pytest.mark.parametrize("pkg", MECHANISMS)
+def test_the_package_face_has_no_logic(pkg: str) -> None:
+    path = PACKAGE / "mechanisms" / pkg / "__init__.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    defs = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    assert not defs, f"{pkg}/__init__.py defines {defs}"
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 110

@@ -8,6 +8,7 @@ Mironov, Talwar, Zhang 2019, composed T times, improved conversion of Balle et a
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -64,8 +65,6 @@ def _initial_sigma(target: float, q: float, steps: int, delta: float) -> float:
 
     Only narrows the search bracket; correctness never depends on it.
     """
-    import math
-
     t = min(max(target, 1e-3), 1e3)  # a guess only: clamped so nothing overflows (ε = 1e308)
     rho_needed = t * t / (-4.0 * math.log(delta) + 4.0 * t)
     eff = q * math.sqrt(min(steps, 10**300))  # an int step count may exceed the float range

@@ -498,8 +498,9 @@ class Composed(Event):
         object.__setattr__(self, "events", evs)
         combine_relations([e.relation for e in evs], "Composed")
 
+    # A wrapper derives its relation from its parts (read-only); leaf events store theirs.
     @property
-    def relation(self) -> str | None:
+    def relation(self) -> str | None:  # type: ignore[override]
         return combine_relations([e.relation for e in self.events])
 
     @property
@@ -531,8 +532,8 @@ class Repeated(Event):
         _set_depth(self, (self.event,))
         object.__setattr__(self, "count", V.integer(minimum=0, count=self.count))
 
-    @property
-    def relation(self) -> str | None:
+    @property  # derived from the repeated event (read-only)
+    def relation(self) -> str | None:  # type: ignore[override]
         return self.event.relation
 
     @property

@@ -35,6 +35,7 @@ __all__ = [
     "gaussian",
     "laplace",
     "randomized_response",
+    "randomized_response_at_order",
     "pure_dp",
     "zcdp",
     "sampled_gaussian",
@@ -92,7 +93,7 @@ def _round_up(x: Any, ulps: Any = 1.0) -> np.ndarray:
     return np.nextafter(np.nextafter(y, np.inf), np.inf)
 
 
-def _pure_tiny(eps: float, a: np.ndarray) -> np.ndarray:
+def _pure_tiny(eps: float | np.ndarray, a: np.ndarray | np.float64) -> np.ndarray:
     """Upper bound min(ε, αε²/2) on the RDP of any ε-DP mechanism (Bun & Steinke 2016,
     Prop. 1.4), rounded upward; used where ε < TINY_PURE. 0.5·α is exact, so only the last
     product can round into the subnormal range."""
@@ -219,38 +220,72 @@ def randomized_response(epsilon: float, k: int, orders: np.ndarray) -> np.ndarra
     if eps < TINY_PURE:
         out[fin] = _pure_tiny(eps, af)
         return out
-    am1 = af - 1.0
+    em = math.expm1(eps) if eps <= 700.0 else math.inf  # used only where u + ε ≤ 700
+    out[fin] = _rr_finite(eps, af - 1.0, k, em, _log_expm1_scalar(eps))
+    return out
+
+
+def randomized_response_at_order(epsilons: Any, k: int, order: float) -> np.ndarray:
+    """:func:`randomized_response` at one order α for many ε at once (vectorized over ε).
+
+    Element i is the bound of ``randomized_response(epsilons[i], k, [order])``: the same
+    formulas, branches and upward rounding (one implementation, :func:`_rr_finite`); only
+    expm1(ε) and log(e^ε − 1) come from numpy's vectorized functions instead of :mod:`math`,
+    which can differ in the last ulp, far inside the rounding slack. ε ≥ 0 (∞ allowed);
+    α > 1 (∞ allowed: ε itself). For callers that bound many ε-DP pairs at one order (the RQM
+    grid search prunes ~10⁴–10⁶ pairs an order).
+    """
+    e = np.asarray(epsilons, dtype=float).reshape(-1)
+    alpha = float(order)
+    out = e.copy()  # ε = 0 → 0, ε = ∞ → ∞, α = ∞ → ε
+    if math.isinf(alpha):
+        return out
+    tiny = (e > 0.0) & (e < TINY_PURE)
+    if tiny.any():
+        out[tiny] = _pure_tiny(e[tiny], np.float64(alpha))
+    mid = (e >= TINY_PURE) & np.isfinite(e)
+    if mid.any():
+        em_ = e[mid]
+        with np.errstate(over="ignore"):
+            em = np.expm1(em_)
+        out[mid] = _rr_finite(em_, np.full_like(em_, alpha - 1.0), k, em, _log_expm1(em_))
+    return out
+
+
+def _rr_finite(eps: Any, am1: np.ndarray, k: int, em: Any, le: Any) -> np.ndarray:
+    """k-ary RR's ε(α) at finite orders α = am1 + 1, for ε ≥ TINY_PURE, rounded upward and
+    capped at ε (see :func:`randomized_response`). Elementwise: ``eps``, ``em`` = expm1(ε) and
+    ``le`` = log(e^ε − 1) are floats, or arrays of am1's shape."""
     with np.errstate(over="ignore"):
         u = am1 * eps
         slack = 16.0 + 4.0 * (u + eps)  # condition numbers of expm1(u), expm1(ε), in ulps
         direct = (u + eps <= 700.0) & (k <= 10**300)
-    res = np.empty_like(af)
+    res = np.empty_like(am1)
     if direct.any():
         ud, bd = u[direct], am1[direct]
-        em = math.expm1(eps)
-        num = em * np.expm1(ud) + 4.0 * np.sinh(0.5 * ud) ** 2
-        x = num / (em + float(k))
+        emd = em[direct] if np.ndim(em) else em
+        num = emd * np.expm1(ud) + 4.0 * np.sinh(0.5 * ud) ** 2
+        x = num / (emd + float(k))
         tiny = x < 1e-20
         # log1p(x) ≤ x: for tiny x divide first, so only the last division can go subnormal
         with np.errstate(under="ignore"):
-            res[direct] = np.where(tiny, (num / bd) / (em + float(k)), np.log1p(x) / bd)
+            res[direct] = np.where(tiny, (num / bd) / (emd + float(k)), np.log1p(x) / bd)
     logs = ~direct
     if logs.any():
         ul, bl = u[logs], am1[logs]
+        lel = le[logs] if np.ndim(le) else le
         with np.errstate(over="ignore", divide="ignore"):
-            le = _log_expm1_scalar(eps)
             lu = np.where(ul > 30.0, ul + np.log1p(-np.exp(-ul)), np.log(np.expm1(ul)))
             ls = np.where(ul > 30.0, ul + 2.0 * np.log1p(-np.exp(-ul)),
                           2.0 * np.log(2.0 * np.sinh(0.5 * ul)))
-            log_num = np.logaddexp(le + lu, ls)
-            log_den = float(np.logaddexp(le, math.log(k)))
+            log_num = np.logaddexp(lel + lu, ls)
+            log_den = np.logaddexp(lel, math.log(k))
             # log(S − 1), raised by a bound on its absolute error (ulps of its terms)
-            err = 8.0 * ULP * (np.abs(le + lu) + np.abs(ls) + abs(log_den) + 1.0)
+            err = 8.0 * ULP * (np.abs(lel + lu) + np.abs(ls) + np.abs(log_den) + 1.0)
             lx = log_num - log_den + err
             res[logs] = np.logaddexp(0.0, lx) / bl
             slack[logs] = 8.0
-    out[fin] = np.minimum(_round_up(res, slack), eps)
-    return out
+    return np.minimum(_round_up(res, slack), eps)
 
 
 def pure_dp(epsilon: float, orders: np.ndarray) -> np.ndarray:
@@ -614,8 +649,7 @@ def poisson_subsampled(
             # log(e^y − 1) at ℓ = 2, log(3e^y − 1) = y + log(3 − e^{−y}) at ℓ ≥ 3
             weight = np.where(l == 2.0, _log_expm1_or_inf(y), y + np.log(3.0 - np.exp(-y)))
             parts = [log_binom, (n - l) * math.log1p(-g), l * math.log(g), weight]
-            terms = sum(parts[1:], parts[0])
-            mag = sum(np.abs(np.where(np.isfinite(p), p, 0.0)) for p in parts)
+            terms, mag = _sum_with_magnitude(parts)
         return _logsumexp_with_error(terms, mag)
 
     return _general_subsampled(g, base_rdp, orders, log_bracket_m1)
@@ -651,8 +685,7 @@ def without_replacement_subsampled(
             weight = (j - 1.0) * base[: n - 1] + np.minimum(math.log(2.0), j * log_em1)
             weight[0] = log_c2
             parts = [j * math.log(g), log_binom, weight]
-            terms = sum(parts[1:], parts[0])
-            mag = sum(np.abs(np.where(np.isfinite(p), p, 0.0)) for p in parts)
+            terms, mag = _sum_with_magnitude(parts)
         return _logsumexp_with_error(terms, mag)
 
     return _general_subsampled(g, base_rdp, orders, log_bracket_m1)
@@ -666,6 +699,16 @@ def _log_expm1_or_inf(x: np.ndarray) -> np.ndarray:
     mid = (x > 0.0) & np.isfinite(x)
     out[mid] = _log_expm1(x[mid])
     return out
+
+
+def _sum_with_magnitude(parts: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Σ parts (left to right) and Σ |finite parts|: a sum and the scale of its rounding error."""
+    terms = np.asarray(parts[0], dtype=float)
+    mag = np.abs(np.where(np.isfinite(terms), terms, 0.0))
+    for p in parts[1:]:
+        terms = terms + p
+        mag = mag + np.abs(np.where(np.isfinite(p), p, 0.0))
+    return terms, mag
 
 
 def _logsumexp_with_error(terms: np.ndarray, mag: np.ndarray) -> tuple[float, float]:

@@ -5,6 +5,8 @@ Uses the public API of :mod:`dpkit.mechanisms.additive`.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from ..mechanisms.additive import (
@@ -33,8 +35,8 @@ def section(rng: np.random.Generator) -> DemoPart:
     mean_income = np.array([41_250.0, 38_900.0])  # clipped means, L2 sensitivity 100
     g = GaussianParams(noise_multiplier=8.0, sensitivity=100.0)
     lap = LaplaceParams.from_epsilon(0.5, sensitivity=1.0)
-    dl = DiscreteLaplaceParams(scale=4, sensitivity=1)
-    dg = DiscreteGaussianParams(sigma=6, sensitivity=1)
+    dl = DiscreteLaplaceParams(scale=Fraction(4), sensitivity=1)
+    dg = DiscreteGaussianParams(sigma=Fraction(6), sensitivity=1)
     part = DemoPart("Additive mechanisms on synthetic census counts")
     part.lines += [
         f"true counts {counts.tolist()}",

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from .. import _validate as V
-from ..accounting import Accountant, Composed, Repeated, calibrate, dpsgd
+from ..accounting import Accountant, Composed, Gaussian, PoissonSampled, Repeated, calibrate, dpsgd
 from ..accounting import conversions as _conv
 from ..errors import DPKitError, InfeasibleTargetError
 
@@ -100,6 +100,12 @@ __all__ = [
 MECHANISM = "dpkit"
 
 History = list[tuple[float, float, int]]
+
+
+def _sgm_record(event: Any, steps: int) -> tuple[float, float, int]:
+    """(σ, q, steps) of a ledger entry; the adapter records only PoissonSampled(Gaussian)."""
+    assert isinstance(event, PoissonSampled) and isinstance(event.event, Gaussian)
+    return (event.event.noise_multiplier, event.sample_rate, steps)
 
 
 class DpkitAccountant(IAccountant):
@@ -181,14 +187,14 @@ class DpkitAccountant(IAccountant):
         """Number of steps recorded."""
         return sum(n for _, n in self._acct.ledger)
 
-    @property  # type: ignore[override]
+    @property
     def history(self) -> History:
         """``[(noise_multiplier, sample_rate, steps), ...]``, equal steps merged, first-seen order.
 
         Assigning a list of such tuples replaces the record (Opacus's ``get_noise_multiplier``
         does this); it is validated first and left unchanged if any entry is bad.
         """
-        return [(e.event.noise_multiplier, e.sample_rate, n) for e, n in self._acct.ledger]
+        return [_sgm_record(e, n) for e, n in self._acct.ledger]
 
     @history.setter
     def history(self, value: Sequence[Sequence[Any]]) -> None:
@@ -210,7 +216,7 @@ class DpkitAccountant(IAccountant):
             acct = acct.compose(dpsgd.event(*key), n)
         self._acct = acct
 
-    def state_dict(self, destination: Any = None) -> Any:
+    def state_dict(self, destination: Any = None) -> dict[str, Any]:
         """Checkpoint: ``history``, ``mechanism`` (``"dpkit"``) and the Rényi ``orders``.
 
         Plain Python values only, so it goes through ``torch.save`` and (orders written with

@@ -230,3 +230,23 @@ def test_docstring_examples() -> None:
 
     result = doctest.testmod(dpkit.audit)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_clopper_pearson_at_extreme_levels_is_a_bound_without_warnings() -> None:
+    """α = 1e-300 made scipy's beta quantile warn (boost root finding gave up; the contract
+    suite found it through audit_samples(beta=1e-300)); the bounds stay on the safe side."""
+    import warnings
+
+    from scipy import special
+
+    from dpkit.audit import clopper_pearson
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lo, hi = clopper_pearson(np.array([0, 2, 18, 20]), 20, 0.5e-300)
+    assert lo[0] == 0.0 and hi[3] == 1.0
+    a_lo, b_lo = np.array([2.0, 18.0]), np.array([19.0, 3.0])
+    assert (special.betainc(a_lo, b_lo, lo[1:3]) <= 0.5e-300).all()
+    a_hi, b_hi = np.array([3.0, 19.0]), np.array([18.0, 2.0])
+    assert (special.betainc(a_hi, b_hi, hi[:2]) >= 1 - 1e-12).all()
+    assert 0 < lo[1] < 1e-149 and lo[2] > 0

@@ -40,7 +40,7 @@ def params(draw: Any, *, small: bool = True) -> Any:
     kind = draw(st.sampled_from(C.KINDS))
     kw: dict[str, Any] = {"dimension": draw(st.integers(1, 3)),
                           "bound": draw(numbers(0.1, 5.0)),
-                          "neighbours": draw(st.sampled_from(["replace", "zero_out"])),
+                          "relation": draw(st.sampled_from(["replace_one", "add_remove"])),
                           "clip": draw(st.booleans())}
     if kind in ("tree", "honaker") and draw(st.booleans()):
         kw["epsilon"] = draw(numbers(0.1, 5.0))
@@ -63,7 +63,7 @@ def _params(draw: Any) -> Call:
         ("epsilon", numbers(0.01, 10.0), floats_any()),
         ("dimension", st.integers(1, 4), ints_any()),
         ("bound", numbers(0.01, 10.0), floats_any()),
-        ("neighbours", st.sampled_from(["replace", "zero_out"]), hostile()),
+        ("relation", st.sampled_from(["replace_one", "add_remove"]), hostile()),
         ("clip", st.booleans(), hostile()),
         ("blt_buffers", st.integers(1, 10), ints_any()),
         ("participations", st.integers(1, 5), ints_any()),

@@ -33,7 +33,7 @@ def params(draw: Any) -> Any:
         return draw(st.sampled_from([None, "l1", 1.0]))
     kind = draw(st.sampled_from(K.KINDS))
     kw: dict[str, Any] = {"size_hint": draw(st.integers(1, 64)),
-                          "neighbour": draw(st.sampled_from(["add_remove", "replace"]))}
+                          "relation": draw(st.sampled_from(["add_remove", "replace_one"]))}
     if kind in DISTANCES:
         kw["mode"] = draw(st.sampled_from(["exact", "ring"]))
         if kind == "l2":
@@ -59,7 +59,8 @@ def _params(draw: Any) -> Call:
     for name, valid, bad in (
         ("bandwidth", numbers(0.1, 3.0), floats_any()),
         ("dimension", st.integers(1, 4), ints_any()),
-        ("neighbour", st.sampled_from(["add_remove", "replace"]), hostile()),
+        ("relation", st.sampled_from(["add_remove", "replace_one"]), hostile()),
+        ("neighbour", st.sampled_from(["add_remove", "replace"]), hostile()),  # deprecated
         ("size_hint", st.integers(1, 2**20), ints_any()),
         ("mode", st.sampled_from(["exact", "ring"]), hostile()),
         ("alpha", numbers(0.01, 1.0), floats_any()),

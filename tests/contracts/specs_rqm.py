@@ -103,7 +103,7 @@ orders = st.one_of(st.none(), st.lists(numbers(1.01, 200.0), min_size=1, max_siz
                    st.just([np.inf]))
 
 
-@spec(R.epsilon, examples=15)
+@spec(R.rdp, examples=15)
 def _eps(draw: Any) -> Call:
     return Call((params(draw),),
                 {"orders": draw(mix(orders, st.sampled_from([[0.5], [1.0], [np.nan], [],

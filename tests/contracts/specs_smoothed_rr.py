@@ -78,6 +78,12 @@ def _respond(draw: Any) -> Call:
                  "backend": draw(backends())})
 
 
+@spec(R.respond_reference, seed=2)
+def _respond_reference(draw: Any) -> Call:
+    return Call((smooth(draw), signal(draw), draw(seeds())),
+                {"threshold": threshold(draw), "method": draw(enum(("flip", "laplace")))})
+
+
 @spec(R.respond_classic, seed=2)
 def _respond_classic(draw: Any) -> Call:
     return Call((classic(draw), signal(draw), draw(seeds())), {"threshold": threshold(draw)})

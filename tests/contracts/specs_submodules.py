@@ -46,7 +46,7 @@ def i(draw: Any, valid: Any = small_ints) -> Any:
 
 
 # ----------------------------------------------------------------------------- bandits.privacy
-for _fn in (BP.aggregate_noise_std, BP.privacy_event):
+for _fn in (BP.aggregate_noise_std,):  # BP.privacy_event is the package's (specs_bandits)
     def _bp(draw: Any) -> Call:
         return Call((specs_bandits.params(draw),))
     spec(_fn)(_bp)
@@ -98,9 +98,7 @@ def _vsum(draw: Any) -> Call:
 
 
 # ----------------------------------------------------------------------------- continual.privacy
-@spec(CP.privacy_event)
-def _cp_event(draw: Any) -> Call:
-    return Call((specs_continual.params(draw),))
+# CP.privacy_event is the package's privacy_event (one object): its spec is in specs_continual.
 
 
 def _pattern(draw: Any) -> tuple[Any, Any, Any]:
@@ -123,7 +121,7 @@ def _toe_pat(draw: Any) -> Call:
 
 
 # ----------------------------------------------------------------------------- kde.privacy
-neighbours = enum(("add_remove", "replace"))
+neighbours = enum(("add_remove", "replace_one", "replace"))  # "replace": deprecated
 
 
 @spec(KP.count_event)
@@ -215,6 +213,20 @@ def _calp(draw: Any) -> Call:
 def _lap(draw: Any) -> Call:
     y = st.one_of(numbers(-1e3, 1e3), f_arrays(st.tuples(st.integers(0, 5)), -800.0, 800.0))
     return Call((draw(mix(y)),))
+
+
+@spec(SP.smoothed_rr_event)
+def _srr_event(draw: Any) -> Call:
+    orders = st.one_of(st.none(), st.lists(numbers(1.01, 100.0), min_size=1, max_size=3),
+                       st.sampled_from([[np.inf], [0.5], [np.nan], "x", []]))
+    return Call((f(draw, numbers(0.01, 20.0)),
+                 draw(mix(st.sampled_from([None, "replace_one"]), hostile()))),
+                {"exact": draw(mix(st.booleans(), hostile())), "orders": draw(orders)})
+
+
+@spec(SP.classic_rr_event)
+def _crr_event(draw: Any) -> Call:
+    return Call((f(draw, numbers(0.01, 20.0)),))
 
 
 @spec(SP.log_ratio_grid, examples=30)

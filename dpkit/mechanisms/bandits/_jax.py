@@ -19,15 +19,17 @@ hardened, as in the reference. The vector sum's randomized rounding compares a s
 any rounding outcome); its binomial noise is still ``jax.random.binomial`` (float64 BTRS with
 52-bit uniforms, so tail events are resolved only to ~2^−52 ≈ 2e-16 per draw). The synthetic
 contexts and reward noise (the environment, not privacy noise) stay ``jax.random.normal``,
-the contexts in float32. A lost positive definite λI + Ṽ cannot raise inside ``jit``: the smallest
-eigenvalue over all syncs is returned and
-:func:`simulate` raises afterwards. No progress line (the run is one compiled program).
-[ZC24] Zhou & Chowdhury, ICLR 2024. Privacy: the reference's statement
-(:func:`dpkit.mechanisms.bandits.privacy_event`).
+the contexts in float32. A lost positive definite λI + Ṽ cannot raise inside ``jit``: the
+smallest eigenvalue over all syncs is returned and
+:func:`dpkit.mechanisms.bandits.simulate` raises afterwards. One progress line at the end (the
+run is one compiled program). Inputs: the :class:`.params.KernelPlan` (every calibrated
+constant is derived before the kernel). [ZC24] Zhou & Chowdhury, ICLR 2024. Privacy: the
+reference's statement (:func:`dpkit.mechanisms.bandits.privacy_event`).
 """
 
 from __future__ import annotations
 
+import sys
 from functools import partial
 from typing import Any
 
@@ -36,7 +38,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ... import _jax_random as R
-from . import privacy as _priv
+from .. import _dyadic
+from .params import PROTOCOL_CODE, VECTOR_SUM_BIT_PROB, KernelOutput, KernelPlan
 
 __all__ = ["simulate"]
 
@@ -139,8 +142,9 @@ def _run(key: Any, proto: Any, beta: Any, theta: Any, basis: Any, features: Any,
 
         def vector_sum(r: Any) -> Any:  # analyser error: rounding residuals + binomial bits
             n_bits = vs_bits[j]
-            binom = jax.random.binomial(ks, n_bits, 0.25, shape=(ntri + d,), dtype=f64)
-            e = (c / vs_g[j]) * (r[j] + binom - 0.25 * n_bits)
+            p = VECTOR_SUM_BIT_PROB
+            binom = jax.random.binomial(ks, n_bits, p, shape=(ntri + d,), dtype=f64)
+            e = (c / vs_g[j]) * (r[j] + binom - p * n_bits)
             return _symmetric(e[:ntri], d), e[ntri:], r.at[j].set(0.0)
 
         ng, nu, resid = jax.lax.switch(proto, (no_noise, gaussian, vector_sum), resid)
@@ -182,63 +186,31 @@ def _run(key: Any, proto: Any, beta: Any, theta: Any, basis: Any, features: Any,
     return jnp.cumsum(incs), state[4], state[10]
 
 
-def simulate(params: Any, env: Any, rng: Any, progress: bool) -> Any:
+def simulate(plan: KernelPlan, rng: Any, progress: bool) -> KernelOutput:
     """JAX backend of :func:`dpkit.mechanisms.bandits.simulate` (same law as numpy).
 
-    ``rng``: a JAX PRNG key or an int seed (``jax.random.key``).
+    ``rng``: a JAX PRNG key, an int seed or a numpy Generator (:func:`dpkit._jax_random.as_key`).
+    A lost positive definite λI + Ṽ shows as ``min_eigenvalue <= 0`` (the caller raises).
     """
-    from ...errors import DPKitError
-    from .. import _dyadic
-    from . import SimulationResult, SyntheticEnvironment, confidence_radius
-    from . import regularizer as _reg
-
-    M, K, d, T, Bt = (params.num_silos, params.num_arms, params.dim, params.horizon,
-                      params.batch_size)
-    lam = _reg(params)
-    kb, levels = params.num_batches, params.levels
-    synthetic = isinstance(env, SyntheticEnvironment)
-    if synthetic:
-        theta, basis = np.asarray(env.theta, float), env.basis()
-        features, means = np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1))
-    else:
-        theta, basis = np.zeros(d), np.zeros((0, d))
-        features = np.asarray(env.features, float)[:T]
-        means = np.asarray(env.means, float)[:T]
-    vs_on = params.protocol == "shuffle_vector_sum"
-    vs_g = np.ones(levels)
-    vs_bits = np.zeros(levels)
-    if vs_on:
-        for j in range(levels):
-            n = (1 << j) * M * Bt
-            g, b, _ = _priv.vector_sum_parameters(params.epsilon, params.delta, d, n,
-                                                  params.vector_sum_scale)
-            vs_g[j], vs_bits[j] = g, float(round(b * n))
+    kb, levels = plan.num_batches, plan.levels
     mask = np.zeros((kb, levels))
-    if vs_on:
+    if plan.protocol_code == PROTOCOL_CODE["shuffle_vector_sum"]:
         for k in range(1, kb + 1):
             mask[k - 1, _dyadic.covering_levels(k, kb)] = 1.0
-    scal = np.array([lam, _priv.node_sigma(params), params.feature_bound, params.reward_bound,
-                     float(env.noise_std), params.coordinate_bound])
-    beta = confidence_radius(params, np.arange(1, T + 1), lam)
-    code = {"none": 0, "silo_ldp": 1, "shuffle_amplification": 1,
-            "shuffle_vector_sum": 2}[params.protocol]
+    scal = np.array([plan.regularization, plan.node_sigma, plan.feature_bound,
+                     plan.reward_bound, plan.noise_std, plan.coordinate_bound])
     with jax.enable_x64(True):
         regret, clip, min_eig = _run(
-            R.as_key(rng), jnp.int32(code), jnp.asarray(beta), jnp.asarray(theta),
-            jnp.asarray(basis), jnp.asarray(features), jnp.asarray(means), jnp.asarray(scal),
-            jnp.asarray(vs_g), jnp.asarray(vs_bits), jnp.asarray(mask), M=M, K=K, d=d, T=T,
-            Bt=Bt, kb=kb, levels=levels, strict=params.strict, synthetic=synthetic)
+            R.as_key(rng), jnp.int32(plan.protocol_code), jnp.asarray(plan.beta),
+            jnp.asarray(plan.theta), jnp.asarray(plan.basis), jnp.asarray(plan.features),
+            jnp.asarray(plan.means), jnp.asarray(scal), jnp.asarray(plan.vs_scale),
+            jnp.asarray(plan.vs_bits), jnp.asarray(mask), M=plan.num_silos, K=plan.num_arms,
+            d=plan.dim, T=plan.horizon, Bt=plan.batch_size, kb=kb, levels=levels,
+            strict=plan.strict, synthetic=plan.synthetic)
         regret = np.asarray(regret, dtype=np.float64)
         clip = np.asarray(clip)
         min_eig = float(min_eig)
-    if not min_eig > 0:
-        raise DPKitError(
-            f"the private Gram matrix lambda*I + V lost positive definiteness (min eigenvalue "
-            f"{min_eig:.3g}); this has probability <= alpha={params.alpha:g} under "
-            "lambda_rule='safe': raise regularization")
     if progress:
-        import sys
-
-        print(f"bandits: round {T}/{T} (jax)", file=sys.stderr, flush=True)
-    return SimulationResult(regret, params, lam, _priv.node_sigma(params), int(clip[0]),
-                            int(clip[1]), "jax", min_eig)
+        print(f"bandits: round {plan.horizon}/{plan.horizon} (jax)", file=sys.stderr,
+              flush=True)
+    return KernelOutput(regret, int(clip[0]), int(clip[1]), min_eig)

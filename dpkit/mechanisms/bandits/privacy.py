@@ -12,22 +12,25 @@ Tree indexing. Batches (leaves) are numbered k = 1 … Kb. The node released at 
 the leaves (k − lowbit(k), k] and sits at level j = log₂ lowbit(k). The private prefix sum at k
 is the sum of the nodes of the binary decomposition of k (popcount(k) nodes). A leaf ℓ is
 covered by at most n_lvl = ⌊log₂ Kb⌋ + 1 released nodes, one per level; leaf 1 by exactly n_lvl.
+
+Layer: the lowest module of the package (the one place it talks to dpkit.accounting). It
+reads a :class:`~dpkit.mechanisms.bandits.BanditParams` through :class:`BanditParamsLike`, so
+that the params' calibrated properties can call it without an import cycle.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
+
+import numpy as np
 
 from ... import _validate as V
 from ...accounting import calibrate
 from ...accounting.events import REPLACE_ONE, ClaimedApproxDP, Event, Gaussian, Repeated
 from ...errors import DPKitError
 from .. import _dyadic
-
-if TYPE_CHECKING:  # pragma: no cover
-    from . import BanditParams
 
 __all__ = [
     "ShuffleClaim",
@@ -48,6 +51,59 @@ __all__ = [
     "silo_level_event",
     "claimed_event",
 ]
+
+
+# ============================================================================ the params
+#: The protocols whose tree nodes carry Gaussian noise.
+GAUSSIAN_PROTOCOLS = ("silo_ldp", "shuffle_amplification")
+#: p of the vector sum's Binomial(b, p) noise bits (the released code's 1/4).
+VECTOR_SUM_BIT_PROB = 0.25
+
+
+class BanditParamsLike(Protocol):
+    """What this module reads of a :class:`dpkit.mechanisms.bandits.BanditParams`.
+
+    This module sits below :mod:`.params` (whose derived properties call it), so it reads the
+    params through this structural type instead of importing the class.
+    """
+
+    @property
+    def num_silos(self) -> int: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def horizon(self) -> int: ...
+    @property
+    def batch_size(self) -> int: ...
+    @property
+    def protocol(self) -> str: ...
+    @property
+    def epsilon(self) -> float | None: ...
+    @property
+    def delta(self) -> float | None: ...
+    @property
+    def alpha(self) -> float: ...
+    @property
+    def regularization(self) -> float | None: ...
+    @property
+    def lambda_rule(self) -> str: ...
+    @property
+    def vector_sum_scale(self) -> float: ...
+    @property
+    def num_batches(self) -> int: ...
+    @property
+    def levels(self) -> int: ...
+    @property
+    def sensitivity(self) -> float: ...
+    @property
+    def coordinate_bound(self) -> float: ...
+    def __hash__(self) -> int: ...  # node_sigma and regularizer are cached per params
+
+
+#: Stored fields checked by :func:`_check_params` (no property is evaluated by the check).
+_FIELDS = ("num_silos", "num_arms", "dim", "horizon", "batch_size", "protocol", "epsilon",
+           "delta", "feature_bound", "reward_bound", "alpha", "regularization", "lambda_rule",
+           "vector_sum_scale")
 
 
 # ============================================================================ the claim
@@ -100,11 +156,21 @@ def joint_sensitivity(feature_bound: float, reward_bound: float) -> float:
     """
     L = V.positive(feature_bound=feature_bound)
     B = V.positive(reward_bound=reward_bound)
+    return joint_sensitivity_of(L, B)
+
+
+def joint_sensitivity_of(feature_bound: float, reward_bound: float) -> float:
+    """:func:`joint_sensitivity` of checked L, B > 0 (the formula, written once).
+
+    Raises:
+        DPKitError: when Δ overflows (L or B beyond ~1e77).
+    """
+    L, B = feature_bound, reward_bound
     try:
         return math.sqrt(2.0 * L**4 + 4.0 * L * L * B * B)
     except OverflowError:
         raise DPKitError(f"joint_sensitivity overflows for feature_bound={L!r}, "
-                           f"reward_bound={B!r}: use bounds below ~1e77") from None
+                         f"reward_bound={B!r}: use bounds below ~1e77") from None
 
 
 # ============================================================================ calibration
@@ -177,11 +243,11 @@ def vector_sum_parameters(epsilon: float, delta: float, dim: int, users: int,
         raise DPKitError(f"vector_sum_parameters: the binomial count b overflows for "
                          f"epsilon={epsilon!r}, delta={delta!r}, dim={dim}, users={users}, "
                          f"scale={scale!r}; use epsilon in [1e-100, 1e100]")
-    return g, b, 0.25
+    return g, b, VECTOR_SUM_BIT_PROB
 
 
 @functools.lru_cache(maxsize=256)
-def node_sigma(params: BanditParams) -> float:
+def node_sigma(params: BanditParamsLike) -> float:
     """Per-silo, per-node Gaussian noise std σ₀ of the Gaussian protocols (0 for "none").
 
     "silo_ldp": σ₀ = z·Δ with z from :func:`ldp_noise_multiplier` (dpkit's sound rule).
@@ -189,34 +255,50 @@ def node_sigma(params: BanditParams) -> float:
     noise instead (see :func:`aggregate_noise_std`); 0 here.
     """
     if params.protocol == "silo_ldp":
-        z = ldp_noise_multiplier(params.epsilon, params.delta, params.levels)
+        z = ldp_noise_multiplier(*_target(params), params.levels)
         return z * params.sensitivity
     if params.protocol == "shuffle_amplification":
-        return amplification_sigma(params.epsilon, params.delta, params.levels,
+        return amplification_sigma(*_target(params), params.levels,
                                    params.num_silos, params.horizon, params.sensitivity)
     return 0.0
 
 
-def vector_sum_node_std(params: BanditParams, level: int) -> float:
+def vector_sum_node_std(params: BanditParamsLike, level: int) -> float:
     """Std of the aggregate noise of one coordinate of a vector-sum node at ``level``.
 
     Binomial noise and randomized rounding, scaled back: (c/g)·√(b·n·p(1−p) + n/4) (the
     rounding term is an upper bound), with n = 2^level·M·Bt users and c the coordinate bound.
     """
     n = (1 << level) * params.num_silos * params.batch_size
-    g, b, p = vector_sum_parameters(params.epsilon, params.delta, params.dim, n,
-                                    params.vector_sum_scale)
+    g, b, p = vector_sum_parameters(*_target(params), params.dim, n, params.vector_sum_scale)
     return params.coordinate_bound / g * math.sqrt(b * n * p * (1 - p) + n / 4.0)
 
 
-def aggregate_noise_std(params: BanditParams) -> float:
+def vector_sum_schedule(params: BanditParamsLike) -> tuple[np.ndarray, np.ndarray]:
+    """Per tree level j: the fixed-point scale g and the binomial noise bits round(b·n) of a
+    vector-sum node holding n = 2^j·M·Bt users (:func:`vector_sum_parameters`).
+
+    For the other protocols: g = 1 and no bits (the kernels' neutral values).
+    """
+    scale = np.ones(params.levels)
+    bits = np.zeros(params.levels)
+    if params.protocol == "shuffle_vector_sum":
+        for j in range(params.levels):
+            n = (1 << j) * params.num_silos * params.batch_size
+            g, b, _ = vector_sum_parameters(*_target(params), params.dim, n,
+                                            params.vector_sum_scale)
+            scale[j], bits[j] = g, float(round(b * n))
+    return scale, bits
+
+
+def aggregate_noise_std(params: BanditParamsLike) -> float:
     """σ_tot: an upper bound on the std of each entry of the noise in a private prefix sum.
 
     Gaussian protocols: σ₀·√(M·n_lvl) (M silos, at most n_lvl nodes). Vector sum: √n_lvl times
     the largest node std. 0 for "none".
     """
     _check_params(params)
-    if params.protocol in ("silo_ldp", "shuffle_amplification"):
+    if params.protocol in GAUSSIAN_PROTOCOLS:
         return node_sigma(params) * math.sqrt(params.num_silos * params.levels)
     if params.protocol == "shuffle_vector_sum":
         worst = max(vector_sum_node_std(params, j) for j in range(params.levels))
@@ -225,7 +307,7 @@ def aggregate_noise_std(params: BanditParams) -> float:
 
 
 @functools.lru_cache(maxsize=256)
-def regularizer(params: BanditParams) -> float:
+def regularizer(params: BanditParamsLike) -> float:
     """λ: √M (non-private, as the code), raised to cover the privacy noise.
 
     "safe" (default): λ = 2·σ_tot·(2√d + √(2·log(2·Kb/α))), so that ‖H‖_op ≤ λ/2 for every
@@ -249,14 +331,18 @@ def regularizer(params: BanditParams) -> float:
 
 # ============================================================================ statements
 def _check_params(params: object) -> None:
-    from ...errors import DPKitError
-    from . import BanditParams  # the package imports this module: resolve at call time
-
-    if not isinstance(params, BanditParams):
+    if not all(hasattr(params, f) for f in _FIELDS):
         raise DPKitError(f"params must be a BanditParams, got {type(params).__name__}")
 
 
-def silo_level_event(params: BanditParams) -> Event:
+def _target(params: BanditParamsLike) -> tuple[float, float]:
+    """(ε, δ) of a private protocol (BanditParams guarantees both are set for them)."""
+    if params.epsilon is None or params.delta is None:
+        raise DPKitError(f"protocol {params.protocol!r} has no (epsilon, delta) target")
+    return params.epsilon, params.delta
+
+
+def silo_level_event(params: BanditParamsLike) -> Event:
     """The silo-level guarantee of the Gaussian protocols, with no trust in any shuffler.
 
     One user is in at most n_lvl released nodes of its silo's tree; each node is a Gaussian
@@ -271,16 +357,14 @@ def silo_level_event(params: BanditParams) -> Event:
         DPKitError: for "none" (no guarantee) or "shuffle_vector_sum" (no Gaussian per silo).
     """
     _check_params(params)
-    from ...errors import DPKitError
-
-    if params.protocol not in ("silo_ldp", "shuffle_amplification"):
+    if params.protocol not in GAUSSIAN_PROTOCOLS:
         raise DPKitError(f"silo_level_event needs protocol 'silo_ldp' or 'shuffle_amplification',"
                          f" got {params.protocol!r}")
     z = node_sigma(params) / params.sensitivity
     return Repeated(Gaussian(z, relation=REPLACE_ONE), params.levels)
 
 
-def claimed_event(params: BanditParams) -> ClaimedApproxDP:
+def claimed_event(params: BanditParamsLike) -> ClaimedApproxDP:
     """The (ε, δ) the shuffle protocols are calibrated to, as claimed by [ZC24].
 
     dpkit does **not** certify these for "shuffle_amplification": shuffling whole-silo messages
@@ -290,16 +374,17 @@ def claimed_event(params: BanditParams) -> ClaimedApproxDP:
     released code; dpkit has no independent proof).
     """
     _check_params(params)
-    from ...errors import DPKitError
-
     if not params.protocol.startswith("shuffle"):
         raise DPKitError(f"claimed_event needs a shuffle protocol, got {params.protocol!r}")
-    return ClaimedApproxDP(params.epsilon, params.delta, relation=REPLACE_ONE,
+    return ClaimedApproxDP(*_target(params), relation=REPLACE_ONE,
                            source=f"{CLAIM_SOURCE} {params.protocol!r}")
 
 
-def privacy_event(params: BanditParams) -> Event:
-    """What one silo's users are guaranteed, as a dpkit.accounting event (replace-one user).
+def privacy_event(params: BanditParamsLike) -> Event:
+    """The privacy statement of one run, per silo, as a dpkit.accounting event.
+
+    Neighbouring relation: replace one user (one round's (x, y), ‖x‖ ≤ L, |y| ≤ B) at one
+    silo; other silos arbitrary. [ZC24] Zhou & Chowdhury, ICLR 2024.
 
     * "none": ``Gaussian(0)``, i.e. ε = ∞ (no privacy).
     * "silo_ldp": ``Repeated(Gaussian(σ₀/Δ, relation="replace_one"), n_lvl)``, calibrated by
@@ -309,6 +394,15 @@ def privacy_event(params: BanditParams) -> Event:
       certified by dpkit (see :func:`claimed_event`).
     * "shuffle_vector_sum": the claim :class:`~dpkit.accounting.ClaimedApproxDP` (ε, δ)
       (alias ``ShuffleClaim``), uncertified: ε = ∞ in an Accountant.
+
+    Raises:
+        DPKitError: ``params`` is not a :class:`~dpkit.mechanisms.bandits.BanditParams`.
+
+    >>> from dpkit.mechanisms.bandits import BanditParams
+    >>> ev = privacy_event(BanditParams(10, 100, 10, 10_000, 25, "silo_ldp", epsilon=1.0,
+    ...                                 delta=1e-5))
+    >>> type(ev).__name__, ev.count
+    ('Repeated', 9)
     """
     _check_params(params)
     if params.protocol == "none":

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ... import _jax_random as R
+from .params import CounterParams, honaker_weights
 
 __all__ = ["run"]
 
@@ -115,30 +116,30 @@ def _sqrt_fft(xs: Any, key: Any, scale: Any, coefs: Any) -> Any:
     return jnp.cumsum(xs, axis=0) + scale * conv
 
 
-def run(params: Any, stream: Any, rng: Any) -> Any:
+def run(params: CounterParams, xs_np: np.ndarray, rng: Any,
+        sqrt_coefs: np.ndarray | None = None) -> Any:
     """Whole-stream run with ``lax.scan`` (tree, Honaker, BLT) or ``jnp.fft`` (sqrt).
 
-    Input checks are the reference's (finite, within the bound or clipped, T ≤ horizon).
-    ``rng``: a JAX PRNG key or an int seed. Returns a JAX array shaped like ``stream``.
+    ``xs_np``: the stream as checked by the reference (float64 (T, d): finite, within the
+    bound or clipped, T ≤ horizon). ``rng``: a JAX PRNG key or an int seed. ``sqrt_coefs``:
+    the first T coefficients of A^{1/2} (kind "sqrt" only). Returns a (T, d) JAX array.
     """
-    from . import _honaker_weights, _prepare_stream
-
-    xs_np = _prepare_stream(params, np.asarray(stream))
-    dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    dtype = jnp.float64 if jax.config.read("jax_enable_x64") else jnp.float32
     xs = jnp.asarray(xs_np, dtype=dtype)
     key = R.as_key(rng)
     scale = jnp.asarray(params.noise_scale, dtype=dtype)
     if params.kind == "sqrt":
-        from .privacy import sqrt_coefficients
-
-        coefs = jnp.asarray(sqrt_coefficients(xs.shape[0]), dtype=dtype)
-        ys = _sqrt_fft(xs, key, scale, coefs)
-    else:
-        levels = params.levels
-        weights = jnp.asarray(_honaker_weights(levels), dtype=dtype)
-        nb = len(params.blt_theta) if params.kind == "blt" else 1
-        theta = jnp.asarray(params.blt_theta if params.kind == "blt" else np.zeros(nb), dtype)
-        omega = jnp.asarray(params.blt_omega if params.kind == "blt" else np.zeros(nb), dtype)
-        ys = _scan(xs, key, scale, weights, theta, omega, kind=params.kind, levels=levels,
-                   laplace=params.noise == "laplace")
-    return ys.reshape(np.shape(stream)) if params.dimension == 1 else ys
+        if sqrt_coefs is None:
+            raise ValueError("kind 'sqrt' needs sqrt_coefs")
+        return _sqrt_fft(xs, key, scale, jnp.asarray(sqrt_coefs, dtype=dtype))
+    levels = params.levels
+    weights = jnp.asarray(honaker_weights(levels), dtype=dtype)
+    th: tuple[float, ...] = (0.0,)  # unused placeholders for the tree kinds
+    om: tuple[float, ...] = (0.0,)
+    if params.kind == "blt":
+        assert params.blt_theta is not None and params.blt_omega is not None  # validated
+        th, om = params.blt_theta, params.blt_omega
+    theta = jnp.asarray(th, dtype)
+    omega = jnp.asarray(om, dtype)
+    return _scan(xs, key, scale, weights, theta, omega, kind=params.kind, levels=levels,
+                 laplace=params.noise == "laplace")

@@ -1,7 +1,8 @@
 """numba kernels of the continual counters: the streaming loops of the numpy reference.
 
 Each kernel takes the validated stream ``xs`` (T, d) and the unit noise (rows consumed in step
-order, exactly as :func:`dpkit.mechanisms.continual.run_with_noise` documents), so with the
+order, exactly as :func:`dpkit.mechanisms.continual.run_with_noise` documents; the reference is
+:mod:`dpkit.mechanisms.continual.reference`), so with the
 same noise it reproduces the reference to rounding; its law is the reference's. The state is
 the reference's O(L·d) (tree kinds) or O(b·d) (BLT) arrays. Privacy: the same statement as the
 reference (:mod:`dpkit.mechanisms.continual.privacy`). Imported lazily (``import dpkit`` does
@@ -10,10 +11,10 @@ not import numba).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numba import njit
+
+from .params import CounterParams, honaker_weights
 
 __all__ = ["run", "tree_kernel", "honaker_kernel", "blt_kernel"]
 
@@ -104,17 +105,15 @@ def blt_kernel(xs: np.ndarray, noise: np.ndarray, scale: float, theta: np.ndarra
     return out
 
 
-def run(params: Any, xs: np.ndarray, noise: np.ndarray) -> np.ndarray:
+def run(params: CounterParams, xs: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """Dispatch to the kernel of ``params.kind`` ("sqrt" is handled by the FFT path)."""
-    from . import _honaker_weights
-
     xs = np.ascontiguousarray(xs, dtype=np.float64)
     z = np.ascontiguousarray(noise, dtype=np.float64)
     scale = float(params.noise_scale)
     if params.kind == "tree":
         return tree_kernel(xs, z, scale, params.levels)
     if params.kind == "honaker":
-        return honaker_kernel(xs, z, scale, _honaker_weights(params.levels))
+        return honaker_kernel(xs, z, scale, honaker_weights(params.levels))
     if params.kind == "blt":
         return blt_kernel(xs, z, scale, np.asarray(params.blt_theta, dtype=np.float64),
                           np.asarray(params.blt_omega, dtype=np.float64))

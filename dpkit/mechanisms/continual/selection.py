@@ -34,14 +34,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from ... import _validate as V
 from ...accounting.events import Composed, Event, PureDP, Repeated
 from ...errors import DPKitError
-from ...random import RNGLike, as_generator
+from ...random import RNGLike, SecureGenerator, as_generator
+from .mechanism import run
+from .params import KINDS, CounterParams, Kind
 
 __all__ = ["SelectionParams", "svt_parameters", "run_selection", "run_selection_batch",
            "selection_event"]
@@ -99,7 +102,7 @@ class SelectionParams:
     dimension: int
     rho: float
     beta: float = 0.05
-    counter_kind: str | None = None
+    counter_kind: Kind | None = None
     svt_refreshes: int | None = None
     svt_threshold: float | None = None
 
@@ -118,7 +121,7 @@ class SelectionParams:
         if self.counter_kind is None:
             kind = "sqrt" if self.horizon * self.dimension <= 2**25 else "blt"
             object.__setattr__(self, "counter_kind", kind)
-        elif self.counter_kind not in ("tree", "honaker", "sqrt", "blt"):
+        elif self.counter_kind not in KINDS:
             raise DPKitError(f"counter_kind must be tree, honaker, sqrt or blt, got "
                              f"{self.counter_kind!r}")
         if (self.svt_refreshes is None) != (self.svt_threshold is None):
@@ -131,12 +134,11 @@ class SelectionParams:
             tau = V.nonnegative(svt_threshold=self.svt_threshold)
             object.__setattr__(self, "svt_threshold", tau)
 
-    def counter(self) -> Any:
+    def counter(self) -> CounterParams:
         """The d-dimensional counter of the "counters" branch (ℓ2 sensitivity √d)."""
-        from . import CounterParams
-
-        return CounterParams.for_rho(self.counter_kind, self.horizon, self.rho,  # type: ignore
-                                     dimension=self.dimension,
+        kind = self.counter_kind
+        assert kind is not None  # set at construction
+        return CounterParams.for_rho(kind, self.horizon, self.rho, dimension=self.dimension,
                                      bound=math.sqrt(self.dimension), relation="add_remove")
 
     @property
@@ -144,7 +146,9 @@ class SelectionParams:
         """(k, τ, ε) of the SVT branch (ε = ε1 = ε2 = √(ρ/k))."""
         if self.svt_refreshes is not None:
             k = int(self.svt_refreshes)
-            return k, float(self.svt_threshold), math.sqrt(self.rho / k)  # type: ignore[arg-type]
+            tau = self.svt_threshold
+            assert tau is not None  # given together with svt_refreshes (validated)
+            return k, float(tau), math.sqrt(self.rho / k)
         return svt_parameters(self.horizon, self.rho, self.beta)
 
 
@@ -158,7 +162,7 @@ def selection_event(params: SelectionParams) -> Event:
     return Composed((Repeated(PureDP(eps), k), Repeated(PureDP(eps), k)))
 
 
-def _rows(params: SelectionParams, stream: Any) -> np.ndarray:
+def _rows(params: SelectionParams, stream: npt.ArrayLike) -> np.ndarray:
     arr = V.finite_array(stream=stream)
     if arr.ndim == 1 and params.dimension == 1:
         arr = arr[:, None]
@@ -171,7 +175,7 @@ def _rows(params: SelectionParams, stream: Any) -> np.ndarray:
     return arr
 
 
-def run_selection(params: SelectionParams, stream: Any, rng: RNGLike) -> np.ndarray:
+def run_selection(params: SelectionParams, stream: npt.ArrayLike, rng: RNGLike) -> np.ndarray:
     """Run MaxSum (float outputs) or SumSelect (int column indices) over a whole stream.
 
     The SVT branch is an online loop whose decision at step t uses only rows ≤ t, so it is
@@ -189,7 +193,7 @@ _CHUNK_ELEMENTS = 2**22
 _MAX_OUTPUT = 2**32
 
 
-def run_selection_batch(params: SelectionParams, stream: Any, n: int,
+def run_selection_batch(params: SelectionParams, stream: npt.ArrayLike, n: int,
                         rng: RNGLike) -> np.ndarray:
     """``n`` independent runs of :func:`run_selection` on the same stream, shape (n, T).
 
@@ -218,8 +222,6 @@ def run_selection_batch(params: SelectionParams, stream: Any, n: int,
     if T == 0:
         return np.empty((runs, 0), dtype=np.float64 if maxsum else np.int64)
     if params.method == "counters":
-        from . import run
-
         res = np.empty((runs, T), dtype=np.float64 if maxsum else np.int64)
         for i in range(runs):
             noisy = np.asarray(run(params.counter(), xs, gen, backend="auto"))
@@ -233,8 +235,8 @@ def run_selection_batch(params: SelectionParams, stream: Any, n: int,
 
 
 def _svt_runs(sums: np.ndarray, problem: str, k: int, tau: float, n: int,
-              gen: np.random.Generator, *, threshold_scale: float, query_scale: float,
-              refresh_epsilon: float) -> np.ndarray:
+              gen: np.random.Generator | SecureGenerator, *, threshold_scale: float,
+              query_scale: float, refresh_epsilon: float) -> np.ndarray:
     """The SVT loop (spec §4.3) for n independent runs on column sums ``sums`` (T, d).
 
     Noise scales are arguments so that the audit's mis-calibrated twins run this very loop.
@@ -263,7 +265,8 @@ def _svt_runs(sums: np.ndarray, problem: str, k: int, tau: float, n: int,
                 if maxsum:
                     out[idx] = maxs[t] + gen.laplace(0.0, 1.0 / refresh_epsilon, size=idx.size)
                 else:
-                    g = gen.gumbel(size=(idx.size, d))
+                    g = (gen.gumbel(size=(idx.size, d)) if isinstance(gen, np.random.Generator)
+                         else -np.log(gen.exponential(size=(idx.size, d))))  # −log Exp(1)
                     cur[idx] = np.argmax(refresh_epsilon * sums[t] / 2.0 + g, axis=1)
                 refreshes[idx] += 1
                 thr[idx] = tau + threshold_scale * gen.laplace(size=idx.size)

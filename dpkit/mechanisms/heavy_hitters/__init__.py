@@ -20,39 +20,31 @@ with worst-case likelihood ratio exactly e^ε; a protocol run asks each user for
 report, so its event is that of one report (spec §5). The numpy code is the reference;
 ``_numba.py`` and ``_jax.py`` are kernels tested for the same law. Sampling is in floating
 point: not hardened against floating-point attacks. See docs/heavy_hitters.md.
+
+Layout: ``params`` (oracles, protocol params, records) ← ``privacy`` ← ``reference``,
+``_numba``, ``_jax`` ← ``mechanism`` (the oracles' public functions) ← ``protocol`` (the
+prefix-tree protocols, metrics, synthetic data) and ``scale`` (chunked / Dask runs);
+``oracles`` re-exports the oracle layer under its historical name.
 """
 
-from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
-from ... import _validate as V
-from ...errors import DPKitError
-from ...random import as_generator
-from .oracles import (
+from . import oracles  # noqa: F401 (the historical submodule, kept reachable as an attribute)
+from .mechanism import aggregate, estimate, merge, perturb, support_counts, variance
+from .params import (
+    FREQUENCY_ORACLES,
     GRR,
     MAX_DOMAIN,
     OLH,
     OUE,
+    PROTOCOLS,
     FrequencyState,
+    HeavyHitterParams,
+    HeavyHitterResult,
     OLHReports,
     Oracle,
-    aggregate,
-    estimate,
-    merge,
-    perturb,
-    perturb_reference,
-    support_counts,
-    variance,
 )
 from .privacy import max_log_ratio, oue_rdp, output_pmf, privacy_event
 from .protocol import (
-    FREQUENCY_ORACLES,
-    PROTOCOLS,
-    HeavyHitterParams,
-    HeavyHitterResult,
     f1_score,
     find_heavy_hitters,
     ncr,
@@ -61,7 +53,9 @@ from .protocol import (
     run_protocol,
     treehist_threshold,
     true_top_k,
+    zipf_items,
 )
+from .reference import perturb_reference
 from .scale import (
     aggregate_chunks,
     chunk_rngs,
@@ -74,70 +68,15 @@ from .scale import (
 )
 
 __all__ = [
-    "GRR",
-    "OUE",
-    "OLH",
-    "Oracle",
-    "OLHReports",
-    "FrequencyState",
-    "MAX_DOMAIN",
-    "perturb",
-    "perturb_reference",
-    "aggregate",
-    "merge",
-    "estimate",
-    "support_counts",
-    "variance",
-    "privacy_event",
-    "oue_rdp",
-    "output_pmf",
-    "max_log_ratio",
-    "PROTOCOLS",
-    "FREQUENCY_ORACLES",
-    "HeavyHitterParams",
-    "HeavyHitterResult",
-    "find_heavy_hitters",
-    "run_protocol",
-    "partition_users",
-    "treehist_threshold",
-    "true_top_k",
-    "chunk_rngs",
-    "perturb_aggregate",
-    "tree_merge",
-    "aggregate_chunks",
-    "chunked_aggregator",
-    "dask_aggregate",
-    "dask_perturb_aggregate",
-    "dask_aggregator",
-    "f1_score",
-    "ncr",
-    "relative_error",
-    "zipf_items",
+    # frequency oracles (params, mechanism, reference, privacy)
+    "GRR", "OUE", "OLH", "Oracle", "OLHReports", "FrequencyState", "MAX_DOMAIN",
+    "perturb", "perturb_reference", "aggregate", "merge", "estimate", "support_counts",
+    "variance", "privacy_event", "oue_rdp", "output_pmf", "max_log_ratio",
+    # the prefix-tree protocol (params, protocol)
+    "PROTOCOLS", "FREQUENCY_ORACLES", "HeavyHitterParams", "HeavyHitterResult",
+    "find_heavy_hitters", "run_protocol", "partition_users", "treehist_threshold", "true_top_k",
+    "f1_score", "ncr", "relative_error", "zipf_items",
+    # scale-out (scale)
+    "chunk_rngs", "perturb_aggregate", "tree_merge", "aggregate_chunks", "chunked_aggregator",
+    "dask_aggregate", "dask_perturb_aggregate", "dask_aggregator",
 ]
-
-
-def zipf_items(n: int, item_bits: int, exponent: float, rng: Any, *,
-               support: int = 4096) -> np.ndarray:
-    """n synthetic items: a Zipf(exponent) law over ``support`` random distinct ℓ-bit items.
-
-    The rank-r item (r = 1..support) has probability ∝ r^−exponent; the items themselves are
-    drawn uniformly without replacement from [0, 2^ℓ), so prefixes carry no hidden order.
-
-    Raises:
-        DPKitError: n not in [0, 2^32], item_bits not in [1, 32], exponent not finite ≥ 0,
-            support not in [1, 2^24], or rng not None / an int seed / a numpy Generator.
-    """
-    n = V.integer(minimum=0, maximum=2**32, n=n)
-    item_bits = V.integer(minimum=1, maximum=32, item_bits=item_bits)
-    exponent = V.nonnegative(exponent=exponent)
-    support = V.integer(minimum=1, maximum=2**24, support=support)
-    gen = as_generator(rng)
-    if not isinstance(gen, np.random.Generator):
-        raise DPKitError("rng must be None, an int seed or a numpy Generator (synthetic data "
-                         "needs NumPy's choice), got a SecureGenerator")
-    m = min(support, 2**item_bits)
-    vocab = gen.choice(2**item_bits, size=m, replace=False) if item_bits <= 24 else \
-        np.unique(gen.integers(0, 2**item_bits, size=2 * m))[:m]
-    vocab = gen.permutation(vocab)
-    w = np.arange(1, m + 1, dtype=float) ** -float(exponent)
-    return vocab[gen.choice(m, size=n, p=w / w.sum())].astype(np.int64)

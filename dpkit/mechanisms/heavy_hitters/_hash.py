@@ -24,14 +24,18 @@ relative error below g²/2^64 (irrelevant next to sampling noise; see
 finalizer (Steele, Lea, Flood 2014): a = mix(s + φ), b = mix(s + 2φ), φ = 0x9E3779B97F4A7C15.
 
 Pool mode: hash j ∈ [0, S) of a pool has seed s_j = pool_seed · 2^32 + j (pool_seed < 2^32).
+The published part of a report (a fresh seed, or a pool index j) is drawn by
+:func:`draw_seeds`, on the host, for the numpy reference and the numba kernel alike.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ...random import SecureGenerator
+
 __all__ = ["GOLDEN", "mix64", "fmix32", "hash_coefficients", "hash_values", "pool_seeds",
-           "collision_probability"]
+           "collision_probability", "draw_seeds"]
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -91,3 +95,15 @@ def collision_probability(g: int) -> float:
     count_hi = (1 << 32) - n_lo * g  # number of buckets of size n_hi
     total = count_hi * n_hi * n_hi + (g - count_hi) * n_lo * n_lo
     return total / float(1 << 64)
+
+
+def draw_seeds(num_hashes: int | None, n: int,
+               gen: np.random.Generator | SecureGenerator) -> np.ndarray:
+    """The public seeds of n OLH reports (uint64): fresh 64-bit seeds (``num_hashes`` None)
+    or uniform pool indices j ∈ [0, num_hashes). ``gen`` must be a *public* generator
+    (:func:`dpkit.random.public_generator`): these values are published."""
+    if num_hashes is None:
+        hi = np.asarray(gen.integers(0, 2**32, size=n)).astype(np.uint64)
+        lo = np.asarray(gen.integers(0, 2**32, size=n)).astype(np.uint64)
+        return (hi << np.uint64(32)) | lo
+    return np.asarray(gen.integers(0, num_hashes, size=n)).astype(np.uint64)

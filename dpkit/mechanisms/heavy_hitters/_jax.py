@@ -23,8 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ... import _jax_random as R
-from .. import _rr
-from .oracles import GRR, OLH, OUE, OLHReports, check_items
+from .._rr import log_flip_probability, log_keep_probability
+from .params import GRR, OLH, OUE, OLHReports, Oracle, check_items
 
 __all__ = ["perturb_jax", "olh_hash_jax"]
 
@@ -104,7 +104,7 @@ def _olh_kernel(key: Any, v: Any, log_p: Any, log_flip: Any, g: Any, pool: int,
 
 def _log_keep(eps: float, k: int) -> float:
     """log p for p = 1/(1 + (k − 1)e^−ε), accurate also when 1 − p is tiny (host side)."""
-    return _rr.log_keep_probability(eps, k)
+    return log_keep_probability(eps, k)
 
 
 _LOG_HALF_CELL = -65.0 * math.log(2.0)  # log 2^−65, half of the uniform's 2^−64 cell
@@ -122,24 +122,24 @@ def _log_rounded_up(log_r: float) -> float:
 
 def _log_flip(eps: float, k: int) -> float:
     """log(1 − p) = log(k − 1) − ε − log1p((k − 1)e^−ε) of a k-ary GRR, rounded up."""
-    return _log_rounded_up(_rr.log_flip_probability(eps, k))
+    return _log_rounded_up(log_flip_probability(eps, k))
 
 
-def perturb_jax(o: Any, items: Any, key: Any) -> Any:
+def perturb_jax(o: Oracle, items: Any, key: Any) -> Any:
     """Reports with the JAX kernels (see :func:`dpkit.mechanisms.heavy_hitters.perturb`).
 
     Items are validated on the host (range, integrality). Returns JAX arrays (OLH: an
     :class:`OLHReports` of JAX arrays).
     """
     key = R.as_key(key)
-    v_np = check_items(np.asarray(items), o.domain_size)
+    v_np = check_items(items, o.domain_size)
     with jax.enable_x64(True):
         v = jnp.asarray(v_np, dtype=jnp.int64)
         if isinstance(o, GRR):
             return _grr_kernel(key, v, _log_keep(o.epsilon, o.domain_size),
                                _log_flip(o.epsilon, o.domain_size), jnp.int64(o.domain_size))
         if isinstance(o, OUE):
-            log_q = _log_rounded_up(_rr.log_flip_probability(o.epsilon, 2))  # 1/(1 + e^ε)
+            log_q = _log_rounded_up(log_flip_probability(o.epsilon, 2))  # 1/(1 + e^ε)
             return _oue_kernel(key, v, log_q, o.domain_size)
         if isinstance(o, OLH):
             pool = 0 if o.num_hashes is None else o.num_hashes

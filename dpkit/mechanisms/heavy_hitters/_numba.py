@@ -17,14 +17,14 @@ kernels (:func:`dpkit.random.route_backend` runs the numpy reference instead).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numba import njit, prange
 
 from ... import _numba_random as NR
-from ...random import public_generator
-from .oracles import GRR, OLH, OUE, OLHReports, _olh_seeds, flip_probability
+from ...random import SecureGenerator, public_generator
+from .._rr import flip_probability
+from ._hash import draw_seeds
+from .params import GRR, OLH, OUE, OLHReports, Oracle
 
 __all__ = ["perturb_numba", "olh_support_pool", "olh_support_fresh", "olh_hash_numba"]
 
@@ -69,8 +69,8 @@ def _coeffs(s: np.uint64) -> tuple[np.uint64, np.uint64]:
 
 @njit(cache=True, inline="always")
 def _grr_one(base: np.uint64, k: int, v: np.int64, flip: float,
-             m: np.uint64) -> tuple[int, int]:
-    # draw the flip (u < 1 − p), so that grid rounding can only raise it (oracles.py)
+             m: np.uint64) -> tuple[np.int64, int]:
+    # draw the flip (u < 1 − p), so that grid rounding can only raise it (reference.py)
     if not NR.uniform(base, k) < flip:
         return v, k + 1
     r, k = _bounded(base, k + 1, m - np.uint64(1))
@@ -124,7 +124,8 @@ def _olh_kernel(key: np.uint64, v: np.ndarray, seeds: np.ndarray, flip: float, g
     return out
 
 
-def perturb_numba(o: Any, v: np.ndarray, gen: Any) -> Any:
+def perturb_numba(o: Oracle, v: np.ndarray,
+                  gen: np.random.Generator | SecureGenerator) -> np.ndarray | OLHReports:
     """Reports of the validated items ``v`` (int64) with the numba kernels."""
     key = NR.seed_key(gen)
     if isinstance(o, GRR):
@@ -135,7 +136,7 @@ def perturb_numba(o: Any, v: np.ndarray, gen: Any) -> Any:
         # public seeds from a separate generator (as the numpy reference), independent of
         # the private key drawn above: the server sees them, so they must not be words of the
         # kernel's private SplitMix streams (mix is invertible) nor of the caller's stream.
-        seeds = _olh_seeds(o, v.size, public_generator(gen))
+        seeds = draw_seeds(o.num_hashes, v.size, public_generator(gen))
         pool = 0 if o.num_hashes is None else o.num_hashes
         y = _olh_kernel(key, v, seeds, flip_probability(o.epsilon, o.g), o.g, pool,
                         np.uint64(o.pool_seed))

@@ -21,13 +21,24 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
+from collections.abc import Iterable
 
 import numpy as np
+import numpy.typing as npt
 
 from ... import _validate as V
+from ...accounting.accountant import DEFAULT_ORDERS
+from ...accounting.events import (
+    REPLACE_ONE,
+    Event,
+    PureDP,
+    RandomizedResponse,
+    RDPCurve,
+    Repeated,
+)
 from ...errors import DPKitError
-from .oracles import GRR, OLH, OUE, _check_oracle
+from ._hash import hash_coefficients, hash_values
+from .params import GRR, OLH, OUE, HeavyHitterParams, Oracle, check_oracle
 
 __all__ = ["privacy_event", "oue_rdp", "output_pmf", "max_log_ratio"]
 
@@ -45,14 +56,17 @@ def _bern_rdp(a: float, b: float, orders: np.ndarray) -> np.ndarray:
     return out
 
 
-def oue_rdp(epsilon: float, orders: Any = None) -> np.ndarray:
+def oue_rdp(epsilon: float, orders: npt.ArrayLike | None = None) -> np.ndarray:
     """Exact RDP of OUE: D_α(Bern(½)‖Bern(q)) + D_α(Bern(q)‖Bern(½)), q = 1/(e^ε + 1).
 
     q is the sampler's own (:attr:`OUE.q`: binary RR's flip probability from
     :mod:`dpkit.mechanisms._rr`, no overflow at ε > 709, floored at the smallest float).
-    """
-    from ...accounting import DEFAULT_ORDERS
+    Privacy statement: OUE is ε-LDP (replace-one); this is its exact Rényi curve.
+    Wang, Blocki, Li, Jha 2017; Mironov 2017 (RDP).
 
+    Raises:
+        DPKitError: epsilon not > 0; orders not valid RDP orders.
+    """
     eps = V.positive(epsilon=epsilon)
     a = V.orders(orders=DEFAULT_ORDERS if orders is None else orders)
     q = OUE(eps, 2).q
@@ -61,7 +75,7 @@ def oue_rdp(epsilon: float, orders: Any = None) -> np.ndarray:
     return out
 
 
-def privacy_event(obj: Any) -> Any:
+def privacy_event(obj: Oracle | HeavyHitterParams) -> Event:
     """The dpkit.accounting event of one report (an oracle) or of one protocol run.
 
     Privacy statement: ε-LDP per user, replace-one relation (any two items of one user).
@@ -70,19 +84,14 @@ def privacy_event(obj: Any) -> Any:
     protocol run) the event of its OLH oracle, or ``Repeated(event, reports_per_user)`` when
     a person may report more than once (spec §5). Wang, Blocki, Li, Jha 2017.
 
+    Raises:
+        DPKitError: obj not a GRR, OUE, OLH or HeavyHitterParams.
+
     >>> privacy_event(GRR(1.0, 4)).epsilon_inf()
     1.0
     """
-    from ...accounting.events import (
-        REPLACE_ONE,
-        PureDP,
-        RandomizedResponse,
-        RDPCurve,
-        Repeated,
-    )
-    from .protocol import HeavyHitterParams
-
     if isinstance(obj, HeavyHitterParams):
+        ev: Event
         if obj.fo == "oue":  # candidate-domain OUE: the exact curve does not depend on D
             ev = privacy_event(OUE(obj.epsilon, 2))
         elif obj.fo == "grr":  # candidate-domain GRR: D_t varies by level -> PureDP(ε)
@@ -90,19 +99,17 @@ def privacy_event(obj: Any) -> Any:
         else:
             ev = privacy_event(obj.oracle(obj.item_bits))
         return ev if obj.reports_per_user == 1 else Repeated(ev, obj.reports_per_user)
-    o = _check_oracle(obj)
+    o = check_oracle(obj)
     if isinstance(o, GRR):
         return RandomizedResponse(o.epsilon, o.domain_size)
     if isinstance(o, OLH):
         return RandomizedResponse(o.epsilon, o.g)
-    from ...accounting import DEFAULT_ORDERS
-
     orders = np.unique(np.concatenate([np.asarray(DEFAULT_ORDERS, dtype=float), [np.inf]]))
     return RDPCurve(tuple(orders), tuple(oue_rdp(o.epsilon, orders)), REPLACE_ONE)
 
 
 # ============================================================ enumeration (small instances)
-def output_pmf(oracle: Any, item: int, *, p: float | None = None,
+def output_pmf(oracle: Oracle, item: int, *, p: float | None = None,
                q: float | None = None, seed: int = 0) -> np.ndarray:
     """The exact pmf of one report over every output, by enumeration (small domains only).
 
@@ -114,7 +121,7 @@ def output_pmf(oracle: Any, item: int, *, p: float | None = None,
     Raises:
         DPKitError: bad oracle or item; p or q not in [0, 1]; seed not in [0, 2^64).
     """
-    o = _check_oracle(oracle)
+    o = check_oracle(oracle)
     v = V.integer(minimum=0, maximum=o.domain_size - 1, item=item)
     p = None if p is None else V.probability(p=p)
     q = None if q is None else V.probability(q=q)
@@ -133,17 +140,15 @@ def output_pmf(oracle: Any, item: int, *, p: float | None = None,
         d = o.domain_size
         out = np.empty(2**d)
         for idx, bits in enumerate(itertools.product((0, 1), repeat=d)):
-            b = bits[::-1]  # b[u] is bit u of idx
+            bit = bits[::-1]  # bit[u] is bit u of idx
             pr = 1.0
             for u in range(d):
                 r = pp if u == v else qq
-                pr *= r if b[u] else 1.0 - r
+                pr *= r if bit[u] else 1.0 - r
             out[idx] = pr
         return out
-    from . import _hash
-
-    a, b = _hash.hash_coefficients(np.array([seed], dtype=np.uint64))
-    x = int(_hash.hash_values(a, b, np.array([v]), o.g)[0])
+    a, b = hash_coefficients(np.array([seed], dtype=np.uint64))
+    x = int(hash_values(a, b, np.array([v]), o.g)[0])
     pp = o.p if p is None else p
     qq = o.q_grr if q is None else q
     out = np.full(o.g, qq)
@@ -151,8 +156,8 @@ def output_pmf(oracle: Any, item: int, *, p: float | None = None,
     return out
 
 
-def max_log_ratio(oracle: Any, *, p: float | None = None, q: float | None = None,
-                  seeds: Any = range(64)) -> float:
+def max_log_ratio(oracle: Oracle, *, p: float | None = None, q: float | None = None,
+                  seeds: Iterable[int] = range(64)) -> float:
     """max over items v ≠ v' and outputs o of log P(o|v)/P(o|v'), by enumeration.
 
     For OLH the maximum also runs over the given seeds (those with H_s(v) ≠ H_s(v') attain
@@ -161,7 +166,7 @@ def max_log_ratio(oracle: Any, *, p: float | None = None, q: float | None = None
     Raises:
         DPKitError: bad oracle, domain_size > 64, p or q not in [0, 1], bad seeds.
     """
-    o = _check_oracle(oracle)
+    o = check_oracle(oracle)
     d = o.domain_size
     if d > 64:
         raise DPKitError(f"domain_size must be <= 64 to enumerate, got {d}")

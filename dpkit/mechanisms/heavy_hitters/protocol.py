@@ -30,25 +30,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
+import numpy.typing as npt
 from scipy.special import ndtri_exp
 
 from ... import _validate as V
 from ...errors import DPKitError
-from ...random import RNGLike, as_generator, public_generator
-from .oracles import (
+from ...random import RNGLike, SecureGenerator, as_generator, public_generator
+from .mechanism import aggregate, estimate, perturb, variance
+from .params import (
+    FREQUENCY_ORACLES,
     GRR,
-    OLH,
     OUE,
+    PROTOCOLS,
     FrequencyState,
-    aggregate,
+    HeavyHitterParams,
+    HeavyHitterResult,
+    Oracle,
     check_items,
-    estimate,
-    perturb,
-    variance,
 )
 
 __all__ = [
@@ -64,161 +65,17 @@ __all__ = [
     "f1_score",
     "ncr",
     "relative_error",
+    "zipf_items",
 ]
-
-PROTOCOLS = ("pem", "treehist", "local_pem", "tap", "taps")
-FREQUENCY_ORACLES = ("olh", "grr", "oue")
 
 #: estimator(party, level, candidates) -> estimated counts of the candidates in the party.
 Estimator = Callable[[int, int, np.ndarray], np.ndarray]
+#: noise_sd(party, level) -> the standard deviation of the party's estimates at count 0.
+NoiseSD = Callable[[int, int], float]
 #: aggregator(oracle, items, rng) -> FrequencyState of one user group's reports.
-Aggregator = Callable[[Any, np.ndarray, Any], Any]
-
-
-@dataclass(frozen=True)
-class HeavyHitterParams:
-    """Parameters of a prefix-tree heavy-hitter protocol (spec §3.1, §4).
-
-    Levels: s_0 = γ (all 2^γ prefixes are the first candidates), s_t = min(ℓ, γ + tη) for
-    t = 1..G, G = ⌈(ℓ − γ)/η⌉. Each party splits its users uniformly at random into
-    :attr:`num_groups` groups of (almost) equal size (G; G + 1 for TreeHist, whose extra group
-    re-estimates the final survivors); group t reports its s_t-bit prefix once with OLH(ε)
-    over [0, 2^{s_t}) (the TreeHist final group its full ℓ-bit item).
-
-    Protocols: ``"pem"`` (all parties pooled at every level: PEM over the union of users; with
-    one party, plain PEM), ``"treehist"`` (the single-party baseline of BNST17, pooled over
-    parties: keep every child whose pooled estimate is ≥ z_t·sd_t with
-    z_t = Φ^{-1}(1 − β/(G·|cand_t|)), at most b_max, no top-k floor; final ranking by a
-    separate user group), ``"local_pem"`` (every party runs PEM for its own top-k; the
-    coordinator unions and re-ranks with summed estimates), ``"tap"`` (shared levels pooled,
-    then per-party adaptive extension) and ``"taps"`` (TAP plus sequential consensus-based
-    pruning) — the last two as reconstructed in the spec (§4).
-
-    Privacy: ε-LDP per user (replace-one), see :func:`privacy_event`; ``reports_per_user`` r
-    > 1 states that a person may be in r parties/collections (then ``Repeated(event, r)``).
-
-    Args:
-        epsilon: ε > 0 of each report.
-        item_bits: ℓ ∈ [1, 32], items are integers in [0, 2^ℓ).
-        k: target size, 1 ≤ k ≤ 2^ℓ.
-        protocol: one of :data:`PROTOCOLS` (default "taps").
-        start_bits: γ (default min(⌈log2 k⌉, ℓ − 1)), 0 ≤ γ < ℓ, 2^γ ≤ 2^20.
-        step_bits: η ≥ 1 bits per extension (default 2), k·2^η ≤ 2^20.
-        shared_levels: S, levels pooled across parties in TAP/TAPS (default: the levels with
-            s_t ≤ ⌈ℓ/3⌉).
-        b_shared: prefixes kept per shared level (default 2k).
-        z_keep, b_max: TAP's adaptive rule: keep prefixes with estimate ≥ z_keep·sd, at least
-            the top k and at most b_max (defaults 2.0, 4k).
-        z_prior, z_new: TAPS thresholds for prior-supported / unsupported prefixes (1.0, 3.0).
-        fo: the frequency oracle: "olh" (default; every level over the full prefix domain,
-            non-interactive) or "grr" / "oue" in candidate-domain mode (spec §4.6): the
-            level-t group is sent the public candidate list cand_t and reports the index of
-            its prefix in cand_t, or ⊥ = |cand_t| when absent, with GRR / OUE over
-            |cand_t| + 1 values (interactive: one round per level). A party can then only
-            estimate its own candidates; in the final ranking an item outside party j's
-            final list gets 0 from party j (a downward bias, documented).
-        beta: TreeHist's false-positive budget, 0 < β < 1 (default 0.05): by a union bound
-            over all G·|cand_t| tests, a prefix of count 0 survives some level with
-            probability ≲ β (Gaussian approximation of the OLH noise).
-        num_hashes: OLH pool size S ("auto": see :class:`~.oracles.OLH`; None: fresh per-user
-            seeds, O(N·candidates) server).
-        pool_seed: public seed of level 1's OLH pool (level t uses pool_seed + t mod 2^32).
-        reports_per_user: r ≥ 1 (default 1, disjoint users).
-
-    Raises:
-        DPKitError: a parameter out of range (named).
-    """
-
-    epsilon: float
-    item_bits: int
-    k: int
-    protocol: str = "taps"
-    start_bits: int | None = None
-    step_bits: int = 2
-    shared_levels: int | None = None
-    b_shared: int | None = None
-    z_keep: float = 2.0
-    b_max: int | None = None
-    z_prior: float = 1.0
-    z_new: float = 3.0
-    beta: float = 0.05
-    fo: str = "olh"
-    num_hashes: int | str | None = "auto"
-    pool_seed: int = 0
-    reports_per_user: int = 1
-
-    def __post_init__(self) -> None:
-        s = object.__setattr__
-        s(self, "epsilon", V.positive(epsilon=self.epsilon))
-        ell = V.integer(minimum=1, maximum=32, item_bits=self.item_bits)
-        s(self, "item_bits", ell)
-        k = V.integer(minimum=1, maximum=min(2**ell, 2**20), k=self.k)
-        s(self, "k", k)
-        if self.protocol not in PROTOCOLS:
-            raise DPKitError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
-        gamma = min((k - 1).bit_length(), ell - 1) if self.start_bits is None else self.start_bits
-        s(self, "start_bits", V.integer(minimum=0, maximum=min(ell - 1, 20), start_bits=gamma))
-        eta = V.integer(minimum=1, maximum=ell, step_bits=self.step_bits)
-        s(self, "step_bits", eta)
-        b_shared = 2 * k if self.b_shared is None else self.b_shared
-        s(self, "b_shared", V.integer(minimum=k, maximum=2**20, b_shared=b_shared))
-        b_max = 4 * k if self.b_max is None else self.b_max
-        s(self, "b_max", V.integer(minimum=k, maximum=2**20, b_max=b_max))
-        if max(self.b_shared, self.b_max) << eta > 2**24:
-            raise DPKitError(f"b_max * 2**step_bits must be <= 2**24 candidates per level, got "
-                             f"{max(self.b_shared, self.b_max)} * 2**{eta}")
-        for name in ("z_keep", "z_prior", "z_new"):
-            s(self, name, V.finite(**{name: getattr(self, name)}))
-        if self.fo not in FREQUENCY_ORACLES:
-            raise DPKitError(f"fo must be one of {FREQUENCY_ORACLES}, got {self.fo!r}")
-        s(self, "beta", V.in_range(0.0, 1.0, low_open=True, high_open=True, beta=self.beta))
-        g = self.num_levels
-        shared = self.shared_levels
-        if shared is None:
-            cut = math.ceil(ell / 3)
-            shared = sum(1 for t in range(1, g + 1) if self.prefix_bits(t) <= cut)
-        s(self, "shared_levels", V.integer(minimum=0, maximum=g, shared_levels=shared))
-        if self.num_hashes is not None and self.num_hashes != "auto":
-            s(self, "num_hashes", V.integer(minimum=1, maximum=2**32, num_hashes=self.num_hashes))
-        s(self, "pool_seed", V.integer(minimum=0, maximum=2**32 - 1, pool_seed=self.pool_seed))
-        s(self, "reports_per_user", V.integer(minimum=1, reports_per_user=self.reports_per_user))
-
-    @property
-    def num_levels(self) -> int:
-        """G = ⌈(ℓ − γ)/η⌉ ≥ 1."""
-        return -(-(self.item_bits - self.start_bits) // self.step_bits)
-
-    @property
-    def num_groups(self) -> int:
-        """User groups per party: G (one per level), G + 1 for TreeHist (final group)."""
-        return self.num_levels + (self.protocol == "treehist")
-
-    def prefix_bits(self, level: int) -> int:
-        """s_t = min(ℓ, γ + tη) (s_0 = γ); the TreeHist final group t = G + 1 has ℓ bits."""
-        return min(self.item_bits, self.start_bits + level * self.step_bits)
-
-    def oracle(self, bits: int, level: int = 1) -> OLH:
-        """The OLH oracle of a level whose prefixes have ``bits`` bits."""
-        return OLH(self.epsilon, max(2, 2**bits), num_hashes=self.num_hashes,
-                   pool_seed=(self.pool_seed + level) % 2**32)
-
-    def privacy_event(self) -> Any:
-        """Same as :func:`~dpkit.mechanisms.heavy_hitters.privacy.privacy_event` (self)."""
-        from .privacy import privacy_event
-
-        return privacy_event(self)
-
-
-@dataclass(frozen=True)
-class HeavyHitterResult:
-    """The protocol's answer: ``items`` (top-k, by decreasing estimate, ties by smaller item)
-    and their estimated global ``counts``; ``candidates`` is |∪_j H_j| before the final
-    ranking; ``group_sizes[j][t-1]`` = n_{j,t} (users of party j reporting at level t)."""
-
-    items: np.ndarray
-    counts: np.ndarray
-    candidates: int = 0
-    group_sizes: tuple[tuple[int, ...], ...] = field(default_factory=tuple)
+Aggregator = Callable[[Oracle, np.ndarray, RNGLike], FrequencyState]
+#: one party's items (a 1-D integer array) or a list of parties' items.
+Parties = Union[npt.ArrayLike, Sequence[npt.ArrayLike]]  # noqa: UP007 (runtime alias)
 
 
 # ============================================================================ helpers
@@ -226,6 +83,14 @@ def _top(cand: np.ndarray, est: np.ndarray, m: int) -> np.ndarray:
     """Indices of the m best candidates: larger estimate first, ties by smaller item."""
     order = np.lexsort((cand, -est))
     return order[:m]
+
+
+def _pooled(estimator: Estimator, m: int, t: int, cand: np.ndarray) -> np.ndarray:
+    """Σ_j estimator(j, t, cand) over the m parties (float64, summed in party order)."""
+    total = np.zeros(cand.size)
+    for j in range(m):
+        total = total + np.asarray(estimator(j, t, cand), dtype=float)
+    return total
 
 
 def _children(prefixes: np.ndarray, extra: int) -> np.ndarray:
@@ -266,27 +131,27 @@ def treehist_threshold(params: HeavyHitterParams, num_candidates: int) -> float:
 
 
 def _treehist(params: HeavyHitterParams, m: int, estimator: Estimator,
-              noise_sd: Callable[[int, int], float]) -> tuple[np.ndarray, np.ndarray, int]:
+              noise_sd: NoiseSD) -> tuple[np.ndarray, np.ndarray, int]:
     """TreeHist control flow (BNST17 as in spec §3.2), estimates pooled over the m parties."""
     p = params
     big_g = p.num_levels
     k_set = np.arange(2**p.start_bits, dtype=np.int64)
     for t in range(1, big_g + 1):
         cand = _children(k_set, p.prefix_bits(t) - p.prefix_bits(t - 1))
-        est = sum(np.asarray(estimator(j, t, cand), dtype=float) for j in range(m))
+        est = _pooled(estimator, m, t, cand)
         sd = math.sqrt(sum(noise_sd(j, t) ** 2 for j in range(m)))
         keep = est >= treehist_threshold(p, cand.size) * sd
         kc, ke = cand[keep], est[keep]
         k_set = kc[_top(kc, ke, p.b_max)]
         if k_set.size == 0:
             return k_set, np.zeros(0), 0
-    est = sum(np.asarray(estimator(j, big_g + 1, k_set), dtype=float) for j in range(m))
+    est = _pooled(estimator, m, big_g + 1, k_set)
     idx = _top(k_set, est, p.k)
     return k_set[idx], est[idx], int(k_set.size)
 
 
 def run_protocol(params: HeavyHitterParams, party_sizes: Sequence[int], estimator: Estimator,
-                 noise_sd: Callable[[int, int], float]) -> tuple[np.ndarray, np.ndarray, int]:
+                 noise_sd: NoiseSD) -> tuple[np.ndarray, np.ndarray, int]:
     """The server/coordinator control flow of the protocol, given level estimates.
 
     ``estimator(j, t, candidates)`` returns party j's (scaled) estimated counts of the
@@ -324,10 +189,10 @@ def run_protocol(params: HeavyHitterParams, party_sizes: Sequence[int], estimato
     k_set = np.arange(2**p.start_bits, dtype=np.int64)
     for t in range(1, shared + 1):
         cand = _children(k_set, p.prefix_bits(t) - p.prefix_bits(t - 1))
-        est = sum(np.asarray(estimator(j, t, cand), dtype=float) for j in range(m))
+        est = _pooled(estimator, m, t, cand)
         k_set = cand[_top(cand, est, keep_shared)]
     if shared == big_g:
-        est = sum(np.asarray(estimator(j, big_g, k_set), dtype=float) for j in range(m))
+        est = _pooled(estimator, m, big_g, k_set)
         idx = _top(k_set, est, p.k)
         return k_set[idx], est[idx], int(k_set.size)
     order = sorted(range(m), key=lambda j: (-party_sizes[j], j))
@@ -360,13 +225,12 @@ def run_protocol(params: HeavyHitterParams, party_sizes: Sequence[int], estimato
         if proto == "taps":
             prior_items.append(kj)
     union = np.unique(np.concatenate(found))
-    est = sum(np.asarray(estimator(j, big_g, union), dtype=float) for j in range(m))
+    est = _pooled(estimator, m, big_g, union)
     idx = _top(union, est, p.k)
     return union[idx], est[idx], int(union.size)
 
 
-def _checked_callbacks(estimator: Any, noise_sd: Any) -> tuple[Estimator,
-                                                                Callable[[int, int], float]]:
+def _checked_callbacks(estimator: object, noise_sd: object) -> tuple[Estimator, NoiseSD]:
     """The caller's estimator and noise_sd, with their outputs validated."""
     if not callable(estimator):
         raise DPKitError("estimator must be callable: (party, level, candidates) -> counts")
@@ -401,7 +265,7 @@ def _item_list(**kwargs: Any) -> list[Any]:
     return items
 
 
-def _parties(parties: Any, item_bits: int) -> list[np.ndarray]:
+def _parties(parties: object, item_bits: int) -> list[np.ndarray]:
     if isinstance(parties, np.ndarray) or (hasattr(parties, "shape") and not
                                            isinstance(parties, (list, tuple))):
         parties = [parties]
@@ -416,13 +280,13 @@ def _parties(parties: Any, item_bits: int) -> list[np.ndarray]:
     return out
 
 
-def find_heavy_hitters(params: HeavyHitterParams, parties: Any, rng: RNGLike, *,
+def find_heavy_hitters(params: HeavyHitterParams, parties: Parties, rng: RNGLike, *,
                        backend: str = "auto",
                        aggregator: Aggregator | None = None) -> HeavyHitterResult:
     """Find the global top-k items of one or several parties' users under ε-LDP.
 
     Each party partitions its users into G level groups (:func:`partition_users`); every user
-    sends one OLH report of its s_t-bit prefix (:func:`~.oracles.perturb`); the party's
+    sends one OLH report of its s_t-bit prefix (:func:`~.mechanism.perturb`); the party's
     aggregator keeps the mergeable OLH state per level; the coordinator runs
     :func:`run_protocol` with estimates ĉ_{j,t}(c)·n_j/n_{j,t} and noise sd
     √Var_OLH(0; n_{j,t})·n_j/n_{j,t}.
@@ -437,8 +301,8 @@ def find_heavy_hitters(params: HeavyHitterParams, parties: Any, rng: RNGLike, *,
         rng: None, an int seed, a numpy Generator or SecureGenerator.
         backend: kernels for perturb/estimate: "auto", "numpy" or "numba".
         aggregator: optional ``(oracle, items, rng) -> FrequencyState`` that perturbs and
-            aggregates one user group (default: one :func:`~.oracles.perturb` then
-            :func:`~.oracles.aggregate`); e.g. :func:`~.scale.dask_aggregator` to run the
+            aggregates one user group (default: one :func:`~.mechanism.perturb` then
+            :func:`~.mechanism.aggregate`); e.g. :func:`~.scale.dask_aggregator` to run the
             groups' chunks on a Dask cluster, :func:`~.scale.chunked_aggregator` for the same
             chunking serially. It must perturb each item exactly once with the oracle given.
 
@@ -464,24 +328,15 @@ def find_heavy_hitters(params: HeavyHitterParams, parties: Any, rng: RNGLike, *,
     if p.fo != "olh":
         return _find_candidate_mode(p, data, gen, backend, aggregator)
     oracles = [p.oracle(p.prefix_bits(t), t) for t in range(1, big_g + 1)]
-    states: list[list[Any]] = []
+    states: list[list[FrequencyState]] = []
     sizes: list[tuple[int, ...]] = []
     pub = public_generator(gen)  # the groups are public: never from the private stream
     for items in data:
         groups = partition_users(p, items.size, pub)
-        row = []
+        row: list[FrequencyState] = []
         for t, grp in enumerate(groups, start=1):
             prefix = items[grp] >> (p.item_bits - p.prefix_bits(t))
-            if aggregator is None:
-                reports = perturb(oracles[t - 1], prefix, gen, backend=backend)
-                row.append(aggregate(oracles[t - 1], reports))
-            else:
-                st = aggregator(oracles[t - 1], prefix, gen)
-                if not isinstance(st, FrequencyState) or st.oracle != oracles[t - 1] \
-                        or st.n != prefix.size:
-                    raise DPKitError("aggregator must return the FrequencyState of exactly "
-                                     "the group's reports under the given oracle")
-                row.append(st)
+            row.append(_run_group(oracles[t - 1], prefix, gen, backend, aggregator))
         states.append(row)
         sizes.append(tuple(int(g.size) for g in groups))
     n = [int(items.size) for items in data]
@@ -492,14 +347,15 @@ def find_heavy_hitters(params: HeavyHitterParams, parties: Any, rng: RNGLike, *,
 
     def noise_sd(j: int, t: int) -> float:
         st = states[j][t - 1]
-        return math.sqrt(variance(oracles[t - 1], st.n)) * (n[j] / st.n)
+        return math.sqrt(float(variance(oracles[t - 1], st.n))) * (n[j] / st.n)
 
     items, counts, ncand = run_protocol(p, n, estimator, noise_sd)
     return HeavyHitterResult(items, counts, ncand, tuple(sizes))
 
 
-def _run_group(oracle: Any, items: np.ndarray, gen: Any, backend: str,
-               aggregator: Aggregator | None) -> FrequencyState:
+def _run_group(oracle: Oracle, items: np.ndarray, gen: np.random.Generator | SecureGenerator,
+               backend: str, aggregator: Aggregator | None) -> FrequencyState:
+    """One user group's state: perturb + aggregate, or the caller's aggregator (checked)."""
     if aggregator is None:
         return aggregate(oracle, perturb(oracle, items, gen, backend=backend))
     st = aggregator(oracle, items, gen)
@@ -509,8 +365,9 @@ def _run_group(oracle: Any, items: np.ndarray, gen: Any, backend: str,
     return st
 
 
-def _find_candidate_mode(p: HeavyHitterParams, data: list[np.ndarray], gen: Any,
-                         backend: str, aggregator: Aggregator | None) -> HeavyHitterResult:
+def _find_candidate_mode(p: HeavyHitterParams, data: list[np.ndarray],
+                         gen: np.random.Generator | SecureGenerator, backend: str,
+                         aggregator: Aggregator | None) -> HeavyHitterResult:
     """Candidate-domain mode (spec §4.6) with GRR or OUE: group (j, t) is perturbed the first
     time the protocol asks for its estimates, over the candidate list of that request plus ⊥.
     The list is public (a function of earlier levels' noisy estimates only), so each user's
@@ -520,13 +377,13 @@ def _find_candidate_mode(p: HeavyHitterParams, data: list[np.ndarray], gen: Any,
     pub = public_generator(gen)  # the groups are public: never from the private stream
     groups = [partition_users(p, items.size, pub) for items in data]
     n = [int(items.size) for items in data]
-    asked: dict[tuple[int, int], tuple[np.ndarray, Any, FrequencyState]] = {}
+    asked: dict[tuple[int, int], tuple[np.ndarray, Oracle, FrequencyState]] = {}
 
-    def group_state(j: int, t: int, cand: np.ndarray) -> tuple[np.ndarray, Any,
+    def group_state(j: int, t: int, cand: np.ndarray) -> tuple[np.ndarray, Oracle,
                                                                   FrequencyState]:
         if (j, t) not in asked:
             lst = np.unique(cand)
-            oracle = cls(p.epsilon, int(lst.size) + 1)
+            oracle: Oracle = cls(p.epsilon, int(lst.size) + 1)
             pre = data[j][groups[j][t - 1]] >> (p.item_bits - p.prefix_bits(t))
             pos = np.minimum(np.searchsorted(lst, pre), lst.size - 1)
             idx = np.where(lst[pos] == pre, pos, lst.size)  # ⊥ = |cand|
@@ -541,7 +398,7 @@ def _find_candidate_mode(p: HeavyHitterParams, data: list[np.ndarray], gen: Any,
 
     def noise_sd(j: int, t: int) -> float:
         _, oracle, st = asked[(j, t)]
-        return math.sqrt(variance(oracle, st.n)) * (n[j] / st.n)
+        return math.sqrt(float(variance(oracle, st.n))) * (n[j] / st.n)
 
     items, counts, ncand = run_protocol(p, n, estimator, noise_sd)
     sizes = tuple(tuple(int(g.size) for g in gr) for gr in groups)
@@ -549,7 +406,7 @@ def _find_candidate_mode(p: HeavyHitterParams, data: list[np.ndarray], gen: Any,
 
 
 # ============================================================================ metrics
-def true_top_k(parties: Any, k: int, item_bits: int = 32) -> np.ndarray:
+def true_top_k(parties: Parties, k: int, item_bits: int = 32) -> np.ndarray:
     """The exact global top-k (largest count first, ties by smaller item)."""
     data = _parties(parties, item_bits)
     vals, counts = np.unique(np.concatenate(data), return_counts=True)
@@ -599,3 +456,33 @@ def relative_error(found: Any, estimates: Any, true_counts: dict[int, float]) ->
             for v, e in zip(items, est.tolist(), strict=True)
             if v in truth and truth[v] > 0]
     return float(np.mean(errs)) if errs else math.nan
+
+
+# ============================================================================ synthetic data
+def zipf_items(n: int, item_bits: int, exponent: float, rng: RNGLike, *,
+               support: int = 4096) -> np.ndarray:
+    """n synthetic items: a Zipf(exponent) law over ``support`` random distinct ℓ-bit items.
+
+    The rank-r item (r = 1..support) has probability ∝ r^−exponent; the items themselves are
+    drawn uniformly without replacement from [0, 2^ℓ), so prefixes carry no hidden order.
+    Synthetic data for tests, benchmarks and the demo: no privacy statement (it is not a
+    release); the heavy-hitter protocols that consume it are ε-LDP (Wang, Li, Jha 2017).
+
+    Raises:
+        DPKitError: n not in [0, 2^32], item_bits not in [1, 32], exponent not finite ≥ 0,
+            support not in [1, 2^24], or rng not None / an int seed / a numpy Generator.
+    """
+    n = V.integer(minimum=0, maximum=2**32, n=n)
+    item_bits = V.integer(minimum=1, maximum=32, item_bits=item_bits)
+    exponent = V.nonnegative(exponent=exponent)
+    support = V.integer(minimum=1, maximum=2**24, support=support)
+    gen = as_generator(rng)
+    if not isinstance(gen, np.random.Generator):
+        raise DPKitError("rng must be None, an int seed or a numpy Generator (synthetic data "
+                         "needs NumPy's choice), got a SecureGenerator")
+    m = min(support, 2**item_bits)
+    vocab = gen.choice(2**item_bits, size=m, replace=False) if item_bits <= 24 else \
+        np.unique(gen.integers(0, 2**item_bits, size=2 * m))[:m]
+    vocab = gen.permutation(vocab)
+    w = np.arange(1, m + 1, dtype=float) ** -float(exponent)
+    return vocab[gen.choice(m, size=n, p=w / w.sum())].astype(np.int64)

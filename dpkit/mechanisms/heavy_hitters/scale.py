@@ -1,6 +1,6 @@
 """Scale-out of the frequency oracles: chunked perturb + aggregate, exact tree merge, Dask.
 
-The server state of every oracle is mergeable (:func:`~.oracles.merge` adds count arrays, or
+The server state of every oracle is mergeable (:func:`~.mechanism.merge` adds count arrays, or
 concatenates OLH fresh-seed reports in order), so a population can be cut into chunks that
 are perturbed and aggregated independently — on threads, processes or cluster workers — and
 reduced pairwise to exactly the serial state. This module holds that glue:
@@ -31,7 +31,8 @@ import numpy as np
 from ... import _validate as V
 from ...errors import DPKitError
 from ...random import RNGLike, SecureGenerator, as_generator
-from .oracles import FrequencyState, Oracle, _check_oracle, aggregate, merge, perturb
+from .mechanism import aggregate, merge, perturb
+from .params import FrequencyState, Oracle, check_oracle
 
 __all__ = [
     "chunk_rngs",
@@ -41,6 +42,7 @@ __all__ = [
     "dask_aggregate",
     "dask_perturb_aggregate",
     "dask_aggregator",
+    "chunked_aggregator",
 ]
 
 _DASK_HINT = ("dask is needed for the Dask scale-out (an optional dependency): "
@@ -76,17 +78,17 @@ def chunk_rngs(rng: RNGLike, num_chunks: int) -> list[Any]:
 
 def perturb_aggregate(oracle: Oracle, items: Any, rng: RNGLike, *,
                       backend: str = "auto") -> FrequencyState:
-    """One chunk's work: every user of the chunk reports once (:func:`~.oracles.perturb`), the
+    """One chunk's work: every user of the chunk reports once (:func:`~.mechanism.perturb`), the
     reports are aggregated at once, and only the mergeable state is returned.
 
     Privacy: ε-LDP per user (replace-one); aggregation is post-processing. WBLJ17.
     """
-    o = _check_oracle(oracle)
+    o = check_oracle(oracle)
     return aggregate(o, perturb(o, items, rng, backend=backend))
 
 
 def tree_merge(states: Sequence[FrequencyState]) -> FrequencyState:
-    """Pairwise (tree) reduction of states with :func:`~.oracles.merge`, keeping chunk order.
+    """Pairwise (tree) reduction of states with :func:`~.mechanism.merge`, keeping chunk order.
 
     Equal to the left fold and to the state of all reports aggregated at once (merge is exact
     and associative; OLH fresh-seed reports are concatenated in chunk order).
@@ -146,14 +148,14 @@ def dask_aggregate(oracle: Oracle, report_chunks: Sequence[Any], *, client: Any 
 
     Args:
         oracle: the oracle the reports came from.
-        report_chunks: a list of report batches (arrays / :class:`~.oracles.OLHReports`, or
+        report_chunks: a list of report batches (arrays / :class:`~.params.OLHReports`, or
             ``dask.delayed`` objects / futures that resolve to them).
         client: a ``dask.distributed.Client`` (None: dask's current default scheduler).
 
     Privacy: post-processing of ε-LDP reports (no cost). Raises ImportError naming
     ``pip install 'dpkit[dev]'`` when dask is missing.
     """
-    o = _check_oracle(oracle)
+    o = check_oracle(oracle)
     chunks = _chunks(report_chunks, "report_chunks")
     dask = _dask()
     agg = dask.delayed(aggregate, pure=True)
@@ -169,7 +171,7 @@ def dask_perturb_aggregate(oracle: Oracle, item_chunks: Sequence[Any], rng: RNGL
     spawned from ``rng`` (:func:`chunk_rngs`). Raises ImportError naming
     ``pip install 'dpkit[dev]'`` when dask is missing.
     """
-    o = _check_oracle(oracle)
+    o = check_oracle(oracle)
     chunks = _chunks(item_chunks, "item_chunks")
     dask = _dask()
     gens = chunk_rngs(rng, len(chunks))
@@ -207,5 +209,3 @@ def chunked_aggregator(num_chunks: int = 4, *, backend: str = "auto"
 
     return run
 
-
-__all__ += ["chunked_aggregator"]

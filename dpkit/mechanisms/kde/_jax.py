@@ -5,7 +5,8 @@ Same law as the numpy reference: the exact sketch is the same deterministic func
 clipped points (float32 by default: counts are exact below 2^24), and the noise is Laplace
 with the reference's scales (:func:`dpkit.mechanisms.kde.noise_scales`), drawn from the key.
 The public randomness (tree layout, G, ω, β) is regenerated on the host from a public seed drawn
-from the key, exactly as in the reference.
+from the key (:func:`split_build_key`), exactly as in the reference; the build itself (sketch,
+noise, assembly) is orchestrated by :mod:`dpkit.mechanisms.kde.mechanism`.
 
 Noise resolution: ``jax.random.laplace`` in float32 (JAX's default without x64) inverts a
 float32 uniform with 2^−24 resolution, so its output is bounded by ln(2^24)·b ≈ 16.6·b. Bounded
@@ -27,6 +28,7 @@ leaf histograms count in int32 (exact), so the declared sensitivities hold as in
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -35,10 +37,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from ... import _jax_random as R
+from ... import _validate as V
 from ...errors import DPKitError
 from .. import _dyadic
+from .params import DISTANCES, KDESketch, KDEStructure, rff_parts, ring_boundaries
 
-__all__ = ["build_jax", "query_jax", "leaf_histograms_jax", "rff_sums_jax"]
+__all__ = ["split_build_key", "release_noise_jax", "query_jax", "leaf_histograms_jax",
+           "rff_sums_jax"]
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -79,30 +84,33 @@ def _laplace_host(key: Any, shape: tuple[int, ...]) -> np.ndarray:
         return np.asarray(R.laplace(key, shape, jnp.float64), dtype=np.float64)
 
 
-def build_jax(params: Any, private_points: Any, key: Any) -> Any:
-    """:func:`dpkit.mechanisms.kde.build` with a JAX key: exact sketch in JAX, Laplace noise
-    from 64-bit uniforms drawn with the key (:func:`_laplace_host`) with the reference
-    scales. Same privacy statement (see the module docstring for float32 caveats)."""
-    from . import _assemble, noise_scales, sketch
-
-    key = R.as_key(key)
+def split_build_key(rng: Any) -> tuple[int, tuple[Any, Any, Any, Any]]:
+    """The public seed (drawn from its own subkey, never the noise's) and the four noise keys
+    (counts, sums, rff, n) of a build with ``rng`` (a JAX key or an int seed,
+    :func:`dpkit._jax_random.as_key`)."""
+    key = R.as_key(rng)
     k_seed, k_c, k_s, k_r, k_n = jax.random.split(key, 5)
     seed = int(jax.random.randint(k_seed, (), 0, 2**31 - 1))
-    pts = np.asarray(private_points)
-    sk = sketch(params, pts, seed, backend="jax")
-    sc = noise_scales(sk.params, sk.dimension)
-    noise: dict[str, Any] = {"counts": None, "sums": None, "rff": None, "n": None}
+    return seed, (k_c, k_s, k_r, k_n)
 
+
+def release_noise_jax(keys: tuple[Any, Any, Any, Any], sk: KDESketch,
+                      scales: Mapping[str, Any]) -> dict[str, np.ndarray | None]:
+    """The Laplace noise of one release of ``sk`` (same parts and scales as
+    :func:`dpkit.mechanisms.kde.release_noise`), drawn with :func:`_laplace_host` from the
+    noise keys of :func:`split_build_key`."""
+    k_c, k_s, k_r, k_n = keys
+    noise: dict[str, np.ndarray | None] = {"counts": None, "sums": None, "rff": None, "n": None}
     lap = _laplace_host
     if sk.counts is not None:
-        noise["counts"] = sc["count"] * lap(k_c, sk.counts.shape)
+        noise["counts"] = scales["count"] * lap(k_c, sk.counts.shape)
     if sk.sums is not None:
-        noise["sums"] = sc["sum"] * lap(k_s, sk.sums.shape)
+        noise["sums"] = scales["sum"] * lap(k_s, sk.sums.shape)
     if sk.rff is not None:
-        noise["rff"] = lap(k_r, sk.rff.shape) * sc["rff"][:, None]
-        if sc["n"] is not None:
-            noise["n"] = sc["n"] * lap(k_n, ())
-    return _assemble(sk, noise)
+        noise["rff"] = lap(k_r, sk.rff.shape) * scales["rff"][:, None]
+        if scales["n"] is not None:
+            noise["n"] = scales["n"] * lap(k_n, ())
+    return noise
 
 
 def _prefix(tree: Any, c: Any, m: int) -> Any:
@@ -149,12 +157,9 @@ def _rff_query(z: Any, freqs: Any, phases: Any, weights: Any, sums: Any) -> Any:
     return (_SQRT2 / freqs.shape[1]) * (weights[:, None] * per_term).sum(axis=0)
 
 
-def query_jax(structure: Any, queries: Any) -> Any:
+def query_jax(structure: KDEStructure, queries: Any) -> Any:
     """Batched queries with the jitted kernels (see :func:`dpkit.mechanisms.kde.query`);
-    NaN/inf refused (checked on the host)."""
-    from ... import _validate as V
-    from . import DISTANCES, ring_boundaries
-
+    NaN/inf refused (checked on the host). Returns a (Q,) JAX array."""
     s = structure
     p = s.params
     y = jnp.asarray(queries)
@@ -169,7 +174,7 @@ def query_jax(structure: Any, queries: Any) -> Any:
     f32 = jnp.float32
     pub = s.public
     if p.kind in DISTANCES:
-        v = y if p.kind == "l1" else y @ jnp.asarray(pub.projection.T, f32)
+        v = y if pub.projection is None else y @ jnp.asarray(pub.projection.T, f32)
         counts = jnp.asarray(s.counts, f32)
         if p.mode == "exact":
             est = _tree_exact(counts, jnp.asarray(s.sums, f32), v, p.leaves,
@@ -183,6 +188,7 @@ def query_jax(structure: Any, queries: Any) -> Any:
         if p.kind == "l2":
             est = est / (p.k_embed * math.sqrt(2.0 / math.pi))
         return est
+    freqs, phases, weights = rff_parts(pub)
     z = y if pub.projection is None else y @ jnp.asarray(pub.projection.T, f32)
-    return _rff_query(z, jnp.asarray(pub.freqs, f32), jnp.asarray(pub.phases, f32),
-                      jnp.asarray(pub.weights, f32), jnp.asarray(s.rff, f32))
+    return _rff_query(z, jnp.asarray(freqs, f32), jnp.asarray(phases, f32),
+                      jnp.asarray(weights, f32), jnp.asarray(s.rff, f32))

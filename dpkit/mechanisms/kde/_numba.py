@@ -8,7 +8,7 @@
 The RFF *build* has no numba kernel on purpose: its cost is n·D cosines, and numba without
 SVML calls the scalar libm cos (measured 6.6 s for n = 10^5, D = 1024 on this machine), while
 numpy's SIMD float32 cos is ~30× faster; ``backend="numba"`` therefore builds RFF sketches with
-:func:`dpkit.mechanisms.kde._rff_sums_fast` (float32 arguments and cosines, float64 sums).
+:func:`rff_sums_fast` (numpy: float32 arguments and cosines, float64 sums).
 
 These compute deterministic functions of the sketch / released structure; the Laplace noise is
 drawn by the shared numpy release step, so a build with the numba backend has the reference's
@@ -22,7 +22,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["leaf_histograms", "tree_query_exact", "rff_query"]
+__all__ = ["leaf_histograms", "tree_query_exact", "rff_query", "rff_sums_fast"]
 
 _SQRT2 = math.sqrt(2.0)
 
@@ -99,3 +99,25 @@ def rff_query(z: np.ndarray, freqs: np.ndarray, phases: np.ndarray, weights: np.
     return _rff_query(np.ascontiguousarray(z, dtype=np.float64), np.ascontiguousarray(freqs),
                       np.ascontiguousarray(phases), np.ascontiguousarray(weights, dtype=float),
                       np.ascontiguousarray(sums))
+
+
+def rff_sums_fast(z: np.ndarray, freqs: np.ndarray, phases: np.ndarray) -> np.ndarray:
+    """The CPU fast path of the RFF sums (``backend="numba"``): float32 BLAS arguments and
+    numpy's SIMD float32 cosine (~30× the float64 scalar cosine), float64 accumulation.
+
+    |√2 cos| ≤ √2 holds in float32 too, so the sensitivity (and privacy) is unchanged; the
+    sums differ from the float64 reference by ≲ 1e-6·n (far below the noise √2·D/ε).
+    """
+    J, D, _ = freqs.shape
+    out = np.zeros((J, D))
+    f32 = freqs.astype(np.float32)
+    ph32 = phases.astype(np.float32)
+    step = max(1, (1 << 20) // max(1, D))
+    z32 = z.astype(np.float32)
+    for j in range(J):
+        for a in range(0, z.shape[0], step):
+            arg = z32[a:a + step] @ f32[j].T
+            arg += ph32[j][None, :]
+            np.cos(arg, out=arg)
+            out[j] += arg.sum(axis=0, dtype=np.float64)
+    return _SQRT2 * out

@@ -30,7 +30,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from ... import _jax_random as R
+from ... import _validate as V
 from ...errors import DPKitError
+from .params import RQMParams
 
 __all__ = ["rqm_indices", "rqm_indices_from_bits", "quantize_jax"]
 
@@ -82,7 +84,7 @@ def rqm_indices(key: Any, x: Any, clip: Any, half: Any, spacing: Any, m: int,
     return rqm_indices_from_bits(bits, x, clip, half, spacing, m, keep_prob, log1m_keep)
 
 
-def quantize_jax(params: Any, x: Any, key: Any) -> Any:
+def quantize_jax(params: RQMParams, x: Any, key: Any) -> Any:
     """RQM indices with the JAX kernel (see :func:`dpkit.mechanisms.rqm.quantize`).
 
     ``key``: anything :func:`dpkit._jax_random.as_key` takes (a JAX key, an int seed, a numpy
@@ -94,8 +96,6 @@ def quantize_jax(params: Any, x: Any, key: Any) -> Any:
         xa = xa.astype(jnp.float32)
     bad = ~np.isfinite(np.asarray(xa))
     if bad.any():
-        from ... import _validate as V
-
         V.finite_array(x=np.asarray(xa) if xa.ndim else np.asarray(xa).reshape(1))
     dt = np.dtype(xa.dtype)
     if not dt.type(params.half_width) > dt.type(params.clip):

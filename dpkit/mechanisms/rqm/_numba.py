@@ -10,8 +10,8 @@ Table path (0 < q, 2 < m ≤ 512): the pmf of RQM is affine in x on each cell [B
 of the laws at the two levels around it. The kernel picks the right level with probability f
 (one uniform), then draws the index from that level's law with a Vose alias table (Vose 1991;
 one uniform, no logarithm). The m level laws come from the closed-form pmf
-(:func:`dpkit.mechanisms.rqm.log_pmf` at the level positions), built once per (m, q) and
-cached; m² table entries.
+(:func:`dpkit.mechanisms.rqm._exact.log_pmf_positions` at the level positions), built once
+per (m, q) and cached; m² table entries.
 
 Logarithm path (m > 512, and q = 0 or m = 2 where only the end levels can be neighbours):
 the geometric walk of the reference, gaps ⌊log U/log(1 − q)⌋ from the shared 64-bit
@@ -41,13 +41,16 @@ Not hardened against floating-point attacks on the low bits (docs/security.md).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 from numba import njit, prange
 
+from ... import _validate as V
 from ..._numba_random import bernoulli, log_uniform, seed_key, uniform, word
 from ...errors import DPKitError
+from ...random import SecureGenerator
+from ._exact import log_pmf_positions
+from .params import RQMParams
 
 __all__ = ["quantize_numba", "MAX_TABLE_LEVELS", "TINY"]
 
@@ -225,18 +228,15 @@ def _tables(m: int, q: float) -> tuple[np.ndarray, np.ndarray]:
     if key not in _TABLES:
         if len(_TABLES) > 32:
             _TABLES.clear()
-        from . import _log_pmf_positions
-
-        laws = np.exp(_log_pmf_positions(m, q, np.arange(m, dtype=np.float64)))
+        laws = np.exp(log_pmf_positions(m, q, np.arange(m, dtype=np.float64)))
         prob, alias = _alias_rows(laws)
         _TABLES[key] = (prob.ravel(), alias.ravel())
     return _TABLES[key]
 
 
-def quantize_numba(params: Any, x: Any, gen: Any) -> np.ndarray:
+def quantize_numba(params: RQMParams, x: np.ndarray,
+                   gen: np.random.Generator | SecureGenerator) -> np.ndarray:
     """RQM indices of x with the numba kernel (see :func:`dpkit.mechanisms.rqm.quantize`)."""
-    from ... import _validate as V
-
     arr = np.asarray(x, dtype=np.float64, order="C")
     flat = arr.reshape(-1)
     out = np.empty(flat.size, dtype=params.index_dtype)

@@ -24,7 +24,9 @@ The grid search is vectorised and exact (no approximation is ever returned):
    bound RR(ε_ij, α) does (Kairouz–Oh–Viswanath 2015: every ε-DP pair is a post-processing of
    binary randomized response, so D_α ≤ RR(ε, α) by data processing); the best is seeded with
    the exact value at (c, −c) (the observed maximiser), and every pair not excluded by that
-   bound is evaluated exactly with a log-sum-exp. Pruning changes the cost, never the value.
+   bound is evaluated exactly with a log-sum-exp. RR(ε, α) is the accountant's binary
+   randomized-response curve (:func:`dpkit.accounting.rdp.randomized_response_at_order`,
+   upward rounded). Pruning changes the cost, never the value.
 
 :func:`extreme_pair_curve` is the (c, −c) fast path; it is only used as a seed and is
 cross-checked against the full search in the tests.
@@ -32,18 +34,38 @@ cross-checked against the full search in the tests.
 Limit: the search costs O(|G|²·m) ⊂ O(m³) time and O(|G|·m) memory plus bounded work blocks,
 so it accepts m ≤ :data:`MAX_ACCOUNTING_LEVELS` = 1024 (worst case about 4 s, 250 MB) and
 refuses larger m with a :class:`~dpkit.errors.DPKitError` naming ``num_levels``.
+
+This module is the validated public face of that math; the computation itself lives in
+:mod:`._exact` (below :mod:`.params`, so that ``RQMParams.privacy_event()`` shares it).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+import warnings
+from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from ... import _validate as V
+from ...accounting.accountant import Accountant
+from ...accounting.events import PoissonSampled, RDPCurve
+from ...accounting.rdp import randomized_response_at_order
 from ...errors import DPKitError, InfeasibleTargetError
+from ._exact import (
+    MAX_ACCOUNTING_LEVELS,
+    RDPResult,
+    accounting_levels,
+    default_orders,
+    divergence_rows,
+    local_event,
+    log_pmfs,
+    rdp_bruteforce,
+    rdp_search,
+)
+from ._exact import grid as _grid
+from .params import RQMParams, check_params
 
 __all__ = [
     "RDPResult",
@@ -53,58 +75,25 @@ __all__ = [
     "rdp_curve",
     "rdp_curve_bruteforce",
     "randomized_response_bound",
+    "rdp",
+    "privacy_event",
+    "calibrate",
     "calibrate_params",
     "MAX_ACCOUNTING_LEVELS",
 ]
 
-_PAIR_CHUNK = 1 << 21  # elements of a (pairs, m) work array
-#: Largest m the exact grid search accepts: it costs O(|G|²·m) ⊂ O(m³) time (about 4 s and
-#: 250 MB at m = 1024 in the worst case Δ ≪ c on the 2-core machine). Encoding, decoding and
-#: the pmf accept every m ≤ ``MAX_LEVELS`` = 65536.
-MAX_ACCOUNTING_LEVELS = 1024
 
-
-def _accounting_params(params: Any) -> Any:
+# ================================================================ argument checks
+def _accounting_params(params: object) -> RQMParams:
     """params, checked to be small enough for the exact grid search (m ≤ 1024)."""
-    from . import _check_params
-
-    p = _check_params(params)
-    _accounting_levels(p.num_levels)
+    p = check_params(params)
+    accounting_levels(p.num_levels)
     return p
 
 
-def _accounting_levels(m: Any) -> int:
-    out = V.integer(minimum=2, num_levels=m)
-    if out > MAX_ACCOUNTING_LEVELS:
-        raise DPKitError(
-            f"num_levels must be in [2, {MAX_ACCOUNTING_LEVELS}] for privacy accounting (the "
-            f"exact worst-case grid search costs O(num_levels^3) time), got {out}; "
-            "quantize, decode, aggregate and pmf accept up to 65536 levels")
-    return out
-
-
-@dataclass(frozen=True)
-class RDPResult:
-    """The exact per-coordinate RDP curve and where it is attained.
-
-    Attributes:
-        orders: the Rényi orders (sorted, α = ∞ allowed).
-        values: ε(α) = max over the grid of D_α(P_x ‖ P_x') at each order.
-        pairs: (x, x') maximising pair at each order, shape (len(orders), 2).
-        evaluated: number of (pair, order) divergences evaluated exactly (cost diagnostic).
-    """
-
-    orders: np.ndarray
-    values: np.ndarray
-    pairs: np.ndarray
-    evaluated: int
-
-
-def _orders(orders: Any) -> np.ndarray:
+def _orders(orders: npt.ArrayLike | None) -> np.ndarray:
     if orders is None:
-        from ...accounting import DEFAULT_ORDERS
-
-        return np.array(DEFAULT_ORDERS, dtype=float)
+        return default_orders()
     a = np.asarray(orders, dtype=float).reshape(-1)
     if a.size == 0 or np.isnan(a).any() or (a <= 1).any():
         raise DPKitError(f"orders must be a non-empty list of numbers > 1 (inf allowed), "
@@ -112,41 +101,14 @@ def _orders(orders: Any) -> np.ndarray:
     return a
 
 
-def grid(params: Any) -> np.ndarray:
+# ================================================================ the grid search
+def grid(params: RQMParams) -> np.ndarray:
     """The worst-case grid G = {−c, c} ∪ {B_k : −c < B_k < c}, sorted (size ≤ m + 2)."""
-    from . import _check_params
-
-    p = _check_params(params)
-    lv = p.levels
-    inner = lv[(lv > -p.clip) & (lv < p.clip)]
-    return np.unique(np.concatenate([[-p.clip, p.clip], inner]))
+    return _grid(check_params(params))
 
 
-def _log_pmfs(params: Any, xs: np.ndarray) -> np.ndarray:
-    """Log pmfs of xs, restricted to the common support (all columns when q > 0)."""
-    from . import log_pmf
-
-    lp = log_pmf(params, xs)
-    finite = np.isfinite(lp)
-    support = finite.all(axis=0)
-    if not (finite == support[None, :]).all():  # pragma: no cover - Δ > 0 forbids this
-        raise DPKitError("internal: RQM supports differ across inputs")
-    return lp[:, support]
-
-
-def _lse_rows(a: np.ndarray) -> np.ndarray:
-    mx = a.max(axis=-1, keepdims=True)
-    return np.log(np.exp(a - mx).sum(axis=-1)) + mx[..., 0]
-
-
-def _divergence_rows(lp: np.ndarray, lq: np.ndarray, alpha: float) -> np.ndarray:
-    """D_α between matching rows of two log-pmf arrays (finite α > 1, or inf)."""
-    if math.isinf(alpha):
-        return (lp - lq).max(axis=-1)
-    return _lse_rows(alpha * lp + (1.0 - alpha) * lq) / (alpha - 1.0)
-
-
-def renyi_divergence(params: Any, x: Any, x_prime: Any, orders: Any = None) -> np.ndarray:
+def renyi_divergence(params: RQMParams, x: float, x_prime: float,
+                     orders: npt.ArrayLike | None = None) -> np.ndarray:
     """Exact D_α(P_x ‖ P_x') of RQM's output laws at two inputs, for each order.
 
     Args:
@@ -158,77 +120,49 @@ def renyi_divergence(params: Any, x: Any, x_prime: Any, orders: Any = None) -> n
         An array of D_α values, one per order.
     """
     a = _orders(orders)
-    lp = _log_pmfs(params, np.array([V.finite(x=x), V.finite(x_prime=x_prime)]))
-    return np.array([float(_divergence_rows(lp[0], lp[1], al)) for al in a])
+    p = check_params(params)
+    lp = log_pmfs(p, np.array([V.finite(x=x), V.finite(x_prime=x_prime)]))
+    return np.array([float(divergence_rows(lp[0], lp[1], al)) for al in a])
 
 
-def randomized_response_bound(eps: Any, alpha: float) -> np.ndarray:
+def randomized_response_bound(eps: npt.ArrayLike, alpha: float) -> np.ndarray:
     """RR(ε, α): the Rényi divergence of binary randomized response with parameter ε.
 
-    D_α = (1/(α−1)) · [αε + log1p(e^{ε(1−2α)}) − log1p(e^ε)] (stable form); it bounds D_α of
-    every pair of distributions whose likelihood ratio lies in [e^{−ε}, e^ε] (Kairouz, Oh,
-    Viswanath 2015 + data processing). α = ∞ gives ε.
+    D_α = (1/(α−1)) · log[(e^{αε} + e^{(1−α)ε})/(1 + e^ε)]; it bounds D_α of every pair of
+    distributions whose likelihood ratio lies in [e^{−ε}, e^ε] (Kairouz, Oh, Viswanath 2015 +
+    data processing). α = ∞ gives ε. Vectorized over ε at one α: the accountant's binary-RR
+    curve :func:`dpkit.accounting.rdp.randomized_response_at_order` (rounded upward, capped at
+    ε), the pruning bound of :func:`rdp_curve`.
 
-    Only a *pruning* bound of :func:`rdp_curve` (used with a 1e−9 relative and 1e−12 absolute
-    margin; no privacy statement rests on it), vectorized over many ε at one α. The privacy
-    curve of binary RR is the accountant's :func:`dpkit.accounting.rdp.pure_dp` (upward
-    rounded, accurate at tiny ε), which takes one ε at a time: about 50 µs a call, too slow
-    for the ~10⁴ pairs per order pruned here.
+    Raises:
+        DPKitError: ε negative, NaN or infinite; α ≤ 1 or NaN.
     """
     e = V.finite_array(eps=eps)
     if np.any(e < 0):
         raise DPKitError(f"eps must be >= 0 and finite, got {e.tolist()!r}"[:300])
-    alpha = V.positive(allow_inf=True, alpha=alpha)
-    if not alpha > 1.0:
-        raise DPKitError(f"alpha must be > 1 (inf allowed), got {alpha!r}")
-    if math.isinf(alpha):
-        return e.copy()
-    with np.errstate(over="ignore"):
-        top = alpha * e + np.log1p(np.exp(e * (1.0 - 2.0 * alpha))) - np.logaddexp(0.0, e)
-    return np.maximum(top / (alpha - 1.0), 0.0)
+    al = V.positive(allow_inf=True, alpha=alpha)
+    if not al > 1.0:
+        raise DPKitError(f"alpha must be > 1 (inf allowed), got {al!r}")
+    return randomized_response_at_order(e, 2, al).reshape(e.shape)
 
 
-def extreme_pair_curve(params: Any, orders: Any = None) -> np.ndarray:
+def extreme_pair_curve(params: RQMParams, orders: npt.ArrayLike | None = None) -> np.ndarray:
     """Fast path: D_α(P_c ‖ P_{−c}) at each order (a lower bound on ε(α); equal to it in
     every configuration tried, spec §4, but never trusted alone)."""
-    from . import _check_params
-
-    p = _check_params(params)
+    p = check_params(params)
     a = _orders(orders)
-    lp = _log_pmfs(p, np.array([p.clip, -p.clip]))
-    return np.array([float(_divergence_rows(lp[0], lp[1], al)) for al in a])
+    lp = log_pmfs(p, np.array([p.clip, -p.clip]))
+    return np.array([float(divergence_rows(lp[0], lp[1], al)) for al in a])
 
 
-def rdp_curve_bruteforce(params: Any, orders: Any = None) -> RDPResult:
+def rdp_curve_bruteforce(params: RQMParams, orders: npt.ArrayLike | None = None) -> RDPResult:
     """The grid search without pruning: every ordered pair at every order (an oracle for
     tests; O(|G|²·m) per order)."""
-    params = _accounting_params(params)
-    a = _orders(orders)
-    xs = grid(params)
-    lp = _log_pmfs(params, xs)
-    g = xs.size
-    ii, jj = np.meshgrid(np.arange(g), np.arange(g), indexing="ij")
-    ii, jj = ii.ravel(), jj.ravel()
-    values, pairs = [], []
-    for al in a:
-        d = _divergence_rows(lp[ii], lp[jj], al)
-        b = int(np.argmax(d))
-        values.append(float(d[b]))
-        pairs.append((xs[ii[b]], xs[jj[b]]))
-    return RDPResult(a, np.array(values), np.array(pairs), a.size * g * g)
+    p = _accounting_params(params)
+    return rdp_bruteforce(p, _orders(orders))
 
 
-def _max_divergence_matrix(lp: np.ndarray) -> np.ndarray:
-    """M_ij = max_k (lp_ik − lp_jk), by row chunks."""
-    g, m = lp.shape
-    out = np.empty((g, g))
-    step = max(1, _PAIR_CHUNK // (g * m))
-    for a in range(0, g, step):
-        out[a:a + step] = (lp[a:a + step, None, :] - lp[None, :, :]).max(axis=2)
-    return out
-
-
-def rdp_curve(params: Any, orders: Any = None) -> RDPResult:
+def rdp_curve(params: RQMParams, orders: npt.ArrayLike | None = None) -> RDPResult:
     """Exact per-coordinate RDP ε(α) of RQM by the pruned worst-case grid search.
 
     Privacy statement: for the replace-one (local) relation, every pair of inputs
@@ -249,129 +183,121 @@ def rdp_curve(params: Any, orders: Any = None) -> RDPResult:
     Raises:
         DPKitError: num_levels > 1024 (named, with the allowed range), bad orders.
     """
-    params = _accounting_params(params)
-    a = _orders(orders)
-    xs = grid(params)
-    lp = _log_pmfs(params, xs)
-    g = xs.size
-    mx = _max_divergence_matrix(lp)
-    eps_pair = np.maximum(mx, mx.T)
-    # pairs sorted by their pure-DP level (descending): a pair with ε_ij ≤ best is excluded
-    flat = np.argsort(-eps_pair, axis=None, kind="stable")
-    eps_sorted = eps_pair.ravel()[flat]
-    pi, pj = np.unravel_index(flat, (g, g))
-    i_hi, i_lo = int(np.argmax(xs)), int(np.argmin(xs))  # c and −c
-
-    values = np.empty(a.size)
-    pairs = np.empty((a.size, 2))
-    evaluated = 0
-    for t, al in enumerate(a):
-        if math.isinf(al):
-            b = int(np.argmax(mx))
-            values[t] = mx.flat[b]
-            pairs[t] = xs[b // g], xs[b % g]
-            evaluated += g * g
-            continue
-        best = float(_divergence_rows(lp[i_hi], lp[i_lo], al))
-        best_pair = (xs[i_hi], xs[i_lo])
-        evaluated += 1
-        # candidates: pairs whose RR bound exceeds the seed (with a safety margin)
-        n_cand = int(np.searchsorted(-eps_sorted, -best, side="left"))
-        if n_cand:
-            bound = randomized_response_bound(eps_sorted[:n_cand], al)
-            keep = np.flatnonzero(bound * (1.0 + 1e-9) + 1e-12 > best)
-            step = max(1, _PAIR_CHUNK // lp.shape[1])
-            for s in range(0, keep.size, step):
-                sel = keep[s:s + step]
-                d = _divergence_rows(lp[pi[sel]], lp[pj[sel]], al)
-                evaluated += sel.size
-                b = int(np.argmax(d))
-                if d[b] > best:
-                    best = float(d[b])
-                    best_pair = (xs[pi[sel[b]]], xs[pj[sel[b]]])
-        values[t] = best
-        pairs[t] = best_pair
-    return RDPResult(a, _round_up(values, a, lp), pairs, evaluated)
+    p = _accounting_params(params)
+    return rdp_search(p, _orders(orders))
 
 
-_ULP = 2.0**-52
+# ================================================================ public privacy API
+def rdp(params: RQMParams, orders: npt.ArrayLike | None = None) -> np.ndarray:
+    """Exact per-coordinate RDP curve ε(α) of RQM at ``orders`` (default: the accountant's grid).
 
+    The values of :func:`rdp_curve` (an array, like every event's ``rdp(orders)``): ε(α) = max
+    over x, x' ∈ [−c, c] of D_α(P_x ‖ P_x') by the exact grid search, α = ∞ giving the pure-DP
+    ε. Local DP, replace-one relation; rounded upward. Youn, Hu, Ziani, Abernethy 2023.
 
-def _round_up(values: np.ndarray, orders: np.ndarray, lp: np.ndarray) -> np.ndarray:
-    """Directed slack so that float rounding can only raise the reported divergence.
+    Raises:
+        DPKitError: bad params, num_levels > 1024 (the grid search's limit), bad orders.
 
-    Each D_α is LSE(α·lp + (1−α)·lq)/(α−1) over log-pmfs of magnitude ≤ L: the terms carry an
-    absolute error of a few ulps of (2α−1)(L+1), the log-sum-exp a few ulps of its result
-    plus log m. 32 ulps of that bound (divided by α − 1) covers it several times over; the
-    true divergence is ≥ 0, so a negative rounding residue (seen at extension 1e30) is
-    lifted to the slack. Issue 14: an RDP bound must never be below the truth.
+    >>> rdp(RQMParams(1.0, 1.0, 2, 0.0), [math.inf]).round(6).tolist()   # ln 3
+    [1.098612]
     """
-    fin = lp[np.isfinite(lp)]
-    big = float(np.abs(fin).max()) + 1.0 if fin.size else 1.0
-    log_m = math.log(max(lp.shape[-1], 2))
-    a = np.asarray(orders, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.where(np.isinf(a), 2.0 * big, ((2.0 * a - 1.0) * big + log_m + 1.0)
-                         / np.where(np.isinf(a), 1.0, a - 1.0))
-    slack = 32.0 * _ULP * scale
-    return np.maximum(values, 0.0) * (1.0 + 8.0 * _ULP) + slack
+    return rdp_curve(params, orders).values
+
+
+def epsilon(params: RQMParams, orders: npt.ArrayLike | None = None) -> np.ndarray:
+    """Deprecated alias of :func:`rdp` (it returns an RDP *curve*, not an ε; the name read
+    like :func:`dpkit.accounting.dpsgd.epsilon`, which returns a float). Warns
+    ``DeprecationWarning`` on each call and returns exactly what :func:`rdp` returns."""
+    warnings.warn("dpkit.mechanisms.rqm.epsilon is deprecated: it returns the RDP curve; use "
+                  "dpkit.mechanisms.rqm.rdp (same arguments, same values)",
+                  DeprecationWarning, stacklevel=2)
+    return rdp(params, orders)
+
+
+def privacy_event(params: RQMParams, dimension: int = 1, *,
+                  client_sample_rate: float | None = None,
+                  unreviewed_amplification: bool = False) -> RDPCurve | PoissonSampled:
+    """The privacy event of one RQM encoding of a ``dimension``-vector by one client.
+
+    Privacy statement: an ``RDPCurve`` over the accountant's ``DEFAULT_ORDERS`` (α = ∞
+    included) with values d·ε(α), ε(α) the exact per-coordinate Rényi divergence of the grid
+    search (:func:`rdp_curve`). Relation: ``replace_one`` (local DP: any two client inputs in
+    [−c, c]^d). The d-fold composition is tight: the pair (c·1, −c·1) is worst in every
+    coordinate at once. Compose rounds with ``Accountant().compose(event, count=K)``
+    (K = rounds the client takes part in). Youn, Hu, Ziani, Abernethy 2023.
+
+    Client subsampling (optional, spec §5.3): with ``client_sample_rate=γ`` the curve is
+    wrapped in ``PoissonSampled`` (Zhu & Wang 2019, Thm. 6). **Caveat**: that theorem is for
+    add/remove adjacency while RQM's local guarantee is for replace-one; treating a client's
+    absence as a replaced input needs an argument that has not been reviewed. It is therefore
+    only available with ``unreviewed_amplification=True``, and the inner curve is then
+    declared with no fixed relation.
+
+    Args:
+        params: an :class:`~dpkit.mechanisms.rqm.RQMParams`.
+        dimension: d ≥ 1, the number of coordinates encoded.
+        client_sample_rate: γ ∈ [0, 1] (needs ``unreviewed_amplification=True``), or None.
+        unreviewed_amplification: acknowledge the caveat above.
+
+    Raises:
+        DPKitError: bad params or dimension (num_levels > 1024 is refused: the exact grid
+            search costs O(m³) time); a sample rate without the acknowledgement.
+
+    >>> ev = privacy_event(RQMParams(1.0, 1.0, 2, 0.0))
+    >>> round(ev.epsilon_inf(), 6)       # m = 2: ln((2c + Δ)/Δ) = ln 3
+    1.098612
+    """
+    p = check_params(params)
+    d = V.integer(minimum=1, dimension=dimension)
+    if not isinstance(unreviewed_amplification, (bool, np.bool_)):
+        raise DPKitError(f"unreviewed_amplification must be True or False, got "
+                         f"{unreviewed_amplification!r}")
+    accounting_levels(p.num_levels)  # first: the m limit is reported before the options
+    if client_sample_rate is None:
+        if unreviewed_amplification:
+            raise DPKitError("unreviewed_amplification=True needs a client_sample_rate")
+        return local_event(p, d)
+    rate = V.probability(client_sample_rate=client_sample_rate)
+    if not unreviewed_amplification:
+        raise DPKitError(
+            "client_sample_rate needs unreviewed_amplification=True: Poisson amplification is "
+            "proved for add/remove adjacency, RQM's guarantee is replace-one (spec §5.3)")
+    return PoissonSampled(local_event(p, d, relation=None), rate)
 
 
 # ================================================================ calibration
-def _achieved(params: Any, dimension: int, delta: float | None, rounds: int) -> float:
-    from . import privacy_event
-
-    ev = privacy_event(params, dimension)
+def _achieved(params: RQMParams, dimension: int, delta: float | None, rounds: int) -> float:
+    ev = local_event(params, dimension)
     if delta is None:
         return rounds * ev.epsilon_inf()
-    from ...accounting import Accountant
-
     return Accountant().compose(ev, count=rounds).epsilon(delta)
 
 
-def calibrate_params(*, epsilon: float, clip: float, num_levels: int,
-                     keep_prob: float | None, extension: float | None, dimension: int,
-                     delta: float | None, rounds: int) -> Any:
-    """Implementation of :func:`dpkit.mechanisms.rqm.calibrate` (see there)."""
-    from . import RQMParams
-
-    target = V.positive(epsilon=epsilon)
-    c = V.positive(clip=clip)
-    d = V.integer(minimum=1, dimension=dimension)
-    k = V.integer(minimum=1, rounds=rounds)
-    m = _accounting_levels(num_levels)
-    dl = None if delta is None else V.in_range(0.0, 1.0, low_open=True, high_open=True,
-                                               delta=delta)
-    if (keep_prob is None) == (extension is None):
-        raise DPKitError("give exactly one of keep_prob (to search extension) and extension "
-                         "(to search keep_prob)")
-
-    def eps_of(v: float) -> float:
-        if keep_prob is None:
-            p = RQMParams(c, extension, m, v)
+def _bisect_keep_prob(eps_of: Callable[[float], float], target: float) -> float | None:
+    """Largest q found with ε(q) ≤ target (ε increases with q); None when q = 1 − 1e−12 meets
+    it already (then that q is returned by the caller)."""
+    lo, hi = 0.0, 1.0 - 1e-12
+    if eps_of(lo) > target:
+        raise InfeasibleTargetError(
+            f"epsilon={target} is infeasible: even keep_prob=0 gives {eps_of(lo):.6g}; "
+            "increase extension")
+    if eps_of(hi) <= target:
+        return None
+    ok = lo
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if eps_of(mid) <= target:
+            lo = ok = mid
         else:
-            p = RQMParams(c, v, m, keep_prob)
-        return _achieved(p, d, dl, k)
+            hi = mid
+        if hi - lo < 1e-9:
+            break
+    return ok
 
-    if keep_prob is None:  # search q in [0, 1): ε increases with q
-        lo, hi = 0.0, 1.0 - 1e-12
-        if eps_of(lo) > target:
-            raise InfeasibleTargetError(
-                f"epsilon={target} is infeasible: even keep_prob=0 gives {eps_of(lo):.6g}; "
-                "increase extension")
-        if eps_of(hi) <= target:
-            return RQMParams(c, extension, m, hi)
-        ok = lo
-        for _ in range(60):
-            mid = 0.5 * (lo + hi)
-            if eps_of(mid) <= target:
-                lo = ok = mid
-            else:
-                hi = mid
-            if hi - lo < 1e-9:
-                break
-        return RQMParams(c, extension, m, ok)
-    # search Δ > 0: ε decreases with Δ (geometric bisection)
+
+def _bisect_extension(eps_of: Callable[[float], float], target: float, c: float, d: int,
+                      k: int) -> float:
+    """Smallest Δ found with ε(Δ) ≤ target (ε decreases with Δ; geometric bisection)."""
     lo, hi = 1e-9 * c, 1.0 * c
     while eps_of(hi) > target:
         lo, hi = hi, hi * 4.0
@@ -388,7 +314,59 @@ def calibrate_params(*, epsilon: float, clip: float, num_levels: int,
             lo = mid
         if hi / lo < 1.0 + 1e-7:
             break
-    out = RQMParams(c, ok, m, keep_prob)
+    return ok
+
+
+def calibrate_params(*, epsilon: float, clip: float, num_levels: int,
+                     keep_prob: float | None, extension: float | None, dimension: int,
+                     delta: float | None, rounds: int) -> RQMParams:
+    """Implementation of :func:`calibrate` (the same, with every argument required)."""
+    target = V.positive(epsilon=epsilon)
+    c = V.positive(clip=clip)
+    d = V.integer(minimum=1, dimension=dimension)
+    k = V.integer(minimum=1, rounds=rounds)
+    m = accounting_levels(num_levels)
+    dl = None if delta is None else V.in_range(0.0, 1.0, low_open=True, high_open=True,
+                                               delta=delta)
+    if extension is not None and keep_prob is None:  # search q in [0, 1): ε increases with q
+        ext = extension
+        q = _bisect_keep_prob(lambda v: _achieved(RQMParams(c, ext, m, v), d, dl, k), target)
+        return RQMParams(c, ext, m, 1.0 - 1e-12 if q is None else q)
+    if keep_prob is None or extension is not None:
+        raise DPKitError("give exactly one of keep_prob (to search extension) and extension "
+                         "(to search keep_prob)")
+    kp = keep_prob
+    found = _bisect_extension(lambda v: _achieved(RQMParams(c, v, m, kp), d, dl, k),
+                              target, c, d, k)
+    out = RQMParams(c, found, m, kp)
     if _achieved(out, d, dl, k) > target:  # pragma: no cover - the loop only keeps passes
         raise DPKitError("internal: calibration overshot the target")
     return out
+
+
+def calibrate(*, epsilon: float, clip: float, num_levels: int,
+              keep_prob: float | None = None, extension: float | None = None,
+              dimension: int = 1, delta: float | None = None,
+              rounds: int = 1) -> RQMParams:
+    """Find Δ (or q) so that one client's ``rounds`` RQM encodings are ε-DP (or (ε, δ)-DP).
+
+    Give exactly one of ``keep_prob`` (then Δ is searched) and ``extension`` (then q is
+    searched). The target is the pure ε = rounds·d·ε(∞) when ``delta`` is None, else the
+    accountant's ε at δ of ``Repeated(privacy_event(params, d), rounds)`` (local DP,
+    replace-one; Youn et al. 2023). The search is a bisection (ε is observed to decrease in Δ
+    and increase in q, spec §4); the returned parameters are always re-checked to meet the
+    target, so the guarantee does not rest on that monotonicity. The result's ε is within a
+    relative 1e-6 of the target from below when the search converges.
+
+    Raises:
+        DPKitError: bad arguments (both or neither of keep_prob / extension given;
+            num_levels outside [2, 1024]).
+        InfeasibleTargetError: no Δ ≤ 1e6·c (resp. no q ≥ 0) reaches the target.
+
+    >>> p = calibrate(epsilon=math.log(3), clip=1.0, num_levels=2, keep_prob=0.0)
+    >>> round(p.extension, 4)            # m = 2: Δ = 2c/(e^ε − 1) = 1
+    1.0
+    """
+    return calibrate_params(epsilon=epsilon, clip=clip, num_levels=num_levels,
+                            keep_prob=keep_prob, extension=extension, dimension=dimension,
+                            delta=delta, rounds=rounds)

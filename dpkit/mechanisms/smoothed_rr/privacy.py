@@ -22,6 +22,12 @@ Rényi DP (orders α > 1):
   divergence grows with the distance, since the shifted Laplace CDFs are ordered), a 1-D
   maximisation done here on a dense grid refined by bounded Brent search. The reverse order
   gives the same value (z ↦ −z − 1 swaps the labels).
+
+This module works on plain numbers and is the only one of the package that talks to
+:mod:`dpkit.accounting`: :func:`smoothed_rr_event` and :func:`classic_rr_event` build the
+accounting events from ε and the relation. It imports nothing from the package, so the params
+dataclasses (:mod:`.params`) can offer ``params.privacy_event()`` through it; the public
+``privacy_event(params)`` (type check, then this module) is in :mod:`.mechanism`.
 """
 
 from __future__ import annotations
@@ -36,8 +42,11 @@ from scipy import optimize
 from ... import _validate as V
 from ...accounting import rdp as _acct_rdp
 from ...accounting.accountant import DEFAULT_ORDERS
+from ...accounting.events import REPLACE_ONE, PureDP, RandomizedResponse, RDPCurve
+from ...errors import DPKitError
 
-__all__ = ["rdp_exact", "rdp_rr_bound", "log_ratio_grid", "log_prob_laplace_cdf"]
+__all__ = ["rdp_exact", "rdp_rr_bound", "log_ratio_grid", "log_prob_laplace_cdf",
+           "smoothed_rr_event", "classic_rr_event", "REPLACE_ONE"]
 
 _LOG_HALF = math.log(0.5)
 #: Relative safety margin added to the numerically maximised exact curve (soundness: the
@@ -48,9 +57,15 @@ EXACT_MARGIN = 1e-10
 def log_prob_laplace_cdf(y: Any) -> tuple[np.ndarray, np.ndarray]:
     """(log F(y), log(1 − F(y))) for the standard Laplace CDF F (scale 1), stable in both tails.
 
-    F(y) = ½e^{y} for y < 0 and 1 − ½e^{−y} for y ≥ 0.
+    F(y) = ½e^{y} for y < 0 and 1 − ½e^{−y} for y ≥ 0. ``y``: real numbers (±∞ allowed).
     """
-    y = np.asarray(y, dtype=float)
+    try:
+        raw = np.asarray(y)
+        if np.iscomplexobj(raw):
+            raise TypeError("complex values")
+        y = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DPKitError(f"y must be real numbers, got {exc}") from None
     neg = y < 0
     ya = np.abs(y)
     small = _LOG_HALF - ya  # log(½e^{−|y|})
@@ -88,8 +103,15 @@ def rdp_rr_bound(epsilon: float, orders: Any) -> np.ndarray:
 _HUGE_ORDER = 1e12
 
 
+#: Above this ε the exact curve equals RR's closed form (ε to float precision at every order)
+#: and the grid search would overflow (ε ≳ 1e150): the closed form, an upper bound, is used.
+_HUGE_EPSILON = 1e15
+
+
 @lru_cache(maxsize=64)
 def _rdp_exact_cached(eps: float, orders: tuple[float, ...]) -> tuple[float, ...]:
+    if eps > _HUGE_EPSILON:
+        return tuple(float(b) for b in rdp_rr_bound(eps, np.array(orders)))
     out = []
     for alpha in orders:
         if alpha > _HUGE_ORDER:  # incl. inf: ε(α) ≤ ε(∞) = ε (non-decreasing in α), and the
@@ -145,3 +167,48 @@ def log_ratio_grid(epsilon: float, sensitivity: float, signals: Any,
     lp0, lq0 = log_prob_laplace_cdf(eps * v / d)
     lp1, lq1 = log_prob_laplace_cdf(eps * (v + h) / d)
     return float(max(np.max(np.abs(lp1 - lp0)), np.max(np.abs(lq1 - lq0))))
+
+
+def smoothed_rr_event(epsilon: float, relation: str | None = None, *, exact: bool = False,
+                      orders: Any = None) -> PureDP | RDPCurve:
+    """The accounting event of one smoothed-RR release with budget ε (Liu & Rahimian 2025).
+
+    Default: ``PureDP(ε)`` — pure ε-DP, whose RDP curve is RR's closed form (a valid bound for
+    every ε-DP binary mechanism, Kairouz–Oh–Viswanath 2015; Mironov 2017). ``exact=True``: the
+    exact curve :func:`rdp_exact` as an ``RDPCurve`` over ``orders`` (ε at α = ∞).
+
+    Privacy statement: ε-DP for neighbouring signals |v − v'| ≤ Δ (``relation=None``) or
+    under replacement of a clipped signal (``relation="replace_one"``).
+
+    Raises:
+        DPKitError: ε not positive and finite, ``exact`` not a bool, bad orders, or a
+            relation other than None / "replace_one".
+
+    >>> smoothed_rr_event(0.5).epsilon
+    0.5
+    """
+    eps = V.positive(epsilon=epsilon)
+    if relation not in (None, REPLACE_ONE):
+        raise DPKitError(f"relation must be None or {REPLACE_ONE!r}, got {relation!r}")
+    if not isinstance(exact, (bool, np.bool_)):
+        raise DPKitError(f"exact must be True or False, got {exact!r}")
+    if not exact:
+        return PureDP(eps, relation=relation)
+    o = V.orders(orders=DEFAULT_ORDERS if orders is None else orders)
+    vals = rdp_exact(eps, o)
+    return RDPCurve(tuple(float(a) for a in o), tuple(float(v) for v in vals),
+                    relation=relation)
+
+
+def classic_rr_event(epsilon: float) -> RandomizedResponse:
+    """``RandomizedResponse(ε)``: classic binary RR (Warner 1965), ε-DP under replacement.
+
+    The exact binary-RR RDP curve of the accountant.
+
+    Raises:
+        DPKitError: ε negative or NaN (the event's own check; ``inf`` allowed).
+
+    >>> classic_rr_event(1.0).epsilon
+    1.0
+    """
+    return RandomizedResponse(epsilon)

@@ -1,0 +1,407 @@
+"""Dominating pairs of distributions and their pessimistic discretization (connect-the-dots).
+
+A pair (P, Q) *dominates* a mechanism M if, for all neighbouring inputs and every ε ∈ ℝ,
+H_{e^ε}(M(D) ‖ M(D′)) ≤ H_{e^ε}(P ‖ Q) (Zhu, Dong, Wang 2022, "Optimal Accounting of
+Differential Privacy via Characteristic Function", Def. 7); composing mechanisms composes
+their dominating pairs (product distributions, Thm. 10), whose privacy loss is the sum of
+independent losses. δ(ε) of M is then bounded by the pair's hockey-stick curve.
+
+Connect-the-dots (Doroshenko, Ghazi, Kamath, Kumar, Manurangsi, "Connect the Dots: Tighter
+Discrete Approximations of Privacy Loss Distributions", PETS 2022): every piece of P-mass at a
+loss ℓ between two adjacent grid losses a < ℓ ≤ b is split between a and b so that *both* its
+P-mass and its Q-mass are kept (weight (1 − e^{a−ℓ})/(1 − e^{a−b}) to b). The original pair is
+the image of the split pair under the map that merges the two pieces again, so by
+post-processing the split (discrete) pair dominates the original one at every ε — its curve
+is the original curve connected linearly in e^ε between the grid points, exact at them. Mass
+above the top grid loss b_n is split between b_n and +∞ (the +∞ part is δ(b_n)); P-mass below
+the bottom grid loss moves up to it (the Q-mass left over goes to a Q-only outcome).
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import log_ndtr, ndtr, ndtri
+
+from ... import _validate as V
+from ...errors import DPKitError
+from .distribution import PrivacyLossDistribution
+
+__all__ = [
+    "DominatingPair",
+    "GaussianPair",
+    "LaplacePair",
+    "SampledGaussianPair",
+    "DiscretePair",
+    "from_pmfs",
+    "randomized_response_pair",
+    "pure_dp_pair",
+    "REMOVE",
+    "ADD",
+]
+
+REMOVE = "remove"
+ADD = "add"
+#: Default P-mass left out beyond the discretization range on each side (into +∞ above,
+#: moved up below): far below any δ a caller may ask for, even after 1e9 compositions.
+TAIL = 1e-30
+
+
+def _log_diff(la: np.ndarray, lb: np.ndarray) -> np.ndarray:
+    """e^{la} − e^{lb} for la ≥ lb (elementwise), without cancellation for close values."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        out = np.exp(la) * -np.expm1(np.minimum(lb - la, 0.0))
+    return np.maximum(np.nan_to_num(out, nan=0.0, posinf=0.0), 0.0)
+
+
+def normal_interval(x_lo: np.ndarray, x_hi: np.ndarray) -> np.ndarray:
+    """Φ(x_hi) − Φ(x_lo) for x_lo ≤ x_hi (±inf allowed), with full relative precision in
+    both tails (differences of log-tail probabilities)."""
+    lo, hi = np.broadcast_arrays(np.asarray(x_lo, dtype=float), np.asarray(x_hi, dtype=float))
+    return _interval(lo, hi, log_ndtr(lo), log_ndtr(hi), log_ndtr(-lo), log_ndtr(-hi))
+
+
+def _interval(lo: np.ndarray, hi: np.ndarray, lc_lo: np.ndarray, lc_hi: np.ndarray,
+              ls_lo: np.ndarray, ls_hi: np.ndarray) -> np.ndarray:
+    upper = _log_diff(ls_lo, ls_hi)  # both in the upper tail: SF(lo) − SF(hi)
+    lower = _log_diff(lc_hi, lc_lo)  # both in the lower tail: CDF(hi) − CDF(lo)
+    with np.errstate(over="ignore", under="ignore"):
+        mid = -np.expm1(np.logaddexp(lc_lo, ls_hi))  # 1 − CDF(lo) − SF(hi)
+    return np.maximum(np.where(lo >= 0, upper, np.where(hi <= 0, lower, mid)), 0.0)
+
+
+def edge_intervals(x: np.ndarray) -> np.ndarray:
+    """Normal mass between consecutive entries of a monotone array ``x`` (either order),
+    each log-tail evaluated once per edge."""
+    x = np.asarray(x, dtype=float)
+    lc = log_ndtr(x)
+    ls = log_ndtr(-x)
+    if x.size < 2 or x[0] <= x[-1]:
+        return _interval(x[:-1], x[1:], lc[:-1], lc[1:], ls[:-1], ls[1:])
+    return _interval(x[1:], x[:-1], lc[1:], lc[:-1], ls[1:], ls[:-1])
+
+
+@dataclass(frozen=True)
+class _Masses:
+    """P- and Q-mass of the loss in each grid interval (ℓ_j, ℓ_{j+1}], below ℓ_0, above ℓ_n."""
+
+    p_int: np.ndarray
+    q_int: np.ndarray
+    p_below: float
+    p_above: float
+    q_above: float
+
+
+class DominatingPair(abc.ABC):
+    """A pair (P, Q) whose privacy loss L = log(P/Q)(Y), Y ~ P, bounds a mechanism."""
+
+    #: If every loss is a multiple of this value, grids are aligned to it (exact, no split).
+    atom_base: float | None = None
+    #: P(L = +∞): outcomes only P can produce.
+    infinity_mass: float = 0.0
+
+    @abc.abstractmethod
+    def loss_range(self, tail: float = TAIL) -> tuple[float, float]:
+        """(lo, hi): P(L < lo) ≤ tail and P(L > hi) ≤ tail (finite numbers)."""
+
+    @abc.abstractmethod
+    def _masses(self, edges: np.ndarray) -> _Masses:
+        """Interval masses for the increasing grid ``edges``."""
+
+    def discretize(self, step: float, *, tail: float = TAIL,
+                   floor: float | None = None) -> PrivacyLossDistribution:
+        """The connect-the-dots PLD on the grid ``k·step`` covering :meth:`loss_range`
+        (from ``floor`` up, if given: P-mass below it moves up to it, which only raises δ).
+
+        Privacy: its δ(ε) ≥ this pair's at every ε, and it is itself the PLD of a pair that
+        dominates this one, so it stays an upper bound through composition (module
+        docstring). Float rounding: relative ~u/step per mass (the split subtracts nearby
+        numbers), far below the discretization slack.
+        """
+        d = V.positive(step=step)
+        t = V.in_range(0.0, 1.0, low_open=True, high_open=True, tail=tail)
+        lo, hi = self.loss_range(t)
+        if floor is not None and math.isfinite(floor):
+            lo = min(max(lo, float(floor)), hi)
+        # (a range end within rounding of a grid loss is that grid loss; any mass beyond the
+        # top edge is still handled by the tail rule, so this is safe)
+        k0 = math.floor(lo / d + 1e-9)
+        k1 = max(math.ceil(hi / d - 1e-9), k0 + 1)
+        edges = (k0 + np.arange(k1 - k0 + 1)) * d
+        return _connect_the_dots(self._masses(edges), edges, d, k0, self.infinity_mass)
+
+
+def _connect_the_dots(m: _Masses, edges: np.ndarray, step: float, k0: int,
+                      own_inf: float) -> PrivacyLossDistribution:
+    a = edges[:-1]
+    den_b = -math.expm1(-step)  # 1 − e^{−Δ}
+    den_a = math.expm1(step)  # e^{Δ} − 1
+    with np.errstate(over="ignore", invalid="ignore"):
+        qa = m.q_int * np.exp(a)  # Q_int e^{a}
+        to_b = np.clip((m.p_int - qa) / den_b, 0.0, m.p_int)
+        to_a = np.clip((qa * math.exp(step) - m.p_int) / den_a, 0.0, m.p_int)
+    to_a = np.nan_to_num(to_a)
+    to_b = np.nan_to_num(to_b)
+    out = np.zeros(edges.size)
+    out[:-1] += to_a
+    out[1:] += to_b
+    out[0] += m.p_below
+    top = float(edges[-1])
+    keep = min(m.p_above, m.q_above * math.exp(top)) if m.q_above > 0 else 0.0
+    out[-1] += keep
+    inf = min(1.0, own_inf + max(m.p_above - keep, 0.0))
+    return PrivacyLossDistribution(step, k0, out, inf)
+
+
+# ---------------------------------------------------------------------------- Gaussian
+@dataclass(frozen=True)
+class GaussianPair(DominatingPair):
+    """P = N(1, σ²), Q = N(0, σ²): tight for the Gaussian mechanism with sensitivity 1 and
+    noise multiplier σ (either direction: the pair is symmetric). L ~ N(μ²/2, μ²) under P,
+    μ = 1/σ. Exact curve (Balle & Wang 2018, Thm. 8): δ(ε) = Φ(μ/2 − ε/μ) − e^ε Φ(−μ/2 − ε/μ).
+    """
+
+    noise_multiplier: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "noise_multiplier",
+                           V.positive(noise_multiplier=self.noise_multiplier))
+
+    def loss_range(self, tail: float = TAIL) -> tuple[float, float]:
+        s = 1.0 / self.noise_multiplier
+        x = -float(ndtri(tail))
+        return s * s / 2 - x * s, s * s / 2 + x * s
+
+    def _masses(self, edges: np.ndarray) -> _Masses:
+        s = 1.0 / self.noise_multiplier
+        m = s * s / 2
+        xp = (edges - m) / s
+        xq = (edges + m) / s
+        return _Masses(edge_intervals(xp), edge_intervals(xq),
+                       float(ndtr(xp[0])), float(ndtr(-xp[-1])), float(ndtr(-xq[-1])))
+
+    def hockey_stick(self, epsilon: Any) -> np.ndarray:
+        """Exact δ(ε) (Balle & Wang 2018), vectorized; computed as a difference of log-tails."""
+        e = np.asarray(epsilon, dtype=float).reshape(-1)
+        mu = 1.0 / self.noise_multiplier
+        la = log_ndtr(mu / 2 - e / mu)
+        lb = e + log_ndtr(-mu / 2 - e / mu)
+        return _log_diff(la, np.minimum(lb, la))
+
+
+# ---------------------------------------------------------------------------- Laplace
+@dataclass(frozen=True)
+class LaplacePair(DominatingPair):
+    """P = Lap(0, b), Q = Lap(1, b): tight for the Laplace mechanism with sensitivity 1 and
+    b = noise multiplier (symmetric). L ∈ [−1/b, 1/b], atoms of P-mass ½ at 1/b and
+    ½e^{−1/b} at −1/b; in between P(L ≤ t) = ½e^{(t−1/b)/2}, Q(L ≤ t) = 1 − ½e^{−(t+1/b)/2}.
+    """
+
+    noise_multiplier: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "noise_multiplier",
+                           V.positive(noise_multiplier=self.noise_multiplier))
+
+    @property
+    def atom_base(self) -> float:  # type: ignore[override]
+        return 1.0 / self.noise_multiplier
+
+    def loss_range(self, tail: float = TAIL) -> tuple[float, float]:
+        th = 1.0 / self.noise_multiplier
+        return -th, th
+
+    def _cdfs(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        th = 1.0 / self.noise_multiplier
+        tc = np.clip(t, -th, th)
+        fp = np.where(t >= th, 1.0, np.where(t < -th, 0.0, 0.5 * np.exp((tc - th) / 2)))
+        fq = np.where(t >= th, 1.0, np.where(t < -th, 0.0, 1 - 0.5 * np.exp(-(tc + th) / 2)))
+        return fp, fq
+
+    def _masses(self, edges: np.ndarray) -> _Masses:
+        # put the top atom at the top edge exactly: the last interval is closed above
+        fp, fq = self._cdfs(edges)
+        fp[-1] = fq[-1] = 1.0
+        return _Masses(np.maximum(np.diff(fp), 0.0), np.maximum(np.diff(fq), 0.0),
+                       float(fp[0]), 0.0, 0.0)
+
+
+# ----------------------------------------------------------------- subsampled Gaussian
+@dataclass(frozen=True)
+class SampledGaussianPair(DominatingPair):
+    """Poisson-subsampled Gaussian (rate q, noise multiplier σ, sensitivity 1), add/remove.
+
+    ``direction="remove"``: P = (1−q)N(0,σ²) + qN(1,σ²), Q = N(0,σ²);
+    ``direction="add"``: P = N(0,σ²), Q = (1−q)N(0,σ²) + qN(1,σ²).
+    Each is tight for its direction (Zhu, Dong, Wang 2022, Prop. 30; Koskela et al. 2020);
+    under add/remove adjacency an accountant takes the larger δ(ε) of the two compositions.
+    L_remove(z) = log(1 − q + q·e^{(2z−1)/(2σ²)}) is increasing in z; L_add = −L_remove.
+    """
+
+    noise_multiplier: float
+    sample_rate: float
+    direction: str = REMOVE
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "noise_multiplier",
+                           V.positive(noise_multiplier=self.noise_multiplier))
+        q = V.in_range(0.0, 1.0, low_open=True, high_open=True, sample_rate=self.sample_rate)
+        object.__setattr__(self, "sample_rate", q)
+        if self.direction not in (REMOVE, ADD):
+            raise DPKitError(f"direction must be {REMOVE!r} or {ADD!r}, got {self.direction!r}")
+
+    # L_remove and its inverse
+    def _loss(self, z: np.ndarray) -> np.ndarray:
+        q, s = self.sample_rate, self.noise_multiplier
+        return np.logaddexp(math.log1p(-q), math.log(q) + (2 * z - 1) / (2 * s * s))
+
+    def _z(self, t: np.ndarray) -> np.ndarray:
+        """z with L_remove(z) = t (−inf at or below log(1−q))."""
+        q, s = self.sample_rate, self.noise_multiplier
+        t = np.asarray(t, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inner = np.expm1(t) + q
+            z = s * s * (np.log(inner) - math.log(q)) + 0.5
+        return np.where(inner > 0, z, -np.inf)
+
+    def loss_range(self, tail: float = TAIL) -> tuple[float, float]:
+        q, s = self.sample_rate, self.noise_multiplier
+        x = -float(ndtri(tail))
+        if self.direction == REMOVE:
+            return math.log1p(-q), float(self._loss(np.array(1.0 + s * x)))
+        return -float(self._loss(np.array(s * x))), -math.log1p(-q)
+
+    def _masses(self, edges: np.ndarray) -> _Masses:
+        q, s = self.sample_rate, self.noise_multiplier
+        if self.direction == REMOVE:
+            z = self._z(edges)  # increasing
+            g0 = edge_intervals(z / s)
+            g1 = edge_intervals((z - 1) / s)
+            p_int, q_int = (1 - q) * g0 + q * g1, g0
+            p_below = float((1 - q) * ndtr(z[0] / s) + q * ndtr((z[0] - 1) / s))
+            q_above = float(ndtr(-z[-1] / s))
+            p_above = float((1 - q) * q_above + q * ndtr((1 - z[-1]) / s))
+            return _Masses(p_int, q_int, p_below, p_above, q_above)
+        # add: L ∈ (a, b]  ⇔  L_remove ∈ [−b, −a)  ⇔  z ∈ [z(−b), z(−a))
+        z = self._z(-edges)  # decreasing in the edge index
+        g0 = edge_intervals(z / s)
+        g1 = edge_intervals((z - 1) / s)
+        p_int, q_int = g0, (1 - q) * g0 + q * g1
+        p_below = float(ndtr(-z[0] / s))  # L ≤ ℓ_0 ⇔ z ≥ z(−ℓ_0)
+        p_above = float(ndtr(z[-1] / s))  # L > ℓ_n ⇔ z < z(−ℓ_n)
+        q_above = float((1 - q) * p_above + q * ndtr((z[-1] - 1) / s))
+        return _Masses(p_int, q_int, p_below, p_above, q_above)
+
+
+# --------------------------------------------------------------------- discrete pairs
+@dataclass(frozen=True, eq=False)
+class DiscretePair(DominatingPair):
+    """A pair of pmfs on one finite support (the mechanism's two output laws, exact).
+
+    Losses log(P/Q); outcomes with Q = 0 < P are at +∞ (``infinity_mass``); outcomes with
+    P = 0 never contribute. ``mode="split"`` (default) discretizes by connect-the-dots (each
+    atom split between its two neighbouring grid losses, P- and Q-mass kept); ``"round_up"``
+    moves each atom up to the next grid loss (stochastically larger). Both dominate.
+    """
+
+    p: np.ndarray
+    q: np.ndarray
+    mode: str = "split"
+    base: float | None = None
+
+    def __post_init__(self) -> None:
+        p = np.asarray(self.p, dtype=float).reshape(-1)
+        q = np.asarray(self.q, dtype=float).reshape(-1)
+        if p.shape != q.shape or p.size == 0:
+            raise DPKitError(f"p and q must be non-empty and of equal length, got {p.size} and "
+                             f"{q.size}")
+        for name, v in (("p", p), ("q", q)):
+            if not np.all(np.isfinite(v)) or (v < 0).any():
+                raise DPKitError(f"{name} must hold finite probabilities >= 0")
+            if abs(float(v.sum()) - 1.0) > 1e-9:
+                raise DPKitError(f"{name} must sum to 1 (within 1e-9), got {float(v.sum())!r}")
+        if self.mode not in ("split", "round_up"):
+            raise DPKitError(f"mode must be 'split' or 'round_up', got {self.mode!r}")
+        keep = (p > 0) & (q > 0)
+        object.__setattr__(self, "p", p[keep])
+        object.__setattr__(self, "q", q[keep])
+        object.__setattr__(self, "infinity_mass", float(min(1.0, p[(p > 0) & (q == 0)].sum())))
+        object.__setattr__(self, "atom_base", self.base)
+
+    @property
+    def losses(self) -> np.ndarray:
+        """log(p/q) of each finite-loss outcome."""
+        return np.log(self.p) - np.log(self.q)
+
+    def loss_range(self, tail: float = TAIL) -> tuple[float, float]:
+        if self.p.size == 0:
+            return 0.0, 0.0
+        ls = self.losses
+        return float(ls.min()), float(ls.max())
+
+    def _masses(self, edges: np.ndarray) -> _Masses:  # pragma: no cover - discretize overrides
+        raise NotImplementedError
+
+    def hockey_stick(self, epsilon: Any) -> np.ndarray:
+        """Exact δ(ε) = Σ (p − e^ε q)₊ + infinity_mass, vectorized."""
+        e = np.asarray(epsilon, dtype=float).reshape(-1)
+        ls = self.losses
+        return np.array([self.infinity_mass + float(np.sum(
+            self.p[ls > x] * -np.expm1(x - ls[ls > x]))) for x in e])
+
+    def discretize(self, step: float, *, tail: float = TAIL,
+                   floor: float | None = None) -> PrivacyLossDistribution:
+        d = V.positive(step=step)
+        if self.p.size == 0:
+            return PrivacyLossDistribution(d, 0, np.zeros(1), self.infinity_mass)
+        ls = self.losses
+        k = ls / d
+        ka = np.floor(k)
+        # an atom within rounding of a grid point sits on it (no split needed)
+        near = np.abs(k - np.round(k)) <= 1e-9 * np.maximum(1.0, np.abs(k))
+        ka = np.where(near, np.round(k), ka)
+        a = ka * d
+        if self.mode == "round_up":
+            to_b = np.where(near, 0.0, self.p)
+        else:
+            to_b = np.where(near, 0.0,
+                            np.clip(self.p * -np.expm1(a - ls) / -math.expm1(-d), 0.0, self.p))
+        to_a = self.p - to_b
+        k0 = int(ka.min())
+        n = int(ka.max()) - k0 + 2
+        out = np.bincount((ka - k0).astype(np.int64), weights=to_a, minlength=n)
+        out += np.bincount((ka - k0 + 1).astype(np.int64), weights=to_b, minlength=n)
+        return PrivacyLossDistribution(d, k0, out, self.infinity_mass)
+
+
+def from_pmfs(p: Any, q: Any, *, mode: str = "split") -> DiscretePair:
+    """The exact pair of two output pmfs on one finite support (the "pair of pmfs" event).
+
+    Privacy: (P, Q) = (M(D), M(D′)) for the worst neighbouring (D, D′) is the tight
+    dominating pair of M (for the relation under which those inputs are neighbours).
+    Raises :class:`~dpkit.errors.DPKitError` naming ``p``/``q``/``mode`` on bad input.
+    """
+    return DiscretePair(np.asarray(p, dtype=float), np.asarray(q, dtype=float), mode)
+
+
+def randomized_response_pair(epsilon: float, k: int = 2) -> DiscretePair:
+    """k-ary randomized response (true value kept w.p. e^ε/(e^ε + k − 1)), replace-one:
+    outcome x has loss ε, outcome x′ has −ε, the other k − 2 have 0. Tight (the two output
+    laws themselves). k = 2 is also the tight pair of any ε-DP mechanism (Kairouz, Oh,
+    Viswanath 2015)."""
+    e = V.nonnegative(epsilon=epsilon)
+    kk = V.integer(minimum=2, k=k)
+    z = math.exp(e) + kk - 1
+    rest = (kk - 2) / z
+    p = [math.exp(e) / z, 1 / z] + ([rest] if kk > 2 else [])
+    q = [1 / z, math.exp(e) / z] + ([rest] if kk > 2 else [])
+    return DiscretePair(np.array(p), np.array(q), "split", e if e > 0 else None)
+
+
+def pure_dp_pair(epsilon: float) -> DiscretePair:
+    """The tight dominating pair of ε-DP: binary randomized response (Kairouz et al. 2015)."""
+    return randomized_response_pair(epsilon, 2)

@@ -1,0 +1,237 @@
+"""Certified PLD accounting (dpkit.accounting.pld): closed forms, dp_accounting, invariants."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+from scipy.special import gammaln
+from scipy.stats import binom
+
+from dpkit.accounting import pld
+from dpkit.errors import DPKitError
+
+
+def _eps_from_curve(curve, delta: float, hi: float = 1e4) -> float:
+    """Smallest ε ≥ 0 with curve(ε) ≤ δ, for a continuous non-increasing curve."""
+    if curve(0.0) <= delta:
+        return 0.0
+    return brentq(lambda e: curve(e) - delta, 0.0, hi, xtol=1e-13, rtol=1e-13)
+
+
+# ------------------------------------------------------------------ closed forms
+@pytest.mark.parametrize("sigma,count,delta", [(1.0, 1, 1e-5), (2.0, 100, 1e-8),
+                                               (5.0, 10_000, 1e-10), (0.7, 3, 1e-3)])
+def test_gaussian_composition_matches_analytic_gaussian(sigma, count, delta):
+    # T Gaussians of σ are one Gaussian of σ/√T; Balle & Wang 2018 give its exact curve
+    exact_pair = pld.GaussianPair(sigma / math.sqrt(count))
+    exact = _eps_from_curve(lambda e: float(exact_pair.hockey_stick(e)[0]), delta)
+    got = pld.epsilon_bound([(pld.GaussianPair(sigma), count)], delta)
+    assert exact <= got <= exact * 1.005 + 1e-9
+    d_exact = float(exact_pair.hockey_stick(exact * 0.9)[0])
+    d_got = pld.delta_bound([(pld.GaussianPair(sigma), count)], exact * 0.9)
+    assert d_exact <= d_got <= d_exact * 1.005
+
+
+def _rr_exact_curve(eps0: float, k: int, count: int):
+    """Exact δ(ε) of ``count`` k-ary RRs: a multinomial sum over (#kept x, #became x′)."""
+    z = math.exp(eps0) + k - 1
+    lp = [eps0 - math.log(z), -math.log(z), math.log(k - 2) - math.log(z) if k > 2 else -np.inf]
+    a, b = np.meshgrid(np.arange(count + 1), np.arange(count + 1), indexing="ij")
+    ok = a + b <= count
+    a, b = a[ok], b[ok]
+    c = count - a - b
+    with np.errstate(invalid="ignore"):
+        logpmf = (gammaln(count + 1) - gammaln(a + 1) - gammaln(b + 1) - gammaln(c + 1)
+                  + a * lp[0] + b * lp[1] + np.where(c > 0, c * lp[2], 0.0))
+    pm = np.exp(logpmf)
+    loss = eps0 * (a - b)
+
+    def curve(eps: float) -> float:
+        m = loss > eps
+        return float(np.sum(pm[m] * -np.expm1(eps - loss[m])))
+
+    return curve
+
+
+@pytest.mark.parametrize("eps0,k,count", [(0.5, 2, 40), (1.0, 3, 25), (0.2, 5, 30)])
+def test_randomized_response_composition_is_exact_binomial_sum(eps0, k, count):
+    parts = [(pld.randomized_response_pair(eps0, k), count)]
+    curve = _rr_exact_curve(eps0, k, count)
+    for eps in (0.0, eps0 * 1.5, eps0 * 4.3):
+        exact = curve(eps)
+        got = pld.delta_bound(parts, eps)
+        assert exact <= got <= exact * 1.005 + 1e-15
+    delta = 1e-6
+    exact_eps = _eps_from_curve(curve, delta, hi=eps0 * count)
+    got_eps = pld.epsilon_bound(parts, delta)
+    assert exact_eps <= got_eps <= exact_eps * 1.005 + 1e-12
+
+
+def test_binary_rr_many_compositions_against_binomial():
+    eps0, count = 0.1, 2000
+    parts = [(pld.pure_dp_pair(eps0), count)]
+    p = math.exp(eps0) / (1 + math.exp(eps0))
+    a = np.arange(count + 1)
+    loss = eps0 * (2 * a - count)
+    for eps in (2.0, 5.0):
+        w = binom.pmf(a, count, p) * np.where(loss > eps, -np.expm1(eps - loss), 0.0)
+        exact = float(w.sum())
+        got = pld.delta_bound(parts, eps)
+        assert exact <= got <= exact * 1.005
+
+
+def test_laplace_single_and_composed():
+    b = 2.0
+    # one Laplace: (1/b)-DP exactly, δ(1/b) = 0
+    assert pld.delta_bound([(pld.LaplacePair(b), 1)], 1 / b) <= 1e-12
+    e0 = pld.epsilon_bound([(pld.LaplacePair(b), 1)], 0.0)
+    assert 1 / b <= e0 <= (1 / b) * (1 + 1e-5)
+    # composed: between the truth (≥ the Gaussian-free lower bound 0) and basic composition
+    e = pld.epsilon_bound([(pld.LaplacePair(b), 50)], 1e-6)
+    assert 0 < e < 50 / b
+
+
+# ------------------------------------------------------------------ dp_accounting
+DPSGD_GRID = [(0.01, 1.0, 1000, 1e-5), (0.001, 0.8, 1000, 1e-6), (0.2, 0.5, 100, 1e-10),
+              (0.05, 2.0, 3000, 1e-3)]
+
+
+@pytest.mark.parametrize("q,sigma,steps,delta", DPSGD_GRID)
+def test_dpsgd_between_dp_accounting_optimistic_and_pessimistic(q, sigma, steps, delta):
+    dpp = pytest.importorskip("dp_accounting.pld.privacy_loss_distribution")
+    pes = dpp.from_gaussian_mechanism(sigma, sampling_prob=q, value_discretization_interval=1e-4
+                                      ).self_compose(steps).get_epsilon_for_delta(delta)
+    opt = dpp.from_gaussian_mechanism(sigma, sampling_prob=q, value_discretization_interval=1e-4,
+                                      pessimistic_estimate=False, use_connect_dots=False
+                                      ).self_compose(steps).get_epsilon_for_delta(delta)
+    got = pld.sampled_gaussian_epsilon(sigma, q, steps, delta)
+    assert opt <= got <= pes * 1.005
+
+
+def test_both_directions_are_composed_and_max_taken():
+    q, s, t, d = 0.05, 1.0, 200, 1e-6
+    rem = pld.epsilon_bound([(pld.SampledGaussianPair(s, q, pld.REMOVE), t)], d)
+    add = pld.epsilon_bound([(pld.SampledGaussianPair(s, q, pld.ADD), t)], d)
+    assert rem != add
+    assert pld.sampled_gaussian_epsilon(s, q, t, d) == max(rem, add)
+
+
+def test_single_step_far_below_rdp():
+    # the issue's example: one step at σ = 0.8, q = 0.001, δ = 1e-6 costs 0.0603 by PLD
+    e = pld.sampled_gaussian_epsilon(0.8, 0.001, 1, 1e-6)
+    assert 0.0602 < e < 0.0603 * 1.005
+
+
+def test_huge_counts_bounded_and_monotone():
+    es = [pld.sampled_gaussian_epsilon(1.0, 0.01, t, 1e-5) for t in (10, 1000, 100_000)]
+    assert all(np.isfinite(es)) and es[0] < es[1] < es[2]
+    plds = pld.plan_pld([(pld.SampledGaussianPair(1.0, 0.01), 10**9)], delta=1e-5,
+                        max_points=1 << 16)
+    assert all(p.masses.size <= 1 << 17 for p in plds)
+    assert math.isfinite(plds[-1].epsilon(1e-5))
+
+
+# ------------------------------------------------------------------ the distribution
+def _small() -> pld.PrivacyLossDistribution:
+    return pld.PrivacyLossDistribution(0.1, -3, np.array([0.2, 0.3, 0.1, 0.25, 0.1]), 0.05)
+
+
+def test_delta_formula_monotone_and_no_nan():
+    p = _small()
+    eps = np.linspace(-1, 2, 301)
+    d = p.delta(eps)
+    assert not np.isnan(d).any() and np.all(np.diff(d) <= 1e-15)
+    manual = 0.05 + sum(m * max(0.0, 1 - math.exp(0.05 - ell))
+                        for m, ell in zip(p.masses, p.losses, strict=True))
+    assert p.delta(0.05) == pytest.approx(manual, rel=1e-14)
+    assert p.delta(math.inf) == pytest.approx(0.05)
+
+
+def test_epsilon_is_smallest_reaching_delta():
+    p = _small()
+    for target in (0.06, 0.08, 0.12):
+        e = p.epsilon(target)
+        assert p.delta(e) <= target
+        assert e == 0.0 or p.delta(e - 1e-9) > target
+    assert p.epsilon(0.04) == math.inf  # below the mass at +∞
+    assert p.epsilon(1.0) == 0.0
+
+
+def test_compose_matches_direct_convolution_from_above():
+    a = _small()
+    b = pld.PrivacyLossDistribution(0.1, 1, np.array([0.5, 0.4, 0.1]), 0.0)
+    c = a.compose(b)
+    direct = np.convolve(a.masses, b.masses)
+    ref = pld.PrivacyLossDistribution(0.1, a.lower + b.lower, direct,
+                                      1 - (1 - a.infinity_mass) * (1 - b.infinity_mass))
+    for e in (0.0, 0.15, 0.4):
+        assert ref.delta(e) - 1e-15 <= c.delta(e) <= ref.delta(e) + 1e-12
+
+
+def test_self_compose_equals_repeated_compose():
+    a = pld.PrivacyLossDistribution(0.05, -2, np.array([0.3, 0.4, 0.2, 0.1]), 0.0)
+    s = a.self_compose(4)
+    r = a.compose(a).compose(a).compose(a)
+    for e in (0.0, 0.1, 0.3):
+        assert s.delta(e) == pytest.approx(r.delta(e), rel=1e-9, abs=1e-12)
+
+
+def test_truncate_and_coarsen_are_pessimistic():
+    p = pld.GaussianPair(1.0).discretize(0.01)
+    eps = np.array([0.0, 0.5, 1.0, 2.0, 3.0])
+    t = p.truncate(1e-6)
+    assert np.all(t.delta(eps) >= p.delta(eps) - 1e-15)
+    assert np.all(t.delta(eps) <= p.delta(eps) + 1e-6 + 1e-15)
+    c = p.coarsen(7)
+    assert np.all(c.delta(eps) >= p.delta(eps) - 1e-15)
+
+
+def test_connect_the_dots_dominates_and_is_exact_on_grid():
+    pair = pld.GaussianPair(0.9)
+    p = pair.discretize(0.05)
+    grid = np.arange(0, 60) * 0.05
+    off = grid + 0.021
+    assert np.all(p.delta(off) >= pair.hockey_stick(off) * (1 - 1e-9))
+    assert np.allclose(p.delta(grid), pair.hockey_stick(grid), rtol=1e-7, atol=1e-14)
+
+
+def test_pmf_pair_and_infinity_mass():
+    pair = pld.from_pmfs([0.5, 0.3, 0.2], [0.25, 0.75, 0.0])
+    assert pair.infinity_mass == pytest.approx(0.2)
+    p = pair.discretize(0.01)
+    eps = np.array([0.0, 0.3, 0.69, 1.0])
+    assert np.all(p.delta(eps) >= pair.hockey_stick(eps) - 1e-15)
+    assert pld.epsilon_bound([(pair, 1)], 0.1) == math.inf
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("call,name", [
+    (lambda: pld.GaussianPair(-1.0), "noise_multiplier"),
+    (lambda: pld.GaussianPair(float("nan")), "noise_multiplier"),
+    (lambda: pld.SampledGaussianPair(1.0, 1.5), "sample_rate"),
+    (lambda: pld.SampledGaussianPair(1.0, 0.1, "both"), "direction"),
+    (lambda: pld.randomized_response_pair(1.0, 1), "k"),
+    (lambda: pld.from_pmfs([0.5, 0.6], [0.5, 0.5]), "p"),
+    (lambda: pld.sampled_gaussian_epsilon(1.0, 0.01, 10, 2.0), "delta"),
+    (lambda: pld.sampled_gaussian_epsilon(1.0, 0.01, -1, 1e-5), "steps"),
+    (lambda: pld.delta_bound([(pld.GaussianPair(1.0), 1)], -1.0), "epsilon"),
+    (lambda: _small().epsilon(float("nan")), "delta"),
+    (lambda: _small().self_compose(-2), "count"),
+    (lambda: pld.PrivacyLossDistribution(0.0, 0, np.ones(1)), "step"),
+    (lambda: pld.PrivacyLossDistribution(0.1, 0, np.array([-0.1])), "masses"),
+    (lambda: pld.epsilon_bound([(1.0, 1)], 1e-5), "parts"),
+])
+def test_bad_input_names_the_parameter(call, name):
+    with pytest.raises(DPKitError, match=name):
+        call()
+
+
+def test_degenerate_inputs():
+    assert pld.sampled_gaussian_epsilon(1.0, 0.0, 100, 1e-5) == 0.0
+    assert pld.sampled_gaussian_epsilon(1.0, 0.5, 0, 1e-5) == 0.0
+    e1 = pld.sampled_gaussian_epsilon(2.0, 1.0, 9, 1e-5)
+    exact = _eps_from_curve(lambda e: float(pld.GaussianPair(2.0 / 3.0).hockey_stick(e)[0]), 1e-5)
+    assert exact <= e1 <= exact * 1.005
