@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any, NoReturn
 
+from . import __version__
 from . import _validate as V
 from .accounting import Accountant, accountant_from_json, dpsgd
 from .accounting.rdp import BACKEND_ENV
@@ -296,8 +297,6 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.version:
-            from . import __version__
-
             print(f"dpkit {__version__}")
             return 0
         if args.command is None:

@@ -218,22 +218,54 @@ def test_every_mechanism_has_the_common_modules(pkg: str) -> None:
     assert {"__init__", "params", "privacy", "reference", "mechanism"} <= set(mods), sorted(mods)
 
 
+def _layer_violations(mods: dict[str, set[str]]) -> list[str]:
+    """Every import inside one mechanism package that breaks the direction
+    private math ← params ← privacy ← reference, kernels ← mechanism ← ``__init__``."""
+    private_math = {m for m in mods if m.startswith("_") and m not in _KERNELS | {"__init__"}}
+    allowed = {
+        "params": private_math,
+        "privacy": private_math | {"params"},
+        **{k: private_math | {"params"} for k in _KERNELS},
+        **{m: private_math for m in private_math},
+    }
+    bad = [f"{name} imports the package face" for name, deps in mods.items()
+           if "__init__" in deps and name != "__init__"]
+    for name, ok in allowed.items():
+        if name in mods and not mods[name] <= ok:
+            bad.append(f"{name} imports {sorted(mods[name] - ok)}")
+    if mods.get("reference", set()) & (_KERNELS | {"mechanism"}):
+        bad.append(f"reference imports {sorted(mods['reference'] & (_KERNELS | {'mechanism'}))}")
+    return bad
+
+
 @pytest.mark.parametrize("pkg", MECHANISMS)
 def test_layers_inside_a_mechanism(pkg: str) -> None:
-    """params and privacy sit on plain-number math only; reference and the kernels below the
-    public mechanism; nothing imports the package face or mechanism.py from below."""
-    mods = _siblings(pkg)
-    private_math = {m for m in mods if m.startswith("_") and m not in _KERNELS | {"__init__"}}
-    low = private_math | {"params", "privacy"}
-    for name, deps in mods.items():
-        assert "__init__" not in deps, f"{pkg}.{name} imports the package face"
-    assert mods["params"] <= low, mods["params"]
-    assert mods["privacy"] <= low, mods["privacy"]
-    assert not mods["reference"] & (_KERNELS | {"mechanism"}), mods["reference"]
-    for k in _KERNELS & set(mods):
-        assert mods[k] <= private_math | {"params"}, (k, mods[k])
-    for m in private_math:
-        assert mods[m] <= private_math, (m, mods[m])
+    """Plain-number private math at the bottom; params on it; privacy on params (the public
+    ``privacy_event(params, ...)``); reference and the kernels below the public mechanism;
+    nothing imports the package face or mechanism.py from below."""
+    assert _layer_violations(_siblings(pkg)) == []
+
+
+def test_the_layer_check_finds_violations() -> None:
+    """The old "privacy.py at the bottom" placement (params importing privacy) is refused."""
+    good = {"__init__": {"mechanism", "params", "privacy"}, "_math": set(),
+            "params": {"_math"}, "privacy": {"params", "_math"}, "reference": {"params"},
+            "_numba": {"params"}, "mechanism": {"params", "privacy", "reference", "_numba"}}
+    assert _layer_violations(good) == []
+    cases = {
+        "params": {"privacy"},  # the privacy math must sit below the params, not in privacy.py
+        "privacy": {"reference"},
+        "_math": {"params"},
+        "_numba": {"privacy"},
+        "reference": {"mechanism"},
+    }
+    for name, extra in cases.items():
+        mods = {k: set(v) for k, v in good.items()}
+        mods[name] |= extra
+        assert _layer_violations(mods), (name, extra)
+    face = {k: set(v) for k, v in good.items()}
+    face["mechanism"].add("__init__")
+    assert _layer_violations(face) == ["mechanism imports the package face"]
 
 
 @pytest.mark.parametrize("pkg", MECHANISMS)

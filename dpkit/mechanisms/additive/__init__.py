@@ -24,8 +24,9 @@ probability is an exact rational, so with a :class:`~dpkit.random.SecureGenerato
 hardened against floating-point attacks. They are rejection samplers: their running time is
 random and depends on the noise drawn, a timing channel (Jin et al. 2022) they do not close.
 
-Modules: :mod:`.params` (the records, validation), :mod:`.privacy` (the statements on plain
-numbers, upward-rounded), :mod:`.reference` (the exact samplers ``sample_*``, ``method="exact"``
+Modules: ``_privacy_math`` (the statements on plain numbers, upward-rounded, below the
+params), :mod:`.params` (the records, validation), :mod:`.privacy` (re-exports the statements'
+helpers above the params), :mod:`.reference` (the exact samplers ``sample_*``, ``method="exact"``
 pure-Python oracle and ``method="fast"`` vectorized int64 path, equal in law),
 :mod:`.mechanism` (the four mechanisms). No kernels: every draw comes from the generator.
 """

@@ -3,9 +3,9 @@
 The four frozen records (:class:`GaussianParams`, :class:`LaplaceParams`,
 :class:`DiscreteLaplaceParams`, :class:`DiscreteGaussianParams`) check their fields once, on
 construction; the helpers below them (not in ``__all__``) are the argument checks that the
-samplers (:mod:`.reference`) and the mechanisms (:mod:`.mechanism`) share. Imports
-:mod:`.privacy` (plain-number statements) for the records' ``epsilon`` / ``rho`` /
-``privacy_event()``; nothing else from the package.
+samplers (:mod:`.reference`) and the mechanisms (:mod:`.mechanism`) share. Imports the
+private ``_privacy_math`` (plain-number statements, event builders) for the records'
+``epsilon`` / ``rho`` / ``privacy_event()``; nothing else from the package.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 
 from ... import _validate as V
 from ...errors import DPKitError
-from .privacy import (
+from ._privacy_math import (
     discrete_gaussian_rho,
     discrete_laplace_epsilon,
     gaussian_event,

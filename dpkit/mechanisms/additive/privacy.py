@@ -8,61 +8,22 @@ sensitivity Δ: Δ²/(2σ²)-zCDP (Canonne, Kamath, Steinke 2020, Thms. 14-15). 
 for whichever neighbouring relation the sensitivity was computed under (the events carry
 ``relation=None``).
 
-The exact rational ε and ρ of the discrete mechanisms are rounded *up* to a float
-(:func:`float_up`), so a reported number is never below the truth. These helpers take checked
-values (the params records validate) and are used by the records' ``epsilon`` / ``rho`` and
-``privacy_event()``, which are the public statements; this module is the one place the
-additive mechanisms talk to :mod:`dpkit.accounting`. It imports nothing else from the package.
+The public statement of a record is its ``params.privacy_event()`` (and ``epsilon`` / ``rho``);
+the exact rationals are rounded *up* to a float, so a reported number is never below the truth.
+The plain-number helpers and the event builders the records use sit below :mod:`.params`, in
+the private ``_privacy_math``; this module re-exports them above the params (the package's
+layers: ``_privacy_math`` ← params ← privacy ← mechanism).
 """
 
 from __future__ import annotations
 
-import math
-from fractions import Fraction
+from ._privacy_math import discrete_gaussian_rho as discrete_gaussian_rho
+from ._privacy_math import discrete_laplace_epsilon as discrete_laplace_epsilon
+from ._privacy_math import float_up as float_up
+from ._privacy_math import gaussian_event as gaussian_event
+from ._privacy_math import laplace_event as laplace_event
+from ._privacy_math import pure_dp_event as pure_dp_event
+from ._privacy_math import zcdp_event as zcdp_event
 
-from ...accounting.events import ZCDP, Gaussian, Laplace, PureDP
-
-#: Plain-number helpers for :mod:`.params`; the public statements are the records' methods.
+#: The public statements are the records' methods; the helpers above stay importable here.
 __all__: list[str] = []
-
-
-def float_up(x: Fraction) -> float:
-    """The smallest float >= x (``inf`` when x is beyond the float range)."""
-    try:
-        f = float(x)
-    except OverflowError:
-        return math.inf
-    if Fraction(f) < x:
-        f = math.nextafter(f, math.inf)
-    return f
-
-
-
-def discrete_laplace_epsilon(scale: Fraction, sensitivity: int) -> float:
-    """ε = Δ/scale of the discrete Laplace mechanism, rounded up to the next float."""
-    return float_up(sensitivity / scale)
-
-
-def discrete_gaussian_rho(sigma: Fraction, sensitivity: int) -> float:
-    """ρ = Δ²/(2σ²) of the discrete Gaussian mechanism, rounded up to the next float."""
-    return float_up(Fraction(sensitivity**2) / (2 * sigma * sigma))
-
-
-def gaussian_event(noise_multiplier: float) -> Gaussian:
-    """``Gaussian(σ)``: ε(α) = α/(2σ²), one release."""
-    return Gaussian(noise_multiplier)
-
-
-def laplace_event(noise_multiplier: float) -> Laplace:
-    """``Laplace(b)``: (1/b)-DP, one release."""
-    return Laplace(noise_multiplier)
-
-
-def pure_dp_event(epsilon: float) -> PureDP:
-    """``PureDP(ε)``, one release."""
-    return PureDP(epsilon)
-
-
-def zcdp_event(rho: float) -> ZCDP:
-    """``ZCDP(rho=ρ)``, one release."""
-    return ZCDP(rho)

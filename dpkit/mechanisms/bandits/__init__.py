@@ -36,11 +36,12 @@ batches and rounds, JAX key). They agree in law, not in bits
 (tests/mechanisms/bandits/test_kernels.py).
 Not hardened against floating-point attacks (continuous Gaussian noise).
 
-Modules, lowest first: :mod:`.privacy` (calibration, sensitivity, tree combinatorics, the
+Modules, lowest first: ``_privacy_math`` (calibration, sensitivity, tree combinatorics, the
 events; reads the params structurally), :mod:`.params` (``BanditParams``, validated once),
-:mod:`.environment` (the instances: the input data), :mod:`.reference` (the numpy oracle,
-the server's sync, ``confidence_radius``) and the kernels ``_numba`` / ``_jax`` (params
-only), :mod:`.mechanism` (``simulate`` dispatch, ``tree_release``, ``SimulationResult``).
+:mod:`.privacy` (the public statements, ``privacy_event``), :mod:`.environment` (the
+instances: the input data), :mod:`.reference` (the numpy oracle, the server's sync,
+``confidence_radius``) and the kernels ``_numba`` / ``_jax`` (params only),
+:mod:`.mechanism` (``simulate`` dispatch, ``tree_release``, ``SimulationResult``).
 """
 
 from __future__ import annotations

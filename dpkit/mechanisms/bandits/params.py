@@ -2,8 +2,9 @@
 
 :class:`BanditParams` is validated once, here, at construction; everything downstream takes
 checked values. Its derived quantities (Kb, n_lvl, Δ, c) and calibrated views (σ₀, σ_tot, λ,
-the event) are properties; the calibration lives in :mod:`.privacy`, which sits below this
-module and reads the params through a structural type (so there is no import cycle).
+the event) are properties; the calibration lives in the private ``_privacy_math``, which sits
+below this module and reads the params through a structural type (so there is no import
+cycle); :mod:`.privacy` re-exports it above this module.
 [ZC24] Zhou & Chowdhury, ICLR 2024 (arXiv:2302.13945).
 
 :class:`KernelPlan` and :class:`KernelOutput` are internal: the numbers every backend needs,
@@ -25,14 +26,14 @@ from ... import _validate as V
 from ...accounting.events import Event
 from ...errors import DPKitError
 from .. import _dyadic
-from .privacy import GAUSSIAN_PROTOCOLS as GAUSSIAN_PROTOCOLS
-from .privacy import VECTOR_SUM_BIT_PROB as VECTOR_SUM_BIT_PROB
-from .privacy import (
+from ._privacy_math import GAUSSIAN_PROTOCOLS as GAUSSIAN_PROTOCOLS
+from ._privacy_math import VECTOR_SUM_BIT_PROB as VECTOR_SUM_BIT_PROB
+from ._privacy_math import (
     aggregate_noise_std,
     joint_sensitivity_of,
     node_sigma,
-    privacy_event,
     regularizer,
+    run_event,
 )
 
 __all__ = ["PROTOCOLS", "BanditParams"]
@@ -177,7 +178,7 @@ class BanditParams:
 
     def privacy_event(self) -> Event:
         """Same as :func:`dpkit.mechanisms.bandits.privacy_event`."""
-        return privacy_event(self)
+        return run_event(self)
 
 
 class KernelPlan(NamedTuple):

@@ -36,12 +36,12 @@ API (pure and streaming, the state is an immutable :class:`CounterState` of arra
 True
 
 Modules: :mod:`.params` (:class:`CounterParams`, validated once), :mod:`.privacy` (the
-privacy statement and the strategy's sensitivities; the plain-number matrix math is in
-``_strategy``), :mod:`.reference` (the numpy reference: state, :func:`advance`),
-:mod:`.mechanism` (:func:`step`, :func:`run`, the exact error), kernels ``_numba`` and ``_jax``
-(``lax.scan``) tested against the reference, and :mod:`.selection`, the second part: MaxSum /
-SumSelect under continual observation. Noise is drawn in floating point: not hardened against
-floating-point attacks (Mironov 2012).
+privacy statement and the strategy's sensitivities; the plain-number math below the params
+is in ``_strategy`` and ``_privacy_math``), :mod:`.reference` (the numpy reference: state,
+:func:`advance`), :mod:`.mechanism` (:func:`step`, :func:`run`, the exact error), kernels
+``_numba`` and ``_jax`` (``lax.scan``) tested against the reference, and :mod:`.selection`, the
+second part: MaxSum / SumSelect under continual observation. Noise is drawn in floating
+point: not hardened against floating-point attacks (Mironov 2012).
 """
 
 from __future__ import annotations

@@ -137,14 +137,13 @@ def run(params: CounterParams, stream: npt.ArrayLike, rng: RNGLike | jax.Array, 
     """
     p = check_params(params)
     which = route_backend(backend, stream, rng, kernel_draws=False)
+    xs = prepare_stream(p, stream)  # the one check of the stream, for every backend
     if which == "jax":
         from . import _jax
 
-        xs = prepare_stream(p, np.asarray(stream))
         coefs = sqrt_coefficients(xs.shape[0]) if p.kind == "sqrt" else None
         ys = _jax.run(p, xs, rng, coefs)
         return ys.reshape(np.shape(stream)) if p.dimension == 1 else ys
-    xs = prepare_stream(p, stream)
     gen = as_generator(rng)  # type: ignore[arg-type]  # a JAX key only reaches the JAX branch
     z = unit_noise(p, gen, (total_noise_rows(p, xs.shape[0]), p.dimension))
     out = _run_prepared(p, xs, z, which)

@@ -5,9 +5,10 @@ horizon T, the noise (Gaussian ``noise_multiplier`` or Laplace ``epsilon``), the
 the neighbouring relation and the participation schema. Construction validates every field and
 refuses anything out of range with a :class:`~dpkit.errors.DPKitError` naming it; the derived
 quantities the kernels need (``noise_scale``, ``levels``, the BLT parameters) are read off the
-validated record. The strategy's sensitivity comes from ``_strategy`` (plain numbers); the
-privacy statement is in :mod:`.privacy`, which this module imports (it sits below the params and
-reads them through a structural type, so ``params.privacy_event()`` needs no upward import).
+validated record. The strategy's sensitivity comes from ``_strategy`` (plain numbers) and the
+event from ``_privacy_math``, which this module imports (both sit below the params and read them
+through a structural type, so ``params.privacy_event()`` needs no upward import); the public
+statement is :func:`dpkit.mechanisms.continual.privacy.privacy_event`.
 
 >>> p = CounterParams("tree", 8, noise_multiplier=1.0, bound=0.5, relation="add_remove")
 >>> p.levels, p.sensitivity, p.noise_scale
@@ -25,6 +26,7 @@ import numpy as np
 from ... import _validate as V
 from ...accounting.events import Event
 from ...errors import DPKitError
+from ._privacy_math import counter_event, item_sensitivity, laplace_scale
 from ._strategy import (
     DEFAULT_BUFFERS,
     MAX_BUFFERS,
@@ -38,7 +40,6 @@ from ._strategy import (
     l2_sensitivity,
     tree_levels,
 )
-from .privacy import item_sensitivity, laplace_scale, privacy_event
 
 __all__ = ["KINDS", "Kind", "Relation", "CounterParams"]
 
@@ -282,7 +283,7 @@ class CounterParams:
     def privacy_event(self) -> Event:
         """The accountant event of a run of at most ``horizon`` steps: the same as
         :func:`dpkit.mechanisms.continual.privacy_event` (``Gaussian(σ/s)`` or Laplace)."""
-        return privacy_event(self)
+        return counter_event(self)
 
 
 def honaker_weights(levels: int) -> np.ndarray:

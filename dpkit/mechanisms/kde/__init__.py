@@ -41,8 +41,9 @@ hardened against floating-point attacks.
 Mergeable: :func:`sketch` (exact, never released) over chunks with one ``public_seed``, then
 :func:`merge` (addition; associative) and :func:`privatize` give the law of :func:`build`.
 
-Modules: ``params`` (KDEParams, the records, ring boundaries), ``privacy`` (noise scales,
-events, the brute-force sensitivity check), ``reference`` (the numpy reference: public
+Modules: ``_privacy_math`` (the privacy math, below the params), ``params`` (KDEParams, the
+records, ring boundaries), ``privacy`` (``privacy_event``, noise scales, events, the
+brute-force sensitivity check), ``reference`` (the numpy reference: public
 randomness, sketch and query maps, :func:`exact_sums`), ``mechanism`` (build, sketch, merge,
 privatize, query: backend dispatch), ``_numba`` / ``_jax`` (kernels).
 """

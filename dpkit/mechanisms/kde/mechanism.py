@@ -243,7 +243,7 @@ def build(params: KDEParams, private_points: npt.ArrayLike | jax.Array,
         from ._jax import release_noise_jax, split_build_key
 
         seed, keys = split_build_key(rng)
-        sk = sketch(p, np.asarray(private_points), seed, backend="jax")
+        sk = sketch(p, private_points, seed, backend="jax")  # checks the points as below
         return _assemble(sk, release_noise_jax(keys, sk, noise_scales(sk.params, sk.dimension)))
     gen = as_generator(rng)  # type: ignore[arg-type]  # refuses a JAX key off the JAX backend
     seed = int(public_generator(gen).integers(0, 2**63))  # published: not the noise stream

@@ -4,9 +4,10 @@
 (:class:`PublicRandomness`, :class:`KDESketch`, :class:`KDEStructure`) and the public structure
 maths that depends on the params alone (tree size, cell width, ring boundaries).
 
-The privacy statement of a params object is :meth:`KDEParams.privacy_event`, computed by
-:mod:`dpkit.mechanisms.kde.privacy` (which works on plain numbers and on any object shaped like
-the params, so that this module may call it without an import cycle).
+The privacy statement of a params object is :meth:`KDEParams.privacy_event` (the same as
+:func:`dpkit.mechanisms.kde.privacy.privacy_event`), computed by the private ``_privacy_math``
+below this module (which works on plain numbers and on any object shaped like the params, so
+that this module may call it without an import cycle).
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ import numpy as np
 from ... import _validate as V
 from ...errors import DPKitError
 from .. import _dyadic
-from .privacy import NoiseScales
-from .privacy import privacy_event as _privacy_event
+from ._privacy_math import NoiseScales, structure_event
 
 if TYPE_CHECKING:
     from ...accounting.events import Event
@@ -192,7 +192,7 @@ class KDEParams:
 
     def privacy_event(self, dimension: int | None = None) -> Event:
         """Same as :func:`dpkit.mechanisms.kde.privacy_event` (params, dimension)."""
-        return _privacy_event(self, dimension)
+        return structure_event(self, dimension)
 
 
 def check_params(params: object) -> KDEParams:

@@ -18,7 +18,7 @@ from ... import _validate as V
 from ...errors import DPKitError
 from ...random import RNGLike, as_generator, route_backend
 from ._exact import level_values
-from .params import RQMParams, check_params, index_array, input_array
+from .params import RQMParams, check_params, index_array, real_input
 from .reference import quantize_reference
 
 if TYPE_CHECKING:
@@ -55,8 +55,9 @@ def quantize(params: RQMParams, x: npt.ArrayLike | jax.Array, rng: RNGLike | jax
         x's shape: a numpy array, or a JAX array for the JAX backend.
 
     Raises:
-        DPKitError: bad params, rng or backend; NaN/inf in x (the message names the
-            positions; NaN is never clamped).
+        DPKitError: bad params, rng or backend; x not real numbers in a rectangular array
+            (strings, None, complex, ragged lists) on every backend; NaN/inf in x (the
+            message names the positions; NaN is never clamped).
 
     >>> p = RQMParams(clip=1.0, extension=1.0, num_levels=16, keep_prob=0.5)
     >>> idx = quantize(p, np.zeros(200_000), rng=0, backend="numpy")
@@ -65,6 +66,7 @@ def quantize(params: RQMParams, x: npt.ArrayLike | jax.Array, rng: RNGLike | jax
     """
     p = check_params(params)
     which = route_backend(backend, x, rng)
+    x = real_input(x)  # the one check of x for every backend (a JAX array stays on device)
     if which == "jax":
         from ._jax import quantize_jax
 
@@ -73,10 +75,8 @@ def quantize(params: RQMParams, x: npt.ArrayLike | jax.Array, rng: RNGLike | jax
     if which == "numba":
         from ._numba import quantize_numba
 
-        arr = np.asarray(x)
-        if arr.dtype.kind not in "fiu":  # the kernel itself refuses NaN/inf (with positions)
-            arr = input_array(x)
-        return quantize_numba(p, arr, as_generator(host_rng))
+        # the kernel itself refuses NaN/inf (naming the positions)
+        return quantize_numba(p, np.asarray(x), as_generator(host_rng))
     return quantize_reference(p, x, host_rng, sampler="walk")
 
 

@@ -1,10 +1,11 @@
 """The validated parameters of RQM and the checks of the public functions' arguments.
 
 :class:`RQMParams` checks its fields once, on construction; the helpers below it
-(:func:`check_params`, :func:`input_array`, :func:`index_array`, not in ``__all__``) are the
-argument checks the reference, the kernels' host code, the privacy functions and the public
-functions share. Imports :mod:`._exact` (the exact law and Rényi curve on plain numbers) for
-``params.levels`` and ``params.privacy_event()``; nothing else from the package.
+(:func:`check_params`, :func:`input_array`, :func:`real_input`, :func:`index_array`, not in
+``__all__``) are the argument checks the reference, the kernels' host code, the privacy
+functions and the public functions share. Imports :mod:`._exact` (the exact law and Rényi
+curve on plain numbers) for ``params.levels`` and ``params.privacy_event()``; nothing else from
+the package.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy.typing as npt
 
 from ... import _validate as V
 from ...accounting.events import RDPCurve
+from ...backend import is_jax_array
 from ...errors import DPKitError
 from ._exact import level_values, local_event
 
@@ -136,6 +138,32 @@ def input_array(x: npt.ArrayLike) -> np.ndarray:
     if scalar:
         return V.finite_array(x=[x]).reshape(())
     return V.finite_array(x=x)
+
+
+def real_input(x: Any) -> Any:
+    """The check of ``x`` where it enters :func:`~dpkit.mechanisms.rqm.quantize`, before any
+    backend: a DPKitError naming ``x`` unless x holds real numbers in a rectangular array
+    (strings, None, complex, ragged lists are refused on every backend).
+
+    A JAX array is judged by its dtype alone and returned as is (it stays on the device);
+    anything else goes through ``np.asarray`` once. x itself is returned when it already holds
+    real numbers (bool, integer or float), so that every backend gets exactly the value it got
+    before this check; otherwise x as float64 from :func:`input_array` (e.g. an object array of
+    numbers), which raises for everything else. NaN/inf are left to the backends: the reference
+    and the kernels refuse them, naming the positions.
+    """
+    if is_jax_array(x):
+        kind = getattr(x.dtype, "kind", "")
+        if kind == "c":
+            raise DPKitError("x must be real, got a complex array")
+        if not kind or kind not in "biufV":  # "V": bfloat16 and other ml_dtypes floats
+            raise DPKitError(f"x must be an array of real numbers, got dtype {x.dtype}")
+        return x
+    try:
+        kind = np.asarray(x).dtype.kind
+    except (TypeError, ValueError, OverflowError):  # e.g. a ragged list
+        kind = "O"
+    return x if kind in "biuf" else input_array(x)
 
 
 def index_array(params: RQMParams, indices: Any) -> np.ndarray:

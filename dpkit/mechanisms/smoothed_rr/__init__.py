@@ -27,21 +27,21 @@ replacement, but noisy even for signals far from the threshold.
 
 Sampling is in floating point: not hardened against floating-point attacks.
 
-Layout: :mod:`.params` (validated params), :mod:`.privacy` (privacy math on plain numbers,
-the accounting events), :mod:`.reference` (numpy reference), :mod:`._numba` / :mod:`._jax`
+Layout: ``_privacy_math`` (privacy math on plain numbers, below the params), :mod:`.params`
+(validated params), :mod:`.privacy` (the statements: ``privacy_event``, the curves, the
+accounting events), :mod:`.reference` (numpy reference), :mod:`._numba` / :mod:`._jax`
 (kernels), :mod:`.mechanism` (public functions, backend dispatch); the sequential-learning
 simulator is the sub-package :mod:`.sequential` (same layout).
 """
 
 from .mechanism import (
     flip_probability,
-    privacy_event,
     prob_positive,
     respond,
     respond_classic,
 )
 from .params import ClassicRRParams, Method, SmoothedRRParams
-from .privacy import rdp_exact, rdp_rr_bound
+from .privacy import privacy_event, rdp_exact, rdp_rr_bound
 from .reference import respond_reference
 from .sequential import (
     CascadeTheory,

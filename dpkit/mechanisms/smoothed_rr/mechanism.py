@@ -3,8 +3,9 @@
 :func:`respond` takes params, signals and ``rng`` and dispatches to a backend: the numpy
 reference (:mod:`.reference`), the numba kernel (:mod:`._numba`) or the JAX kernel
 (:mod:`._jax`), the two kernels imported only when used. The non-random helpers
-(:func:`flip_probability`, :func:`prob_positive`), classic RR (:func:`respond_classic`, numpy
-only) and :func:`privacy_event` (type check, then :mod:`.privacy`) live here too.
+(:func:`flip_probability`, :func:`prob_positive`) and classic RR (:func:`respond_classic`,
+numpy only) live here too; the privacy statement ``privacy_event(params)`` is in
+:mod:`.privacy`.
 """
 
 from __future__ import annotations
@@ -25,15 +26,12 @@ from .params import (
     signal_array,
     threshold_array,
 )
-from .privacy import smoothed_rr_event
 from .reference import respond_reference
 
 if TYPE_CHECKING:
     import jax
 
-    from ...accounting.events import PureDP, RDPCurve
-
-__all__ = ["respond", "respond_classic", "flip_probability", "prob_positive", "privacy_event"]
+__all__ = ["respond", "respond_classic", "flip_probability", "prob_positive"]
 
 
 # ================================================================ output law
@@ -156,27 +154,3 @@ def respond_classic(params: ClassicRRParams, signal: npt.ArrayLike, rng: RNGLike
     a = np.where(arr > t, 1, -1).astype(np.int8)
     flip = as_generator(rng).random(arr.shape) < params.flip
     return np.where(flip, -a, a).astype(np.int8)
-
-
-# ================================================================ privacy statement
-def privacy_event(params: SmoothedRRParams, *, exact: bool = False,
-                  orders: npt.ArrayLike | None = None) -> PureDP | RDPCurve:
-    """The accounting event of one smoothed-RR release.
-
-    Default: ``PureDP(ε)`` — pure ε-DP, whose RDP curve is RR's closed form (a valid bound for
-    every ε-DP binary mechanism, Kairouz–Oh–Viswanath 2015; Mironov 2017). ``exact=True``: the
-    exact curve sup_z D_α(Bern(F(z+Δ)) ‖ Bern(F(z))) as an ``RDPCurve`` (ε at α = ∞).
-
-    Neighbouring relation: |v − v'| ≤ Δ (``relation=None``: the guarantee holds for whichever
-    relation put the two signals within Δ), or replacement of the signal
-    (``relation="replace_one"``) when ``params.clip`` is set. Across agents of the sequential
-    model each signal is released once: parallel composition, no count > 1 needed.
-
-    Raises:
-        DPKitError: wrong params type, ``exact`` not a bool, bad orders.
-
-    >>> privacy_event(SmoothedRRParams(0.5)).epsilon
-    0.5
-    """
-    check_params(params, SmoothedRRParams)
-    return smoothed_rr_event(params.epsilon, params.relation, exact=exact, orders=orders)

@@ -5,8 +5,8 @@ fields once, here; the public functions then check only their own arguments, wit
 at the bottom (:func:`check_params`, :func:`signal_array`, :func:`threshold_array`, not in
 ``__all__``), which the reference, the kernels' host code and the public functions share.
 
-Imports :mod:`.privacy` (plain-number privacy math) for ``params.privacy_event()``; nothing
-else from the package.
+Imports the private ``_privacy_math`` (plain-number privacy math) for
+``params.privacy_event()``; nothing else from the package.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy.typing as npt
 from ... import _validate as V
 from ...errors import DPKitError
 from .. import _rr
-from .privacy import REPLACE_ONE, classic_rr_event, smoothed_rr_event
+from ._privacy_math import REPLACE_ONE, classic_rr_event, smoothed_rr_event
 
 if TYPE_CHECKING:
     from ...accounting.events import PureDP, RandomizedResponse, RDPCurve

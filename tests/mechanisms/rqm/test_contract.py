@@ -27,11 +27,6 @@ BAD_NUMBERS = st.sampled_from([float("nan"), float("inf"), -1.0, 0.0, -0.0, "1",
 class TestRQMContract(MechanismContract):
     backends = ("numpy", "numba", "jax")
     wrong_ranks = False  # quantize is elementwise: any shape is valid
-    # open defects (reported): the JAX path skips the input checks (a string, None or complex
-    # x gives TypeError / ValueError / a DeprecationWarning), a ragged list gives ValueError
-    # on numba and JAX
-    known_bad_data_defects = {"str": ("jax",), "complex": ("jax",), "ragged": ("numba", "jax"),
-                              "extra0": ("jax",), "extra1": ("jax",)}
 
     def params(self) -> RQMParams:
         return RQMParams(1.0, 2.0, 4, 0.25)
