@@ -1,4 +1,4 @@
-"""dpkit: differential-privacy mechanisms with one sound Rényi-DP / zCDP accountant.
+"""dpkit: differential-privacy mechanisms with one sound accountant (RDP / zCDP and PLD).
 
 ``import dpkit`` loads numpy and scipy only; numba, JAX and torch load on first use.
 """
@@ -6,10 +6,14 @@
 from .accounting import (
     ZCDP,
     Accountant,
+    ApproxDP,
     ClaimedApproxDP,
     Composed,
+    DiscreteGaussian,
+    DiscreteLaplace,
     Gaussian,
     Laplace,
+    PMFPairs,
     PoissonSampled,
     PureDP,
     RandomizedResponse,
@@ -30,7 +34,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Accountant", "Gaussian", "Laplace", "RandomizedResponse", "PureDP", "ZCDP", "RDPCurve",
-    "ClaimedApproxDP", "PoissonSampled", "SampledWithoutReplacement", "Composed", "Repeated",
+    "ClaimedApproxDP", "ApproxDP", "PMFPairs", "DiscreteLaplace", "DiscreteGaussian",
+    "PoissonSampled", "SampledWithoutReplacement", "Composed", "Repeated",
     "event_from_dict",
     "DPKitError", "InfeasibleTargetError", "BudgetExceededError", "UnsupportedEventError",
     "IncompatibleRelationError", "__version__",

@@ -2,10 +2,14 @@
 
 Sub-commands::
 
-    dpkit epsilon   --noise-multiplier S --sample-rate Q --steps N --delta D [--json]
-    dpkit calibrate --epsilon E --delta D --sample-rate Q --steps N [--json]
-    dpkit compose   SPEC.json --delta D [--json]
+    dpkit epsilon   --noise-multiplier S --sample-rate Q --steps N --delta D [--method M] [--json]
+    dpkit calibrate --epsilon E --delta D --sample-rate Q --steps N [--method M] [--json]
+    dpkit compose   SPEC.json --delta D [--method M] [--json]
     dpkit demo
+
+``--method`` is ``auto`` (default: the smaller of the certified RDP and PLD bounds, RDP alone
+for a ledger with an RDP-only event), ``rdp`` or ``pld``; the output names the method that
+decided and, under ``auto``, shows both numbers.
 
 ``--steps`` may be replaced by ``--epochs E --dataset-size N --batch-size B`` (then
 q = B/N and steps = ceil(E·N/B), the number of batches drawn). Bad input prints one line on
@@ -27,13 +31,16 @@ from typing import Any, NoReturn
 
 from . import __version__
 from . import _validate as V
-from .accounting import Accountant, accountant_from_json, dpsgd
+from .accounting import Accountant, EpsilonResult, accountant_from_json, dpsgd
 from .accounting.rdp import BACKEND_ENV
 from .errors import DPKitError
 
 __all__ = ["main", "build_parser"]
 
 EXIT_BAD_INPUT = 2
+
+#: The values of ``--method`` (those of ``method=`` in :mod:`dpkit.accounting`).
+METHODS = ("auto", "rdp", "pld")
 
 
 class _UsageError(Exception):
@@ -74,14 +81,21 @@ def _add_budget_args(p: argparse.ArgumentParser, *, with_noise: bool) -> None:
     p.add_argument("--dataset-size", type=_number, help="number of training examples N")
     p.add_argument("--batch-size", type=_number, help="expected batch size B (q = B/N)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_method_arg(p)
+
+
+def _add_method_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", "-m", choices=METHODS, default="auto",
+                   help="auto (default): the smaller of the RDP and PLD upper bounds; rdp: "
+                   "Rényi-DP accounting; pld: certified privacy loss distribution")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = _Parser(
         prog="dpkit",
-        description="Differential-privacy budgets: RDP accounting of DP-SGD and of composed "
-        "mechanisms, with calibration.",
+        description="Differential-privacy budgets of DP-SGD and of composed mechanisms "
+        "(certified RDP and PLD accounting), with calibration.",
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -101,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "without 'type'), or an Accountant.to_dict() object")
     p.add_argument("--delta", "-d", type=_number, required=True, help="target delta, in [0, 1)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_method_arg(p)
 
     p = sub.add_parser("demo", help="run every mechanism on synthetic data; one composed budget")
     p.add_argument("--seed", type=_seed, default=0,
@@ -178,41 +193,77 @@ _METHOD_TEXT = {
     "pure": "pure DP at order inf",
     "tv": "total-variation bound (Bretagnolle-Huber): epsilon = 0",
     "vacuous": "no finite guarantee",
+    "pld": "certified privacy loss distribution (pessimistic connect-the-dots, Doroshenko "
+           "et al. 2022; FFT composition)",
 }
+
+
+def _family(res: EpsilonResult) -> str:
+    """The method family that decided ``res``: "PLD" or "RDP"."""
+    return "PLD" if res.method == "pld" else "RDP"
+
+
+def _decided(res: EpsilonResult) -> str:
+    """``(PLD; RDP gives 2.10136)``: which method decided, and the other one's number when
+    both were computed."""
+    fam = _family(res)
+    other, value = ("RDP", res.rdp_epsilon) if fam == "PLD" else ("PLD", res.pld_epsilon)
+    return f"({fam}; {other} gives {_fmt(value)})" if value is not None else f"({fam})"
+
+
+def _how(res: EpsilonResult) -> str:
+    """How the bound was obtained, for the human output."""
+    if res.method == "pld":
+        return f"upper bound by PLD accounting; {_METHOD_TEXT['pld']}"
+    order = "" if math.isnan(res.order) else f" at Rényi order {_fmt(res.order)}"
+    return f"upper bound by RDP accounting; {_METHOD_TEXT.get(res.method, res.method)}{order}"
+
+
+def _methods_json(res: EpsilonResult) -> dict[str, Any]:
+    """The ``--json`` keys every result shares: what decided, what was asked, both numbers."""
+    return {"method": res.method, "requested": res.requested, "rdp_epsilon": res.rdp_epsilon,
+            "pld_epsilon": res.pld_epsilon, "note": res.note}
+
+
+def _print_note(res: EpsilonResult) -> None:
+    if res.note:
+        print(f"  note: {res.note}")
 
 
 def _cmd_epsilon(args: argparse.Namespace) -> int:
     q, steps, how = _sampling(args)
-    res = dpsgd.epsilon_details(args.noise_multiplier, q, steps, args.delta, refine=args.refine)
+    res = dpsgd.epsilon_details(args.noise_multiplier, q, steps, args.delta, refine=args.refine,
+                                method=args.method)
     if args.json:
         _print_json({"epsilon": res.epsilon, "delta": res.delta, "order": res.order,
-                     "method": res.method, "noise_multiplier": args.noise_multiplier,
+                     **_methods_json(res), "noise_multiplier": args.noise_multiplier,
                      "sample_rate": q, "steps": _whole(steps), "relation": "add_remove",
-                     "accountant": "rdp", "bound": "upper"})
+                     "accountant": _family(res).lower(), "bound": "upper"})
         return 0
-    print(f"epsilon = {_fmt(res.epsilon)}   at delta = {res.delta:g}")
+    print(f"epsilon = {_fmt(res.epsilon)}   at delta = {res.delta:g}   {_decided(res)}")
     print(f"  DP-SGD: Poisson-sampled Gaussian, noise multiplier {args.noise_multiplier:g}, "
           f"sample rate {q:g}, {_whole(steps)} steps" + (f" ({how})" if how else ""))
-    order = "" if math.isnan(res.order) else f" at Rényi order {_fmt(res.order)}"
-    print(f"  upper bound by RDP accounting; {_METHOD_TEXT[res.method]}{order}; "
-          "add/remove-one adjacency")
+    print(f"  {_how(res)}; add/remove-one adjacency")
+    _print_note(res)
     return 0
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     q, steps, how = _sampling(args)
-    sigma = dpsgd.noise_multiplier(args.epsilon, args.delta, q, steps)
-    res = dpsgd.epsilon_details(sigma, q, steps, args.delta)
+    sigma = dpsgd.noise_multiplier(args.epsilon, args.delta, q, steps, method=args.method)
+    res = dpsgd.epsilon_details(sigma, q, steps, args.delta, method=args.method)
     if args.json:
         _print_json({"noise_multiplier": sigma, "epsilon": res.epsilon, "delta": res.delta,
-                     "target_epsilon": args.epsilon, "order": res.order, "sample_rate": q,
-                     "steps": _whole(steps)})
+                     "target_epsilon": args.epsilon, "order": res.order, **_methods_json(res),
+                     "sample_rate": q, "steps": _whole(steps)})
         return 0
-    print(f"noise_multiplier = {sigma:.6g}")
+    print(f"noise_multiplier = {sigma:.6g}   (calibrated with --method {args.method})")
     print(f"  spends epsilon = {res.epsilon:.8g} <= target {args.epsilon:g} at delta = "
-          f"{res.delta:g} (Rényi order {_fmt(res.order)})")
+          f"{res.delta:g}   {_decided(res)}")
+    print(f"  {_how(res)}")
     print(f"  sample rate {q:g}, {_whole(steps)} steps" + (f" ({how})" if how else "")
           + "; Poisson-sampled Gaussian, add/remove-one adjacency")
+    _print_note(res)
     return 0
 
 
@@ -254,16 +305,16 @@ def accountant_from_spec(spec: Any) -> Accountant:
 
 def _cmd_compose(args: argparse.Namespace) -> int:
     acct = accountant_from_spec(_load_spec(args.spec))
-    res = acct.epsilon_details(args.delta)
+    res = acct.epsilon_details(args.delta, method=args.method)
     if args.json:
         out = res.to_dict()
+        out.update(_methods_json(res))
         out["ledger"] = [{"event": e.to_dict(), "count": n} for e, n in acct.ledger]
         _print_json(out)
         return 0
-    print(f"epsilon = {_fmt(res.epsilon)}   at delta = {res.delta:g}")
-    order = "" if math.isnan(res.order) else f" at Rényi order {_fmt(res.order)}"
-    print(f"  upper bound; {_METHOD_TEXT[res.method]}{order}; relation: "
-          f"{res.relation or 'as stated by each event'}")
+    print(f"epsilon = {_fmt(res.epsilon)}   at delta = {res.delta:g}   {_decided(res)}")
+    print(f"  {_how(res)}; relation: {res.relation or 'as stated by each event'}")
+    _print_note(res)
     for ev, n in acct.ledger:
         print(f"  {n:>12} x {json.dumps(_enc(ev.to_dict()), allow_nan=False)}")
     return 0

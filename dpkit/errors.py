@@ -12,6 +12,7 @@ __all__ = [
     "BudgetExceededError",
     "UnsupportedEventError",
     "IncompatibleRelationError",
+    "PLDUnavailableError",
 ]
 
 
@@ -36,3 +37,7 @@ class UnsupportedEventError(DPKitError):
 
 class IncompatibleRelationError(DPKitError):
     """Events stated for different neighbouring relations were composed together."""
+
+
+class PLDUnavailableError(DPKitError):
+    """A ledger holding an event with no certified dominating pair (only an RDP/zCDP bound)."""

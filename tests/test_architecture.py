@@ -275,3 +275,44 @@ def test_the_package_face_has_no_logic(pkg: str) -> None:
     defs = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
     assert not defs, f"{pkg}/__init__.py defines {defs}"
     assert len(path.read_text(encoding="utf-8").splitlines()) <= 110
+
+
+# ------------------------------------------------------------------ the pipeline layer (#17)
+#: The only modules outside dpkit/pipeline/ (and the demo) allowed to import dpkit.pipeline:
+#: it sits on top of the mechanisms and the accountant, beside the demo.
+PIPELINE_USERS = {"dpkit.cli"}
+#: What dpkit/pipeline/ may import from dpkit (besides itself).
+PIPELINE_MAY_IMPORT = ("dpkit.accounting", "dpkit.mechanisms", "dpkit.random",
+                       "dpkit._validate", "dpkit.errors", "dpkit.backend")
+
+
+def _is_pipeline(module: str) -> bool:
+    return module == "dpkit.pipeline" or module.startswith("dpkit.pipeline.")
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: _module_name(p))
+def test_only_the_top_imports_the_pipeline(path: Path) -> None:
+    module = _module_name(path)
+    if _is_pipeline(module) or _is_demo(module) or module in PIPELINE_USERS:
+        return
+    bad = sorted(m for m in _imported(path) if _is_pipeline(m))
+    assert not bad, f"{module} imports {bad}: only dpkit.cli and dpkit/demo/ may"
+
+
+def test_the_pipeline_imports_only_lower_layers() -> None:
+    names = {_module_name(p) for p in MODULES}
+    bad = {}
+    for path in (PACKAGE / "pipeline").rglob("*.py"):
+        deps = {m for m in _edges(path, names) if m.startswith("dpkit")}
+        wrong = sorted(m for m in deps if not _is_pipeline(m) and m != "dpkit"
+                       and not m.startswith(PIPELINE_MAY_IMPORT))
+        if wrong:
+            bad[_module_name(path)] = wrong
+    assert not bad, f"dpkit.pipeline imports above its layer: {bad}"
+
+
+def test_the_pipeline_face_has_no_logic() -> None:
+    path = PACKAGE / "pipeline" / "__init__.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    defs = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    assert not defs, f"pipeline/__init__.py defines {defs}"

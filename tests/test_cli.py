@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from dpkit.accounting import Accountant, Gaussian, Laplace, PoissonSampled, dpsgd
+from dpkit.accounting import ZCDP, Accountant, Gaussian, Laplace, PoissonSampled, dpsgd
 from dpkit.cli import main
 
 BASE = ["--noise-multiplier", "1", "--sample-rate", "0.01", "--steps", "1000", "--delta", "1e-5"]
@@ -21,23 +21,56 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 
 def test_epsilon_json_matches_library(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(["epsilon", *BASE, "--json"], capsys)
+    code, out, err = run(["epsilon", *BASE, "--json", "--method", "rdp"], capsys)
     assert code == 0 and err == ""
     data = json.loads(out)
     # the CLI runs the numpy kernels, the library numba's when installed: same law, ≤1e-12
-    assert data["epsilon"] == pytest.approx(dpsgd.epsilon(1.0, 0.01, 1000, 1e-5), rel=1e-12)
+    rdp = dpsgd.epsilon_details(1.0, 0.01, 1000, 1e-5, method="rdp")
+    assert data["epsilon"] == pytest.approx(rdp.epsilon, rel=1e-12)
     assert data["delta"] == 1e-5
-    assert data["order"] == dpsgd.epsilon_details(1.0, 0.01, 1000, 1e-5).order
+    assert data["order"] == rdp.order
     assert data["relation"] == "add_remove"
+    assert (data["method"], data["requested"], data["accountant"]) == ("rdp", "rdp", "rdp")
+    assert data["rdp_epsilon"] == data["epsilon"] and data["pld_epsilon"] is None
     # the spec's anchor value (dp_accounting RDP 2.101, Opacus RDP 2.101)
     assert abs(data["epsilon"] - 2.1014) < 1e-3
 
 
+def test_epsilon_json_default_auto_reports_both(capsys: pytest.CaptureFixture[str]) -> None:
+    """Default --method auto: the smaller of the two certified bounds; PLD decides here."""
+    code, out, err = run(["epsilon", *BASE, "--json"], capsys)
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    auto = dpsgd.epsilon_details(1.0, 0.01, 1000, 1e-5)
+    assert data["epsilon"] == pytest.approx(auto.epsilon, rel=1e-12)
+    assert (data["method"], data["requested"], data["accountant"]) == ("pld", "auto", "pld")
+    assert data["order"] is None and data["note"] == ""
+    assert data["rdp_epsilon"] == pytest.approx(2.1014, abs=1e-3)
+    assert data["pld_epsilon"] == data["epsilon"] == min(data["rdp_epsilon"],
+                                                         data["pld_epsilon"])
+    # issue 16: dp_accounting's PLD (pessimistic) gives 1.8282 here; ours within 0.5 %
+    assert 1.8282 * (1 - 0.03) < data["epsilon"] <= 1.8282 * 1.005
+    code, out, _ = run(["epsilon", *BASE, "--json", "--method", "pld"], capsys)
+    pld = json.loads(out)
+    assert code == 0 and pld["epsilon"] == data["epsilon"] and pld["rdp_epsilon"] is None
+    assert (pld["method"], pld["requested"]) == ("pld", "pld")
+
+
 def test_epsilon_human_output_names_method_and_relation(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["epsilon", *BASE], capsys)
+    code, out, _ = run(["epsilon", *BASE, "--method", "rdp"], capsys)
     assert code == 0
     assert out.startswith("epsilon = 2.1013")
+    first = out.splitlines()[0]
+    assert first.endswith("(RDP)")
     assert "add/remove" in out and "upper bound" in out and "Rényi order" in out
+    code, out, _ = run(["epsilon", *BASE], capsys)
+    assert code == 0
+    first = out.splitlines()[0]
+    auto = dpsgd.epsilon_details(1.0, 0.01, 1000, 1e-5)
+    assert first.startswith(f"epsilon = {auto.epsilon:.6g}")
+    assert first.endswith(f"(PLD; RDP gives {auto.rdp_epsilon:.6g})")
+    assert "upper bound by PLD accounting" in out and "add/remove" in out
+    assert "Rényi order" not in out
 
 
 def test_epoch_form_matches_explicit_steps(capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,19 +82,39 @@ def test_epoch_form_matches_explicit_steps(capsys: pytest.CaptureFixture[str]) -
     assert data["sample_rate"] == 256 / 60000
     assert data["epsilon"] == pytest.approx(dpsgd.epsilon(1.12, 256 / 60000, 14063, 1e-5),
                                             rel=1e-12)
-    # spec §a: TF-Privacy's example gives 2.519 with dp_accounting's default orders
-    assert data["epsilon"] <= 2.519 + 1e-3
+    # spec §a: TF-Privacy's example gives 2.519 with dp_accounting's default orders (RDP)
+    assert data["rdp_epsilon"] <= 2.519 + 1e-3
+    assert data["epsilon"] <= data["rdp_epsilon"]
 
 
 def test_calibrate_never_overshoots(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["calibrate", "--epsilon", "3", "--delta", "1e-5", "--sample-rate", "0.01",
-                        "--steps", "10000", "--json"], capsys)
+    argv = ["calibrate", "--epsilon", "3", "--delta", "1e-5", "--sample-rate", "0.01",
+            "--steps", "10000", "--json"]
+    code, out, _ = run([*argv, "--method", "rdp"], capsys)
     assert code == 0
     data = json.loads(out)
     sigma = data["noise_multiplier"]
-    assert dpsgd.epsilon(sigma, 0.01, 10000, 1e-5) <= 3.0
-    assert dpsgd.epsilon(sigma * (1 - 1e-5), 0.01, 10000, 1e-5) > 3.0
-    assert data["epsilon"] <= 3.0
+    assert dpsgd.epsilon(sigma, 0.01, 10000, 1e-5, method="rdp") <= 3.0
+    assert dpsgd.epsilon(sigma * (1 - 1e-5), 0.01, 10000, 1e-5, method="rdp") > 3.0
+    assert data["epsilon"] <= 3.0 and data["method"] == "rdp"
+    # default auto: a smaller σ (PLD is tighter here), still never over the target
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    auto = json.loads(out)
+    s = auto["noise_multiplier"]
+    assert s < sigma and auto["requested"] == "auto" and auto["method"] == "pld"
+    assert auto["epsilon"] == dpsgd.epsilon(s, 0.01, 10000, 1e-5) <= 3.0
+    assert dpsgd.epsilon(s * (1 - 5e-3), 0.01, 10000, 1e-5) > 3.0  # within 0.5 % of optimal
+    assert auto["rdp_epsilon"] > 3.0  # RDP alone would call this σ too small
+
+
+def test_calibrate_human_output_names_the_method(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(["calibrate", "-e", "3", "-d", "1e-5", "-q", "0.01", "-n", "1000"],
+                       capsys)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("noise_multiplier = ") and "--method auto" in lines[0]
+    assert "(PLD; RDP gives" in lines[1] and "PLD accounting" in lines[2]
 
 
 def test_compose_spec_file(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,14 +126,51 @@ def test_compose_spec_file(tmp_path, capsys: pytest.CaptureFixture[str]) -> None
     path.write_text(json.dumps(spec))
     code, out, _ = run(["compose", str(path), "--delta", "1e-5", "--json"], capsys)
     assert code == 0
-    expected = Accountant().compose(PoissonSampled(Gaussian(1.0), 0.01), 1000).compose(
-        Laplace(10.0)).epsilon(1e-5)
-    assert json.loads(out)["epsilon"] == expected
+    acct = Accountant().compose(PoissonSampled(Gaussian(1.0), 0.01), 1000).compose(Laplace(10.0))
+    data = json.loads(out)
+    assert data["epsilon"] == acct.epsilon(1e-5)
+    assert data["rdp_epsilon"] == acct.epsilon(1e-5, method="rdp")
+    assert data["pld_epsilon"] == acct.epsilon(1e-5, method="pld")
+    assert data["method"] == "pld" and data["requested"] == "auto"
+    code, out, _ = run(["compose", str(path), "--delta", "1e-5", "--json", "--method", "rdp"],
+                       capsys)
+    assert code == 0 and json.loads(out)["epsilon"] == acct.epsilon(1e-5, method="rdp")
     # an Accountant.to_dict() object is accepted too
     acct = Accountant().compose(Laplace(2.0), 3)
     path.write_text(json.dumps(acct.to_dict()))
     code, out, _ = run(["compose", str(path), "-d", "0", "--json"], capsys)
     assert code == 0 and json.loads(out)["epsilon"] == pytest.approx(1.5, rel=1e-12)
+
+
+def test_compose_with_an_rdp_only_event(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    """auto falls back to RDP for the whole ledger and says so; pld is one line naming it."""
+    spec = [{"event": PoissonSampled(Gaussian(1.0), 0.01).to_dict(), "count": 100},
+            ZCDP(0.01).to_dict()]
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    code, out, err = run(["compose", str(path), "-d", "1e-5", "--json"], capsys)
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    assert data["method"] == "rdp" and data["pld_epsilon"] is None
+    assert "ZCDP" in data["note"] and "RDP" in data["note"]
+    assert data["epsilon"] == data["rdp_epsilon"]
+    code, out, _ = run(["compose", str(path), "-d", "1e-5"], capsys)
+    assert code == 0 and out.splitlines()[0].endswith("(RDP)") and "note:" in out
+    code, out, err = run(["compose", str(path), "-d", "1e-5", "--method", "pld"], capsys)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dpkit: error:") and "ZCDP" in lines[0]
+
+
+@pytest.mark.parametrize("command", [["epsilon", *BASE], ["calibrate", "-e", "1", "-q", "0.01",
+                                                          "-n", "10", "-d", "1e-5"],
+                                     ["compose", "-", "-d", "1e-5"]])
+def test_method_must_be_one_of_three(command: list[str],
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    for bad in ("prv", "PLD", ""):
+        code, out, err = run([*command, "--method", bad], capsys)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+        assert "--method" in err and "auto" in err
 
 
 @pytest.mark.parametrize(
@@ -193,6 +283,7 @@ def test_calibrate_huge_target_is_a_true_number(capsys: pytest.CaptureFixture[st
     assert code == 0 and err == ""
     data = _strict(out)
     assert dpsgd.epsilon(data["noise_multiplier"], 0.01, 1000, 1e-5) <= 1e308
+    assert data["noise_multiplier"] > 0
 
 
 def test_epoch_form_counts_steps_exactly(capsys: pytest.CaptureFixture[str]) -> None:

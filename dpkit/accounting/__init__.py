@@ -1,7 +1,8 @@
-"""The shared Rényi-DP / zCDP accountant.
+"""The shared accountant: Rényi-DP / zCDP curves and certified privacy loss distributions.
 
 Events describe what mechanisms cost; :class:`Accountant` composes them and converts to
-(ε, δ); :mod:`.calibrate` finds parameters for a target; :mod:`.dpsgd` wraps DP-SGD.
+(ε, δ) by RDP, by PLD (:mod:`.pld`) or by the smaller of the two (``method="auto"``);
+:mod:`.calibrate` finds parameters for a target; :mod:`.dpsgd` wraps DP-SGD.
 """
 
 from . import calibrate, conversions, dpsgd, rdp
@@ -12,11 +13,15 @@ from .events import (
     MAX_EVENT_DEPTH,
     REPLACE_ONE,
     ZCDP,
+    ApproxDP,
     ClaimedApproxDP,
     Composed,
+    DiscreteGaussian,
+    DiscreteLaplace,
     Event,
     Gaussian,
     Laplace,
+    PMFPairs,
     PoissonSampled,
     PureDP,
     RandomizedResponse,
@@ -29,7 +34,8 @@ from .events import (
 
 __all__ = [
     "Accountant", "EpsilonResult", "DEFAULT_ORDERS", "Event", "Gaussian", "Laplace",
-    "RandomizedResponse", "PureDP", "ZCDP", "RDPCurve", "ClaimedApproxDP", "PoissonSampled",
+    "RandomizedResponse", "PureDP", "ZCDP", "RDPCurve", "ClaimedApproxDP", "ApproxDP", "PMFPairs",
+    "DiscreteLaplace", "DiscreteGaussian", "PoissonSampled",
     "SampledWithoutReplacement", "Composed", "Repeated", "event_from_dict", "ledger_from_json",
     "accountant_from_json", "ADD_REMOVE", "MAX_EVENT_DEPTH",
     "REPLACE_ONE", "rdp_to_epsilon", "rdp_to_delta", "zcdp_to_epsilon", "zcdp_to_delta",

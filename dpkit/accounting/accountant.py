@@ -11,12 +11,19 @@ into its own (a version tree, rerooted on access: Baker's trick for persistent a
 ``compose`` on the root therefore costs O(1) besides the new event's curve, and reading an
 older accountant costs the number of changes between it and the root. Each accountant still
 sees exactly its own ledger, so immutability is unaffected.
+
+Every query takes ``method``: ``"rdp"`` (the RDP bound above), ``"pld"`` (the certified
+privacy loss distribution bound of :mod:`dpkit.accounting.pld`: the ledger's dominating pairs
+composed numerically, max over the directions of the relation) or ``"auto"`` (default: the
+smaller of both when the ledger has a PLD, else RDP; both are upper bounds, so their minimum
+is one). PLD answers are cached per accountant and across accountants with equal ledgers.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,9 +31,10 @@ from typing import Any
 import numpy as np
 
 from .. import _validate as V
-from ..errors import DPKitError
+from ..errors import DPKitError, PLDUnavailableError
 from . import _pruning
 from . import conversions as C
+from . import pld as _pld
 from .events import (
     Composed,
     Event,
@@ -40,7 +48,32 @@ from .events import (
 )
 
 __all__ = ["Accountant", "EpsilonResult", "DEFAULT_ORDERS", "validate_orders",
-           "accountant_from_json"]
+           "accountant_from_json", "METHODS", "AUTO_MAX_EVENTS", "AUTO_MAX_PAIRS",
+           "PLD_MAX_PAIRS", "AUTO_MAX_COMPOSITIONS", "validate_method"]
+
+#: The accounting methods of every query: ``"auto"`` (default), ``"rdp"``, ``"pld"``.
+METHODS = ("auto", "rdp", "pld")
+#: ``method="auto"`` tries the PLD only on ledgers with at most this many distinct events
+#: (above it, RDP alone, with a note): the PLD's cost grows with the distinct pairs.
+AUTO_MAX_EVENTS = 64
+#: ``method="auto"`` skips the PLD (RDP alone, with a note) above this many distinct pairs
+#: in a direction, after grouping equal pairs and merging Gaussians.
+AUTO_MAX_PAIRS = 32
+#: ``method="auto"`` skips the PLD (RDP alone, with a note) when a direction composes more
+#: than this many pairs in all (the PLD's planning cost grows beyond it).
+AUTO_MAX_COMPOSITIONS = 10**6
+#: ``method="pld"`` refuses (DPKitError) more distinct pairs than this in a direction.
+PLD_MAX_PAIRS = 1024
+#: The PLD δ(ε) is computed for ε ≥ this only (its grid step is planned from ε).
+PLD_MIN_EPSILON = 1e-3
+
+
+def validate_method(method: Any) -> str:
+    """``method`` as one of :data:`METHODS`; anything else raises a DPKitError naming it."""
+    if not (isinstance(method, str) and method in METHODS):
+        raise DPKitError(f"method must be one of {', '.join(map(repr, METHODS))}, got "
+                         f"{_short(method)}")
+    return method
 
 #: The default Rényi orders. They contain every order of dp_accounting's default grid
 #: (1.1…10.9 by 0.1, 11…63, 128, 256, 512, 1024), so dpkit's ε is never above dp_accounting's
@@ -73,21 +106,33 @@ def validate_orders(orders: Any) -> np.ndarray:
 
 @dataclass(frozen=True)
 class EpsilonResult:
-    """ε for a target δ, with the Rényi order that achieved it and the method used."""
+    """ε for a target δ, with the Rényi order that achieved it and the method used.
+
+    ``method`` is what decided ε: ``"pld"`` (then ``order`` is NaN) or the RDP conversion's
+    method (``"rdp"``, ``"pure"``, ``"tv"``, ``"vacuous"``). ``requested`` is the method
+    asked for; ``rdp_epsilon`` / ``pld_epsilon`` the value of each method computed (None when
+    not computed); ``note`` says why the PLD was not used when ``"auto"`` fell back to RDP.
+    """
 
     epsilon: float
     delta: float
     order: float
     method: str
     relation: str | None
+    requested: str = "rdp"
+    rdp_epsilon: float | None = None
+    pld_epsilon: float | None = None
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``inf`` written as the string "inf")."""
-        def enc(x: float) -> Any:
+        """JSON-ready form (``inf`` written as the string "inf", NaN and None as null)."""
+        def enc(x: float | None) -> Any:
             return "inf" if isinstance(x, float) and math.isinf(x) else (
                 None if isinstance(x, float) and math.isnan(x) else x)
         return {"epsilon": enc(self.epsilon), "delta": self.delta, "order": enc(self.order),
-                "method": self.method, "relation": self.relation}
+                "method": self.method, "relation": self.relation, "requested": self.requested,
+                "rdp_epsilon": enc(self.rdp_epsilon), "pld_epsilon": enc(self.pld_epsilon),
+                "note": self.note}
 
 
 class _Store:
@@ -151,12 +196,17 @@ class Accountant:
     -------
     >>> from dpkit.accounting import Accountant, Gaussian, PoissonSampled
     >>> acct = Accountant().compose(PoissonSampled(Gaussian(1.0), 0.01), count=1000)
-    >>> round(acct.epsilon(delta=1e-5), 3)
+    >>> round(acct.epsilon(delta=1e-5, method="rdp"), 3)
     2.101
+    >>> acct.epsilon_details(delta=1e-5).method  # "auto": the certified PLD is smaller here
+    'pld'
 
     Privacy statement: ``epsilon(delta)`` is an upper bound on the (ε, δ)-DP of the composition
     of every event in the ledger, for the ledger's neighbouring relation (``relation``), by the
-    improved RDP conversion (see :mod:`dpkit.accounting.conversions`).
+    improved RDP conversion (see :mod:`dpkit.accounting.conversions`) for ``method="rdp"``, by
+    the certified PLD of the ledger's dominating pairs (:mod:`dpkit.accounting.pld`, max over
+    the relation's directions; Zhu, Dong, Wang 2022) for ``"pld"``, and by the smaller of the
+    two for ``"auto"`` (default).
 
     Cost: ``compose`` is O(1) besides evaluating the new event's curve (at the orders known so
     far), ``compose_many``, ``to_dict``, ``from_dict`` and a query are linear in the number of
@@ -166,7 +216,7 @@ class Accountant:
     """
 
     __slots__ = ("_orders", "_relation", "_store", "_node", "_size", "_convex", "_rdp",
-                 "_known")
+                 "_known", "_pld")
 
     def __init__(self, orders: Any = None, *, relation: str | None = None) -> None:
         self._orders = DEFAULT_ORDERS if orders is None else validate_orders(orders)
@@ -180,6 +230,7 @@ class Accountant:
         # is a cache of a pure function, so it never changes what the accountant means.
         self._known = _pruning.anchor_mask(self._orders).copy()
         self._rdp = np.where(self._known, 0.0, np.nan)
+        self._pld: dict[Any, Any] = {}  # PLD answers and the ledger's pairs (a cache)
 
     # ------------------------------------------------------------------ construction
     def _counts(self) -> dict[Event, int]:
@@ -296,6 +347,7 @@ class Accountant:
         new._convex = convex
         new._rdp = rdp
         new._known = known
+        new._pld = {}
         return new
 
     # ----------------------------------------------------------------------- queries
@@ -358,13 +410,32 @@ class Accountant:
             total += 0.0 if r == 0.0 else _float_count(n) * r
         return total
 
-    def epsilon_details(self, delta: float, *, refine: bool = False) -> EpsilonResult:
-        """ε at ``delta`` with the optimal order and method (see :meth:`epsilon`)."""
-        return self._epsilon_details(C.validate_delta(delta), refine)
+    def epsilon_details(self, delta: float, *, refine: bool = False,
+                        method: str = "auto") -> EpsilonResult:
+        """ε at ``delta`` with the method that decided it (see :meth:`epsilon`)."""
+        m = validate_method(method)
+        return self._epsilon_details(C.validate_delta(delta), refine, m)
 
-    def _epsilon_details(self, d: float, refine: bool = False) -> EpsilonResult:
-        """:meth:`epsilon_details` for a δ already validated by the caller (the calibration
-        searches query one δ many times and check it once, where it enters)."""
+    def _epsilon_details(self, d: float, refine: bool = False,
+                         method: str = "rdp") -> EpsilonResult:
+        """:meth:`epsilon_details` for a δ and method already validated by the caller (the
+        calibration searches query one δ many times and check it once, where it enters).
+        The default here is ``"rdp"``: internal hot loops stay on the RDP curve."""
+        if method == "pld":
+            value = self._pld_epsilon(d)
+            return EpsilonResult(value, d, math.nan, "pld", self._relation, "pld", None, value)
+        conv = self._rdp_epsilon(d, refine)
+        if method == "rdp":
+            return EpsilonResult(conv.value, d, conv.order, conv.method, self._relation, "rdp",
+                                 conv.value)
+        pld_value, note = self._auto_pld(("eps", d), d == 0.0 or conv.value == 0.0)
+        if pld_value is not None and pld_value < conv.value:
+            return EpsilonResult(pld_value, d, math.nan, "pld", self._relation, "auto",
+                                 conv.value, pld_value, note)
+        return EpsilonResult(conv.value, d, conv.order, conv.method, self._relation, "auto",
+                             conv.value, pld_value, note)
+
+    def _rdp_epsilon(self, d: float, refine: bool) -> C.Conversion:
         if d > 0.0:
             self._search(lambda a, r: C.epsilon_at_orders(a, r, d))
         self._fill(_pruning.smallest_order_mask(self._orders))
@@ -372,26 +443,111 @@ class Accountant:
         conv = C._rdp_to_epsilon(self._orders[known], self._rdp[known], d)
         if refine and conv.method == "rdp" and self._size:
             conv = self._refine(conv, d)
-        return EpsilonResult(conv.value, d, conv.order, conv.method, self._relation)
+        return conv
 
-    def epsilon(self, delta: float, *, refine: bool = False) -> float:
+    def epsilon(self, delta: float, *, refine: bool = False, method: str = "auto") -> float:
         """Upper bound on ε such that the ledger is (ε, δ)-DP.
 
         ``delta`` in [0, 1): δ = 0 gives the pure-DP ε(∞) (∞ unless every event is pure).
         ``refine=True`` also searches the real orders around the best grid order (golden
         section on log(α−1)); the result is the smaller of both, both being valid bounds.
+        ``method``: ``"rdp"`` (the Rényi bound), ``"pld"`` (the certified PLD bound of
+        :mod:`dpkit.accounting.pld`; :class:`~dpkit.errors.PLDUnavailableError` if an event
+        has no dominating pair) or ``"auto"`` (the smaller of both, RDP alone when the PLD is
+        unavailable or the ledger has more than :data:`AUTO_MAX_EVENTS` distinct events).
         Never NaN, never negative; ∞ when no finite guarantee exists.
         """
-        return self.epsilon_details(delta, refine=refine).epsilon
+        return self.epsilon_details(delta, refine=refine, method=method).epsilon
 
-    def delta(self, epsilon: float) -> float:
-        """Upper bound on δ such that the ledger is (ε, δ)-DP (ε ≥ 0)."""
+    def delta(self, epsilon: float, *, method: str = "auto") -> float:
+        """Upper bound on δ such that the ledger is (ε, δ)-DP (ε ≥ 0); ``method`` as in
+        :meth:`epsilon`. Privacy: each method's δ is an upper bound, so is their minimum."""
+        m = validate_method(method)
         e = V.nonnegative(allow_inf=True, epsilon=epsilon)
+        if m == "pld":
+            return self._pld_delta(e)
         if math.isfinite(e):
             self._search(lambda a, r: C.log_delta_at_orders(a, r, e))
         self._fill(_pruning.smallest_order_mask(self._orders))
         known = self._known
-        return C.rdp_to_delta(self._orders[known], self._rdp[known], e).value
+        value = C.rdp_to_delta(self._orders[known], self._rdp[known], e).value
+        if m == "auto" and value > 0.0 and math.isfinite(e):
+            pld_value, _ = self._auto_pld(("delta", e), False)
+            if pld_value is not None:
+                return min(value, pld_value)
+        return value
+
+    # ------------------------------------------------------------------ PLD queries
+    def _directions(self) -> _pld.ledger.Directions:
+        """The ledger's dominating pairs per direction (cached; PLDUnavailableError kept)."""
+        got = self._pld.get("dirs")
+        if got is None:
+            try:
+                with _pld.quiet():
+                    got = _pld.ledger_directions(self.ledger, self._relation)
+            except PLDUnavailableError as exc:
+                got = exc
+            self._pld["dirs"] = got
+        if isinstance(got, PLDUnavailableError):
+            raise PLDUnavailableError(str(got))
+        return got
+
+    def _pld_value(self, key: tuple[str, float], limit: int, auto: bool = False) -> float:
+        """The PLD ε(δ) (key ("eps", δ)) or δ(ε) (key ("delta", ε)), max over directions,
+        cached on this accountant and across accountants with an equal ledger."""
+        if auto:  # checked before any cache: "auto" uses only what it would compute
+            self._check_pairs(limit, key, True)
+        got = self._pld.get(key)
+        if got is not None:
+            return float(got)
+        with self._store.lock:
+            ledger = tuple(self._counts().items())
+        shared_key = (self._relation, ledger, key)
+        got = _PLD_CACHE.get(shared_key)
+        if got is None:
+            dirs = self._check_pairs(limit, key, auto)
+            with _pld.quiet():
+                got = _pld_of(dirs, key)
+            _PLD_CACHE.put(shared_key, got)
+        self._pld[key] = got
+        return got
+
+    def _check_pairs(self, limit: int, key: tuple[str, float],
+                     auto: bool) -> _pld.ledger.Directions:
+        """The ledger's directions, refused (DPKitError) above ``limit`` distinct pairs in a
+        direction, and for ``auto`` outside its ranges (:func:`_check_auto`)."""
+        dirs = self._directions()
+        biggest = max((len(d) for d in dirs), default=0)
+        if biggest > limit:
+            raise DPKitError(
+                f"the ledger has {biggest} distinct dominating pairs in one direction, more "
+                f"than the PLD limit {limit}; use method=\"rdp\" (or \"auto\")")
+        if auto:
+            _check_auto(dirs, key)
+        return dirs
+
+    def _pld_epsilon(self, d: float) -> float:
+        return self._pld_value(("eps", d), PLD_MAX_PAIRS)
+
+    def _pld_delta(self, e: float) -> float:
+        return self._pld_value(("delta", e), PLD_MAX_PAIRS)
+
+    def _auto_pld(self, key: tuple[str, float], skip: bool) -> tuple[float | None, str]:
+        """The PLD value for ``method="auto"``, or (None, why not)."""
+        if skip:
+            return None, ""
+        if self._size > AUTO_MAX_EVENTS:
+            return None, (f"pld skipped: {self._size} distinct events > AUTO_MAX_EVENTS="
+                          f"{AUTO_MAX_EVENTS}; auto used RDP for the whole ledger")
+        try:
+            return self._pld_value(key, AUTO_MAX_PAIRS, auto=True), ""
+        except PLDUnavailableError as exc:
+            why = str(exc).split(":")[0]  # "no certified PLD for a <Type> event"
+            return None, f"pld unavailable ({why}); auto used RDP for the whole ledger"
+        except (DPKitError, ArithmeticError, ValueError, MemoryError, Warning) as exc:
+            # the PLD engine refused the problem (too large, or a numerical limit): RDP is
+            # still a certified bound, so "auto" keeps it and says why
+            return None, f"pld skipped: {exc}; auto used RDP for the whole ledger"
 
     def _refine(self, conv: C.Conversion, delta: float) -> C.Conversion:
         fin = self._orders[np.isfinite(self._orders)]
@@ -490,6 +646,87 @@ def accountant_from_json(spec: Any) -> Accountant:
     if isinstance(spec, dict) and spec.get("type") == "Accountant":
         return Accountant.from_dict(spec)
     return Accountant()._compose_pairs(ledger_from_json(spec, "ledger"), "ledger")
+
+
+class _LRU:
+    """A small thread-safe least-recently-used cache of PLD answers (pure functions of the
+    ledger, the relation and the query, so sharing them never changes a result)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[Any, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> float | None:
+        with self._lock:
+            v = self._data.get(key)
+            if v is not None:
+                self._data.move_to_end(key)
+            return v
+
+    def put(self, key: Any, value: float) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+
+_PLD_CACHE = _LRU(1024)
+
+
+def _check_auto(dirs: _pld.ledger.Directions, key: tuple[str, float]) -> None:
+    """Raise a DPKitError saying why ``method="auto"`` keeps RDP for this query: too many
+    compositions, parameters outside :data:`~dpkit.accounting.pld.ledger.AUTO_RANGES`, or a
+    δ below 1e-14 (the engine's tail budget is a fraction of δ)."""
+    total = max((sum(c for _, c in d) for d in dirs), default=0)
+    if total > AUTO_MAX_COMPOSITIONS:
+        raise DPKitError(f"{total} compositions > AUTO_MAX_COMPOSITIONS={AUTO_MAX_COMPOSITIONS}")
+    why = _pld.ledger.outside_auto_ranges(dirs)
+    if why:
+        raise DPKitError(why)
+    kind, x = key
+    if kind == "eps" and x < 1e-14:
+        raise DPKitError(f"delta {x:g} < 1e-14")
+
+
+def _delta_direction(parts: list[tuple[_pld.DominatingPair, int]], epsilon: float) -> float:
+    """δ(ε) of one direction. When ε is at least the sum of the pairs' largest finite losses
+    (up to a 1e-300 tail each), δ(ε) ≤ P(L > ε) ≤ P(some loss infinite) + Σ count·1e-300
+    (union bound), computed directly (the grid would hold no mass above ε)."""
+    top = 0.0
+    log_keep = 0.0  # log P(no loss is +∞)
+    for p, c in parts:
+        top += c * max(p.loss_range(1e-300)[1], 0.0)
+        m = min(p.infinity_mass, 1.0)
+        log_keep += -math.inf if m >= 1.0 else c * math.log1p(-m)
+    if epsilon >= top:
+        tails = sum(c for _, c in parts) * 1e-300
+        return min(1.0, -math.expm1(log_keep) + tails)
+    return _pld.delta_bound(parts, epsilon)
+
+
+def _pld_of(dirs: _pld.ledger.Directions, key: tuple[str, float]) -> float:
+    """ε(δ) or δ(ε) of the directions (max over them): certified upper bounds, never NaN."""
+    kind, x = key
+    if _pld.is_blatant(dirs):
+        return math.inf if kind == "eps" else 1.0
+    if kind == "eps":
+        vals = [_pld.epsilon_bound(d, x) for d in dirs]
+    elif math.isinf(x):  # δ(∞) = P(L = +∞) of the composition
+        vals = [-math.expm1(sum(c * math.log1p(-min(p.infinity_mass, 1.0)) if
+                                p.infinity_mass < 1.0 else -math.inf for p, c in d))
+                for d in dirs]
+    else:
+        if x < PLD_MIN_EPSILON and any(dirs):
+            # the PLD engine plans its grid step from ε: below this it would be too fine
+            raise DPKitError(f"the PLD δ(ε) needs epsilon >= {PLD_MIN_EPSILON:g} (got {x:g}); "
+                             'use method="rdp" (or "auto") for smaller epsilon')
+        vals = [_delta_direction(d, x) for d in dirs]
+    v = max(vals, default=0.0)
+    if math.isnan(v):
+        raise DPKitError("the PLD bound came out NaN")  # pragma: no cover - engine guards
+    return max(v, 0.0) if kind == "eps" else min(max(v, 0.0), 1.0)
 
 
 def _weighted_curve(curves: dict[Event, np.ndarray], orders: np.ndarray, event: Event, n: int,

@@ -12,6 +12,14 @@ bound in the message.
 ε is monotone in each searched parameter: non-increasing in the noise multiplier,
 non-decreasing in the sample rate and in the number of compositions (each event's RDP is
 monotone in them, and the conversion is monotone in the RDP curve).
+
+``method`` (every search): ``"rdp"`` searches the RDP ε as above; ``"pld"`` the certified
+PLD ε (:mod:`dpkit.accounting.pld`); ``"auto"`` (default) the smaller of both. A PLD search
+starts from the RDP answer and takes secant steps on (log x, log ε) to relative tolerance
+``max(rtol, 1e-3)`` (the PLD's own discretization slack is ~1e-3); every value it returns
+was evaluated and meets the target with the certified PLD bound (max over the relation's
+directions). The certified PLD ε is monotone up to its discretization slack, so "smallest"
+and "largest" hold to that slack; "meets the target" holds exactly.
 """
 
 from __future__ import annotations
@@ -23,15 +31,29 @@ from typing import Any
 import numpy as np
 
 from .. import _validate as V
-from ..errors import InfeasibleTargetError
+from ..errors import DPKitError, InfeasibleTargetError
 from . import conversions as C
-from .accountant import DEFAULT_ORDERS, Accountant, validate_orders
+from . import pld as _pld
+from .accountant import (
+    AUTO_MAX_COMPOSITIONS,
+    DEFAULT_ORDERS,
+    Accountant,
+    _check_auto,
+    validate_method,
+    validate_orders,
+)
 from .events import Event
 
 __all__ = ["noise_multiplier", "sample_rate", "max_count", "search_decreasing"]
 
 MIN_NOISE = 1e-3
 MAX_NOISE = 1e8
+#: The relative tolerance of every PLD search (at least): the PLD's discretization slack.
+PLD_RTOL = 1e-3
+#: What a PLD search under ``method="auto"`` answers by falling back to the RDP answer (an
+#: event without a pair, a problem outside the engine's validated ranges, a numerical limit);
+#: under ``method="pld"`` these propagate.
+_AUTO_FALLBACK = (DPKitError, ArithmeticError, ValueError, MemoryError)
 
 
 def _epsilon_of(make_event: Callable[[float], Event], orders: np.ndarray, delta: float,
@@ -90,19 +112,45 @@ def noise_multiplier(
     rtol: float = 1e-6,
     bounds: tuple[float, float] = (MIN_NOISE, MAX_NOISE),
     initial: float | None = None,
+    method: str = "auto",
 ) -> float:
     """Smallest noise multiplier σ with ε(make_event(σ) composed ``count`` times) ≤ target.
 
-    The returned σ satisfies ε(σ) ≤ ``target_epsilon`` at ``delta`` and is within ``rtol`` of
-    the smallest such σ in ``bounds``. Raises InfeasibleTargetError when even the largest σ in
-    ``bounds`` cannot reach the target.
+    The returned σ satisfies ε(σ) ≤ ``target_epsilon`` at ``delta`` (ε by ``method``, see
+    the module docstring; "auto": the smaller of the RDP and PLD ε, so the σ found is the
+    smaller of both searches') and is within ``rtol`` (PLD: ``max(rtol, 1e-3)``) of the
+    smallest such σ in ``bounds``. Raises InfeasibleTargetError when even the largest σ in
+    ``bounds`` cannot reach the target, PLDUnavailableError for ``method="pld"`` and an
+    event without a dominating pair.
     """
+    m = validate_method(method)
     target = V.positive(target_epsilon=target_epsilon)
     d = V.in_range(0.0, 1.0, low_open=True, high_open=True, delta=delta)
     n = V.integer(minimum=1, count=count)
     a = DEFAULT_ORDERS if orders is None else validate_orders(orders)
-    return _noise_multiplier(make_event, target, d, n, a, rtol=rtol, bounds=bounds,
-                             initial=initial)
+    return _noise_multiplier_by(m, make_event, target, d, n, a, rtol=rtol, bounds=bounds,
+                                initial=initial)
+
+
+def _noise_multiplier_by(
+    method: str, make_event: Callable[[float], Event], target: float, d: float, n: int,
+    a: np.ndarray, *, rtol: float = 1e-6, bounds: tuple[float, float] = (MIN_NOISE, MAX_NOISE),
+    initial: float | None = None,
+) -> float:
+    """:func:`noise_multiplier` for a validated ``method`` and values."""
+    rdp_sigma: float | None = None
+    error: InfeasibleTargetError | None = None
+    try:
+        rdp_sigma = _noise_multiplier(make_event, target, d, n, a, rtol=rtol, bounds=bounds,
+                                      initial=initial)
+    except InfeasibleTargetError as exc:
+        if method == "rdp":
+            raise
+        error = exc
+    if method == "rdp":
+        assert rdp_sigma is not None
+        return rdp_sigma
+    return _pld_noise(make_event, target, d, n, rdp_sigma, method, bounds, rtol, error)
 
 
 def _noise_multiplier(
@@ -160,12 +208,58 @@ def sample_rate(
     count: int = 1,
     orders: Any = None,
     rtol: float = 1e-6,
+    method: str = "auto",
 ) -> float:
-    """Largest sample rate q in (0, 1] with ε(make_event(q) composed ``count`` times) ≤ target."""
+    """Largest sample rate q in (0, 1] with ε(make_event(q) composed ``count`` times) ≤ target.
+
+    ``method`` as in :func:`noise_multiplier` ("auto": the larger of the RDP and PLD rates;
+    the PLD search to relative tolerance ``max(rtol, 1e-3)``)."""
+    m = validate_method(method)
     target = V.positive(target_epsilon=target_epsilon)
     d = V.in_range(0.0, 1.0, low_open=True, high_open=True, delta=delta)
     n = V.integer(minimum=1, count=count)
     a = DEFAULT_ORDERS if orders is None else validate_orders(orders)
+    if m == "rdp":
+        return _rdp_sample_rate(make_event, target, d, n, a, rtol)
+    q_rdp: float | None = None
+    error: InfeasibleTargetError | None = None
+    try:
+        q_rdp = _rdp_sample_rate(make_event, target, d, n, a, rtol)
+    except InfeasibleTargetError as exc:
+        error = exc
+    if q_rdp == 1.0 and m == "auto":
+        return 1.0
+
+    def dirs_of(y: float) -> _Dirs:  # y = 1/q: ε is decreasing in y
+        ev = make_event(1.0 / y)
+        return _pld.ledger_directions([(ev, n)], ev.relation)
+
+    probe = _PLDProbe(dirs_of, d, target, m == "auto")
+    try:
+        if q_rdp is not None and m == "auto" and probe.steer(1.0 / q_rdp) > target:
+            return q_rdp
+        y0 = 1.0 / q_rdp if q_rdp is not None else 1e12
+        found = _pld_smallest(probe, target, y0, 1.0, 1e12, max(rtol, PLD_RTOL), -1.0)
+    except _AUTO_FALLBACK:
+        if m == "auto":
+            if q_rdp is not None:
+                return q_rdp
+            assert error is not None
+            raise error from None
+        raise
+    if found is None:
+        if m == "auto" and q_rdp is not None:
+            return q_rdp
+        raise InfeasibleTargetError(
+            f"target_epsilon={target:g} is unreachable at delta={d:g} with the PLD bound: even "
+            f"sample_rate=1e-12 gives epsilon={probe.value(1e12):.6g}")
+    q_pld = 1.0 / found if found > 1.0 else 1.0
+    return q_pld if q_rdp is None else max(q_pld, q_rdp)
+
+
+def _rdp_sample_rate(make_event: Callable[[float], Event], target: float, d: float, n: int,
+                     a: np.ndarray, rtol: float) -> float:
+    """:func:`sample_rate` by RDP, on validated values."""
     eps = _epsilon_of(make_event, a, d, n)
     if eps(1.0) <= target:
         return 1.0
@@ -182,16 +276,109 @@ def sample_rate(
 
 def max_count(
     event: Event, target_epsilon: float, delta: float, *, orders: Any = None,
-    limit: int = 10**18,
+    limit: int = 10**18, method: str = "auto",
 ) -> int:
     """Largest number of compositions T of ``event`` with ε ≤ target (at most ``limit``).
 
-    The event's curve is evaluated once; each candidate T only rescales it, so this costs
-    about 60 conversions. Raises InfeasibleTargetError if even T = 1 exceeds the target.
+    RDP: the event's curve is evaluated once; each candidate T only rescales it, so this
+    costs about 60 conversions. PLD ("pld", or "auto" which returns the larger of the RDP and
+    PLD counts): the event's pairs are built once, each candidate T composes them T times
+    (cost flat in T), found by secant steps on (log T, log ε) closed by bisection to the
+    exact integer. Raises InfeasibleTargetError if even T = 1 exceeds the target.
     """
+    m = validate_method(method)
     target = V.nonnegative(target_epsilon=target_epsilon)
     d = V.in_range(0.0, 1.0, low_open=True, high_open=True, delta=delta)
     a = DEFAULT_ORDERS if orders is None else validate_orders(orders)
+    lim = V.integer(minimum=1, limit=limit)
+    if m == "rdp":
+        return _rdp_max_count(event, target, d, a, lim)
+    t_rdp: int | None = None
+    error: InfeasibleTargetError | None = None
+    try:
+        t_rdp = _rdp_max_count(event, target, d, a, lim)
+    except InfeasibleTargetError as exc:
+        error = exc
+    cap = min(lim, AUTO_MAX_COMPOSITIONS) if m == "auto" else lim
+    if m == "auto" and t_rdp is not None and t_rdp >= cap:
+        return t_rdp
+    try:
+        t_pld = _pld_max_count(event, target, d, cap, t_rdp, m == "auto")
+    except _AUTO_FALLBACK:
+        if m == "auto":
+            if t_rdp is not None:
+                return t_rdp
+            assert error is not None
+            raise error from None
+        raise
+    if t_pld is None:
+        if t_rdp is not None and m == "auto":
+            return t_rdp
+        if error is not None and m == "auto":
+            raise error
+        one = _PLDProbe(lambda _: _pld.ledger_directions([(event, 1)], event.relation), d,
+                        target).value(1.0)
+        raise InfeasibleTargetError(
+            f"target_epsilon={target:g} is unreachable at delta={d:g}: a single composition "
+            f"already costs epsilon={one:.6g} (PLD)")
+    return t_pld if t_rdp is None else max(t_pld, t_rdp)
+
+
+def _pld_max_count(event: Event, target: float, d: float, limit: int,
+                   start: int | None, auto: bool = False) -> int | None:
+    """Largest T ≤ limit with certified PLD ε(T compositions) ≤ target (None: not even T = 1).
+    Starts at ``start`` (the RDP count); its answer T was checked feasible and T + 1 not
+    (or T = limit)."""
+    with _pld.quiet():
+        base = _pld.ledger_directions([(event, 1)], event.relation)
+
+    def dirs_of(t: float) -> _Dirs:
+        n = int(t)
+        return [[(p, c * n) for p, c in dd] for dd in base]
+
+    probe = _PLDProbe(dirs_of, d, target, auto)
+    if not probe.feasible(1.0):
+        return None
+    # lo: feasible by the first direction (checked on all of them before it is returned), hi:
+    # infeasible (or past the limit); counts are tested as floats of exact integers
+    lo, hi = 1, limit + 1
+    pts: dict[float, float] = {1.0: probe.steer(1.0)}
+    cand = start if start is not None and start > 1 else 2 + int(_predict(pts, target, 0.5)
+                                                                 or 2)
+    while True:
+        width = hi - lo
+        stalls = 0
+        while hi - lo > 1:
+            cand = min(max(cand, lo + 1), hi - 1)
+            e = pts[float(cand)] = probe.steer(float(cand))
+            ok = e <= target
+            if ok:
+                lo = cand
+            else:
+                hi = cand
+            stalls = stalls + 1 if hi - lo > width // 2 else 0
+            width = hi - lo
+            r = _predict(pts, target, 0.5)
+            if r is not None and r > 32.0 * lo and hi > limit:
+                r = 32.0 * lo  # far extrapolation: at most ×32 per step until bracketed
+            if stalls >= 3 or r is None or not math.isfinite(r):
+                cand = lo + (hi - lo) // 2 if hi <= limit else 32 * lo
+                stalls = 0
+            elif ok:  # just below the crossing: test the next count up if that closes it
+                cand = max(int(math.floor(r)), lo + 1)
+            else:
+                cand = min(int(math.floor(r)), hi - 1)
+        if probe.feasible(float(lo)):
+            return lo
+        # refuted by another direction: lo is infeasible; search below it again
+        pts[float(lo)] = probe.steer(float(lo))
+        hi = lo
+        lo = max((int(x) for x, v in pts.items() if v <= target and x < hi), default=1)
+        cand = lo + (hi - lo) // 2
+
+
+def _rdp_max_count(event: Event, target: float, d: float, a: np.ndarray, limit: int) -> int:
+    """:func:`max_count` by RDP, on validated values."""
     curve = event.rdp(a)
 
     def eps(t: int) -> float:
@@ -218,3 +405,180 @@ def max_count(
             hi = mid
     return lo
 
+
+
+# ------------------------------------------------------------------------ PLD searches
+_Dirs = list[list[tuple[_pld.DominatingPair, int]]]
+
+
+class _PLDProbe:
+    """Certified PLD ε of a family x ↦ directions(x), evaluated lazily, direction by
+    direction (memoized).
+
+    :meth:`steer` is the largest ε of the directions computed so far (the first direction at
+    first: for add/remove the remove direction, usually the larger); it steers the searches.
+    :meth:`feasible` decides, computing the other directions only when needed: a point is
+    feasible when *every* direction meets the target, i.e. the certified ε (their max) does.
+    """
+
+    def __init__(self, dirs_of: Callable[[float], _Dirs], delta: float, target: float,
+                 auto: bool = False):
+        self._dirs_of = dirs_of
+        self._delta = delta
+        self._target = target
+        self._auto = auto  # refuse (DPKitError) what "auto" leaves to RDP
+        self._memo: dict[float, tuple[_Dirs, list[float]]] = {}
+
+    def _entry(self, x: float) -> tuple[_Dirs, list[float]]:
+        got = self._memo.get(x)
+        if got is None:
+            with _pld.quiet():
+                dirs = self._dirs_of(x)
+            if self._auto:
+                _check_auto(dirs, ("eps", self._delta))
+            got = self._memo[x] = (dirs, [math.inf] if _pld.is_blatant(dirs) else [])
+        return got
+
+    def _next(self, x: float) -> bool:
+        """Compute one more direction of x; False when all are computed."""
+        dirs, vals = self._entry(x)
+        if len(vals) >= max(len(dirs), 1):
+            return False
+        with _pld.quiet():
+            e = _pld.epsilon_bound(dirs[len(vals)], self._delta) if dirs else 0.0
+        vals.append(math.inf if math.isnan(e) else e)
+        return True
+
+    def steer(self, x: float) -> float:
+        _, vals = self._entry(x)
+        if not vals:
+            self._next(x)
+        return max(vals)
+
+    def feasible(self, x: float) -> bool:
+        while self.steer(x) <= self._target:
+            if not self._next(x):
+                return True
+        return False
+
+    def value(self, x: float) -> float:
+        """The certified ε of x (every direction)."""
+        while self._next(x):
+            pass
+        return self.steer(x)
+
+
+def _predict(points: dict[float, float], target: float, slope: float) -> float | None:
+    """The x where log ε crosses log target, by the secant through the two evaluated points
+    closest to the target on (log x, log ε), or one point and ``slope`` (None: no finite,
+    positive value to start from)."""
+    good = sorted(((x, e) for x, e in points.items() if 0.0 < e < math.inf),
+                  key=lambda p: abs(math.log(p[1] / target)))
+    if not good:
+        return None
+    (x1, e1) = good[0]
+    k = slope
+    if len(good) > 1:
+        x2, e2 = good[1]
+        if x2 != x1:
+            k2 = (math.log(e2) - math.log(e1)) / (math.log(x2) - math.log(x1))
+            if math.isfinite(k2) and k2 * slope > 0:  # the expected direction of change
+                k = k2
+    u = math.log(x1) + (math.log(target) - math.log(e1)) / k
+    return math.exp(min(max(u, -700.0), 700.0))
+
+
+def _pld_smallest(probe: _PLDProbe, target: float, x0: float, lo: float, hi: float,
+                  rtol: float, slope: float = -1.0) -> float | None:
+    """Smallest x in [lo, hi] with certified ε(x) ≤ target, ε non-increasing in x, from x0;
+    None when even ``hi`` is infeasible.
+
+    Secant steps on (log x, log ε) aimed at half ``rtol`` on the feasible side, bisection when
+    they stall. Stops at a feasible point within ``rtol`` of an infeasible one, or within
+    ``rtol`` above the secant's crossing when it lies within 2 % of the target and another
+    point within 10 % (log ε is smooth in log x: the secant is then accurate to ~1e-4).
+    The answer's feasibility is always checked on every direction: ε(answer) ≤ target."""
+    pts: dict[float, float] = {}
+    x = min(max(x0, lo), hi)
+    stalls, best_gap = 0, math.inf
+    for _ in range(100):
+        if x not in pts:
+            pts[x] = probe.steer(x)
+        while True:  # decide on the points so far (a refuted candidate is re-decided)
+            for y in pts:
+                pts[y] = probe.steer(y)
+            fs = [y for y, e in pts.items() if e <= target]
+            ins = [y for y, e in pts.items() if e > target]
+            feas = min(fs) if fs else None
+            infeas = max(ins) if ins else None
+            if infeas is not None and infeas >= hi:
+                return None
+            r = _predict(pts, target, slope)
+            if feas is None:
+                break
+            near = sum(1 for e in pts.values() if 0 < e < math.inf
+                       and abs(math.log(e / target)) <= 0.1)
+            done = (feas <= lo or (infeas is not None and feas <= infeas * (1.0 + rtol))
+                    or (r is not None and near >= 2 and feas <= r * (1.0 + rtol)
+                        and abs(math.log(max(pts[feas], 1e-300) / target)) <= 0.02))
+            if not done:
+                break
+            if probe.feasible(feas):
+                return feas
+        a = infeas if infeas is not None else lo
+        b = feas if feas is not None else hi
+        gap = math.log(b / a) if a > 0 else math.inf
+        stalls = 0 if gap < 0.5 * best_gap else stalls + 1
+        best_gap = min(best_gap, gap)
+        nxt = r * (1.0 + 0.5 * rtol) if r is not None else math.nan
+        if stalls >= 3 or not (a < nxt < b) or nxt in pts:
+            if infeas is not None and feas is not None:
+                nxt = math.sqrt(a * b)
+            elif feas is not None:
+                nxt = b * 0.5  # only feasible points so far: go down
+            else:
+                nxt = a * 2.0  # only infeasible points so far: go up
+            stalls = 0
+        x = min(max(nxt, lo), hi)
+    for y in sorted(y for y, e in pts.items() if e <= target):  # pragma: no cover - 100 steps
+        if probe.feasible(y):
+            return y
+    return None  # pragma: no cover
+
+
+def _pld_noise(make_event: Callable[[float], Event], target: float, d: float, n: int,
+               rdp_sigma: float | None, method: str, bounds: tuple[float, float],
+               rtol: float, rdp_error: InfeasibleTargetError | None) -> float:
+    """σ for ``method`` "pld" or "auto" given the RDP answer (None: RDP found none)."""
+    lo, hi = bounds
+
+    def dirs_of(x: float) -> _Dirs:
+        ev = make_event(x)
+        return _pld.ledger_directions([(ev, n)], ev.relation)
+
+    probe = _PLDProbe(dirs_of, d, target, method == "auto")
+    slope = -1.0  # ε ∝ 1/σ, refined by the RDP curve's slope at its answer (cheap)
+    if rdp_sigma is not None and rdp_sigma * 0.95 > lo:
+        e1 = Accountant().compose(make_event(rdp_sigma), n)._epsilon_details(d).epsilon
+        e0 = Accountant().compose(make_event(rdp_sigma * 0.95), n)._epsilon_details(d).epsilon
+        if 0 < e1 < e0 < math.inf:
+            slope = min(max(math.log(e0 / e1) / math.log(0.95), -4.0), -0.25)
+    try:
+        x0 = rdp_sigma if rdp_sigma is not None else hi
+        if rdp_sigma is not None and method == "auto" and probe.steer(rdp_sigma) > target:
+            return rdp_sigma  # the PLD is no better here: RDP's σ is the auto answer
+        found = _pld_smallest(probe, target, x0, lo, hi, max(rtol, PLD_RTOL), slope)
+    except _AUTO_FALLBACK:
+        if method == "auto":
+            if rdp_sigma is not None:
+                return rdp_sigma
+            assert rdp_error is not None
+            raise rdp_error from None
+        raise
+    if found is None:
+        if method == "auto" and rdp_sigma is not None:
+            return rdp_sigma
+        raise InfeasibleTargetError(
+            f"target_epsilon={target:g} is unreachable at delta={d:g} with the PLD bound: even "
+            f"noise_multiplier={hi:g} gives epsilon={probe.value(hi):.6g}") from None
+    return found if rdp_sigma is None else min(found, rdp_sigma)

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import math
 import typing
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -45,6 +46,7 @@ __all__ = [
     "ZCDP",
     "RDPCurve",
     "ClaimedApproxDP",
+    "ApproxDP",
     "PoissonSampled",
     "SampledWithoutReplacement",
     "Composed",
@@ -53,6 +55,10 @@ __all__ = [
     "ledger_from_json",
     "MAX_EVENT_DEPTH",
     "combine_relations",
+    "PMFPairs",
+    "DiscreteLaplace",
+    "DiscreteGaussian",
+    "MAX_PMF_SIZE",
 ]
 
 ADD_REMOVE = "add_remove"
@@ -373,6 +379,341 @@ class ClaimedApproxDP(Event):
         if self.source:
             d["source"] = self.source
         return d
+
+
+@dataclass(frozen=True)
+class ApproxDP(Event):
+    """A certified (ε, δ)-DP guarantee with δ > 0 and no finite Rényi bound.
+
+    For releases whose analysis dpkit proves in (ε, δ) form and that no Rényi bound can
+    express — e.g. partition selection by thresholding (Korolova, Kenthapadi, Mishra,
+    Ntoulas 2009; Desfontaines, Voss, Gipson, Mandayam 2022): a key held by one unit appears
+    with probability ≤ δ with it and never without it, so every Rényi divergence is infinite.
+    Unlike :class:`ClaimedApproxDP` (an unchecked claim), this event is the proven
+    guarantee of a dpkit release.
+
+    Privacy: every (ε, δ)-DP mechanism is a post-processing of the four-point pair
+    P = (δ, (1−δ)e^ε/(1+e^ε), (1−δ)/(1+e^ε), 0), Q = its mirror image (Kairouz, Oh,
+    Viswanath 2015, Thm 2.4; Murtagh & Vadhan 2016), so that pair is a dominating pair in
+    both orientations and the PLD accountant (``method="pld"`` or ``"auto"``) composes the
+    event tightly. ``rdp`` is ``inf`` at every order (the truth when δ > 0), so
+    ``method="rdp"`` reports ε = ∞ for a ledger holding one.
+
+    Args:
+        epsilon: ε ≥ 0, finite.
+        delta: δ ∈ [0, 1].
+        relation: the neighbouring relation the guarantee is stated for (None: any).
+    """
+
+    epsilon: float
+    delta: float
+    relation: str | None = None  # type: ignore[misc]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "epsilon", V.nonnegative(epsilon=self.epsilon))
+        object.__setattr__(self, "delta", V.probability(delta=self.delta))
+        _check_relation(self.relation)
+
+    def rdp(self, orders: Any) -> np.ndarray:
+        a = np.asarray(orders, dtype=float).reshape(-1)
+        if self.delta > 0.0:
+            return np.full(a.shape, np.inf)
+        return np.asarray(_rdp.pure_dp(self.epsilon, a), dtype=float)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _base_dict(self, epsilon=self.epsilon, delta=self.delta)
+
+    def pmfs(self) -> tuple[list[float], list[float]]:
+        """The dominating pair (P, Q) of (ε, δ)-DP on four outcomes (Kairouz et al. 2015)."""
+        e, d = self.epsilon, self.delta
+        # lo rounded down, hi = (1 − δ) − lo: the ratio hi/lo stays ≥ e^ε (pessimistic)
+        lo = math.nextafter((1.0 - d) / (1.0 + math.exp(e)), 0.0) if e < 700 else 0.0
+        hi = (1.0 - d) - lo
+        return [d, hi, lo, 0.0], [0.0, lo, hi, d]
+
+
+# ------------------------------------------------------------- events with explicit laws
+#: Largest number of probabilities a :class:`PMFPairs` event may hold (all pairs together).
+MAX_PMF_SIZE = 1 << 20
+_U = 2.0 ** -53  # unit roundoff
+
+
+def _pmf(x: Any, where: str) -> tuple[float, ...]:
+    """A validated pmf: finite, ≥ 0, summing to 1 within 1e-9 (a tuple of floats)."""
+    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence | np.ndarray):
+        raise DPKitError(f"{where} must be a sequence of probabilities, got {_short(x)}")
+    try:
+        v = np.asarray(x, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise DPKitError(f"{where} must be a sequence of numbers, got {_short(x)}") from None
+    if v.size == 0 or not np.all(np.isfinite(v)) or (v < 0).any():
+        raise DPKitError(f"{where} must be a non-empty list of finite probabilities >= 0")
+    if abs(math.fsum(v.tolist()) - 1.0) > 1e-9:
+        raise DPKitError(f"{where} must sum to 1 (within 1e-9), got {math.fsum(v.tolist())!r}")
+    return tuple(float(t) for t in v)
+
+
+def _orientation_key(p: tuple[float, ...], q: tuple[float, ...]) -> tuple[tuple[float, float], ...]:
+    """The pair as a sorted multiset of (p_i, q_i) (outcomes with p_i = q_i = 0 dropped): equal
+    keys have equal divergences of every kind."""
+    return tuple(sorted((a, b) for a, b in zip(p, q, strict=True) if a > 0 or b > 0))
+
+
+def _renyi_upper(p: np.ndarray, q: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """D_α(p ‖ q) at each order α > 1 (``inf`` allowed), rounded upward.
+
+    D_α = log Σ_{p>0} p^α q^{1−α} / (α − 1) (log-sum-exp); α = ∞: max log(p/q); ∞ where some
+    outcome has q = 0 < p. Float error of the exponents (≤ 2u·(α|log p| + (α−1)|log q|) each)
+    and of the sum ((n + 4)u) is added before dividing, so the value is an upper bound.
+    """
+    if np.array_equal(p, q):
+        return np.zeros(a.shape)
+    keep = p > 0
+    if (q[keep] == 0).any():
+        return np.full(a.shape, np.inf)
+    lp, lq = np.log(p[keep]), np.log(q[keep])
+    out = np.empty(a.shape)
+    fin = np.isfinite(a)
+    if (~fin).any():
+        r = lp - lq
+        out[~fin] = float(np.max(r)) + 2 * _U * float(np.max(np.abs(lp) + np.abs(lq)))
+    af = a[fin]
+    if af.size:
+        from scipy.special import logsumexp
+
+        terms = af[:, None] * lp[None, :] + (1.0 - af)[:, None] * lq[None, :]
+        ls = logsumexp(terms, axis=1)
+        err = (lp.size + 4) * _U + 2 * _U * np.max(
+            af[:, None] * np.abs(lp)[None, :] + (af - 1.0)[:, None] * np.abs(lq)[None, :],
+            axis=1)
+        with np.errstate(over="ignore"):
+            out[fin] = np.maximum(ls + err, 0.0) / (af - 1.0)
+    return _rdp._round_up(np.maximum(out, 0.0), 4.0)
+
+
+@dataclass(frozen=True)
+class PMFPairs(Event):
+    """A mechanism given by its output pmfs on finitely many neighbouring input pairs.
+
+    ``pairs`` is a tuple of (p, q), two pmfs on one finite output set each (equal lengths,
+    finite, ≥ 0, summing to 1 within 1e-9), which must cover the worst case: every
+    neighbouring (D, D′) of the mechanism has an output pair that is a post-processing of one
+    listed pair (for instance: the list holds the laws at all pairs of extreme inputs).
+    With ``relation="add_remove"`` each (p, q) is (M(D), M(D − x)) — the "remove" direction —
+    and the "add" direction uses (q, p). Otherwise (replace-one, or a symmetric relation left
+    open) each pair and its reverse are neighbouring, so both orientations count.
+
+    Privacy: rdp(α) = the largest exact Rényi divergence D_α over the listed pairs and both
+    orientations (Rényi 1961; data processing, van Erven & Harremoës 2014, Thm. 9), rounded
+    upward; α = ∞ gives the largest log ratio; an outcome only p can produce gives ∞. The
+    privacy loss distribution (issue 16) is built from the same pmfs
+    (:func:`dpkit.accounting.pld.mechanism_pairs.event_pairs`). At most
+    :data:`MAX_PMF_SIZE` probabilities in all.
+    """
+
+    pairs: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...]
+    relation: str | None = None  # type: ignore[misc]
+
+    def __post_init__(self) -> None:
+        given: Any = self.pairs
+        if isinstance(given, (str, bytes)) or not isinstance(given, Sequence | np.ndarray):
+            raise DPKitError(f"pairs must be a sequence of (p, q) pmf pairs, got {_short(given)}")
+        raw = list(given)
+        if not raw:
+            raise DPKitError("pairs must hold at least one (p, q) pair")
+        out = []
+        total = 0
+        for i, item in enumerate(raw):
+            if isinstance(item, (str, bytes)) or not isinstance(item, Sequence | np.ndarray) \
+                    or len(item) != 2:
+                raise DPKitError(f"pairs[{i}] must be a (p, q) pair of pmfs, got {_short(item)}")
+            total += 2 * (len(item[0]) if isinstance(item[0], Sized) else 0)
+            if total > MAX_PMF_SIZE:
+                raise DPKitError(f"pairs must hold at most MAX_PMF_SIZE = {MAX_PMF_SIZE} "
+                                 "probabilities in all")
+            p = _pmf(item[0], f"pairs[{i}][0] (p)")
+            q = _pmf(item[1], f"pairs[{i}][1] (q)")
+            if len(p) != len(q):
+                raise DPKitError(f"pairs[{i}]: p and q must have equal lengths, got {len(p)} "
+                                 f"and {len(q)}")
+            out.append((p, q))
+        object.__setattr__(self, "pairs", tuple(out))
+        _check_relation(self.relation)
+
+    def orientations(self) -> list[tuple[tuple[float, ...], tuple[float, ...]]]:
+        """Every ordered (P, Q) whose divergence counts: each pair and its reverse."""
+        return [o for p, q in self.pairs for o in ((p, q), (q, p))]
+
+    @property
+    def convex_cumulant(self) -> bool:
+        # exact when one (pair, orientation) is the worst at every order: provably so when all
+        # orientations are the same multiset of outcome pairs (equal divergences of any kind)
+        keys = {_orientation_key(p, q) for p, q in self.orientations()}
+        return len(keys) == 1
+
+    def rdp(self, orders: Any) -> np.ndarray:
+        a = np.asarray(orders, dtype=float).reshape(-1)
+        if np.isnan(a).any() or (a <= 1).any():
+            raise DPKitError("orders must all be > 1 (inf allowed)")
+        return np.array(_pmf_pairs_rdp(self, tuple(a.tolist())))
+
+    def to_dict(self) -> dict[str, Any]:
+        return _base_dict(self, pairs=[[list(p), list(q)] for p, q in self.pairs])
+
+
+@functools.lru_cache(maxsize=128)
+def _pmf_pairs_rdp(ev: PMFPairs, orders: tuple[float, ...]) -> tuple[float, ...]:
+    """PMFPairs.rdp, cached per (event, orders): the largest D_α over every orientation."""
+    a = np.asarray(orders, dtype=float)
+    out = np.zeros(a.shape)
+    seen: set[tuple[tuple[float, float], ...]] = set()
+    for p, q in ev.orientations():
+        key = _orientation_key(p, q)
+        if key in seen:
+            continue
+        seen.add(key)
+        out = np.maximum(out, _renyi_upper(np.asarray(p), np.asarray(q), a))
+    return tuple(float(x) for x in out)
+
+
+def _ratio_up(num: int, den: Any) -> float:
+    """The smallest float ≥ num/den (exact rational arithmetic; ``den`` a float or Fraction)."""
+    from fractions import Fraction
+
+    r = Fraction(num) / Fraction(den)
+    try:
+        f = float(r)
+    except OverflowError:
+        return math.inf
+    return f if Fraction(f) >= r else math.nextafter(f, math.inf)
+
+
+@dataclass(frozen=True)
+class DiscreteLaplace(Event):
+    """Discrete Laplace noise P[Y = y] ∝ e^{−|y|/scale} (y ∈ ℤ) on each coordinate of an
+    integer query of integer L1 sensitivity Δ = ``sensitivity`` (scalar or vector).
+
+    Privacy: ε-DP with ε = Δ/scale (Ghosh, Roughgarden, Sundararajan 2012; Canonne, Kamath,
+    Steinke 2020); RDP: the pure-DP curve of that ε (binary randomized response, the tightest
+    bound implied by ε; Kairouz, Oh, Viswanath 2015), rounded upward. Its privacy loss
+    distribution (issue 16) is the exact one of the noise pmfs, worst case over all integer
+    shifts of L1 norm ≤ Δ (:mod:`dpkit.accounting.pld.mechanism_pairs`). ``scale`` > 0
+    finite; Δ a positive integer.
+    """
+
+    scale: float
+    sensitivity: int = 1
+    relation: str | None = None  # type: ignore[misc]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scale", V.positive(scale=self.scale))
+        object.__setattr__(self, "sensitivity", V.integer(minimum=1, sensitivity=self.sensitivity))
+        _check_relation(self.relation)
+
+    @property
+    def epsilon(self) -> float:
+        """ε = Δ/scale, rounded upward (exact rational arithmetic on the float scale)."""
+        return _ratio_up(self.sensitivity, self.scale)
+
+    @property
+    def convex_cumulant(self) -> bool:
+        # Δ = 1: the pair is binary randomized response with ε (exact, one curve); Δ ≥ 2: a
+        # maximum over several shift vectors (no convexity claimed, every order evaluated)
+        return self.sensitivity == 1 or self.sensitivity > _DLAP_EXACT_MAX
+
+    def rdp(self, orders: Any) -> np.ndarray:
+        pure = _rdp.pure_dp(self.epsilon, orders)
+        if self.sensitivity == 1 or self.sensitivity > _DLAP_EXACT_MAX:
+            return pure
+        a = np.asarray(orders, dtype=float).reshape(-1)
+        exact = np.zeros(a.shape)
+        for p, q in _dlap_shift_laws(self.scale, self.sensitivity):
+            exact = np.maximum(exact, _renyi_upper(p, q, a))
+        return np.minimum(pure, exact)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _base_dict(self, scale=self.scale, sensitivity=self.sensitivity)
+
+
+#: Largest L1 sensitivity of a DiscreteLaplace whose exact RDP (over every shift vector) is
+#: computed; above it the pure-DP curve of ε = Δ/scale is used.
+_DLAP_EXACT_MAX = 20
+
+
+@functools.lru_cache(maxsize=64)
+def _dlap_shift_laws(scale: float, sensitivity: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The laws (P, Q) of the privacy loss of discrete Laplace noise with ``scale`` t under
+    every integer shift vector of L1 norm exactly Δ (one per integer partition of Δ; signs and
+    order do not matter, and a shorter vector is a marginal of one extended by ones), on the
+    lattice k/t: per coordinate with shift s the loss is −s/t for y ≤ 0, s/t for y ≥ s and
+    (2y − s)/t in between (exact geometric sums). The loss is a sufficient statistic, so each
+    pair has the Rényi divergences of its shift's output laws (van Erven & Harremoës 2014)."""
+    r = math.exp(-1.0 / scale)
+    c = -math.expm1(-1.0 / scale) / (1.0 + r)
+
+    def shift(s: int) -> np.ndarray:
+        out = np.zeros(2 * s + 1)
+        out[0] = math.exp(-s / scale) / (1.0 + r)
+        out[2 * s] = 1.0 / (1.0 + r)
+        for y in range(1, s):
+            out[2 * y] = c * math.exp(-(s - y) / scale)
+        return out
+
+    laws = []
+    stack: list[tuple[int, int, tuple[int, ...]]] = [(sensitivity, sensitivity, ())]
+    while stack:
+        rest, top, parts = stack.pop()
+        if rest == 0:
+            m = np.ones(1)
+            for s in parts:
+                m = np.convolve(m, shift(s))
+            k = -sum(parts) + np.arange(m.size)
+            with np.errstate(under="ignore", over="ignore"):
+                qm = m * np.exp(-k / scale)
+            laws.append((m, qm))
+            continue
+        for s in range(min(rest, top), 0, -1):
+            stack.append((rest - s, s, (*parts, s)))
+    return tuple(laws)
+
+
+@dataclass(frozen=True)
+class DiscreteGaussian(Event):
+    """Discrete Gaussian noise P[Y = y] ∝ e^{−y²/(2σ²)} (y ∈ ℤ) on each coordinate of an
+    integer query of integer L2 sensitivity Δ = ``sensitivity`` (scalar or vector).
+
+    Privacy: ρ-zCDP with ρ = Δ²/(2σ²) (Canonne, Kamath, Steinke 2020, Thms. 14–15), i.e. RDP
+    ε(α) = ρα, rounded upward. Its privacy loss distribution (issue 16) is the exact one of
+    the noise pmfs (tails cut with their P-mass at +∞), worst case over all integer shifts of
+    L2 norm ≤ Δ (:mod:`dpkit.accounting.pld.mechanism_pairs`). σ > 0 finite; Δ a positive
+    integer.
+    """
+
+    sigma: float
+    sensitivity: int = 1
+    relation: str | None = None  # type: ignore[misc]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sigma", V.positive(sigma=self.sigma))
+        object.__setattr__(self, "sensitivity", V.integer(minimum=1, sensitivity=self.sensitivity))
+        _check_relation(self.relation)
+
+    @property
+    def rho(self) -> float:
+        """ρ = Δ²/(2σ²), rounded upward (exact rational arithmetic on the float σ)."""
+        from fractions import Fraction
+
+        return _ratio_up(self.sensitivity ** 2, 2 * Fraction(self.sigma) ** 2)
+
+    @property
+    def convex_cumulant(self) -> bool:
+        return True
+
+    def rdp(self, orders: Any) -> np.ndarray:
+        return _rdp.zcdp(self.rho, 0.0, orders)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _base_dict(self, sigma=self.sigma, sensitivity=self.sensitivity)
 
 
 # ----------------------------------------------------------------------------- wrappers

@@ -4,7 +4,9 @@ The demo sits on top of the library: each section module here imports the public
 mechanism (``dpsgd``, ``additive``, ``rqm``, ``continual``, ``bandits``, ``heavy_hitters``,
 ``kde``, ``smoothed_rr``, ``opacus``) and defines ``section(rng) -> DemoPart``, which prints
 nothing, draws all its randomness from ``rng`` and returns its lines and the privacy events it
-spent. No library module imports :mod:`dpkit.demo`; only :mod:`dpkit.cli` does (a test parses
+spent; a mechanism's section ends with what those events cost at δ = 1e-6
+(:func:`~dpkit.demo.part.budget_line`: ``method="auto"``, the method that decided and both
+numbers). No library module imports :mod:`dpkit.demo`; only :mod:`dpkit.cli` does (a test parses
 every module to keep it so).
 
 :data:`SECTIONS` lists the sections in the order they run. A section whose optional extra is
@@ -28,13 +30,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..accounting import Accountant
-from .part import DemoPart
+from ..accounting import Accountant, EpsilonResult
+from .part import SECTION_DELTA, DemoPart
 
 __all__ = ["DemoPart", "SECTIONS", "Section", "compose", "run_demo"]
 
-#: δ at which the composed budgets are reported.
-DELTA = 1e-6
+#: δ at which the composed budgets (and each section's spend) are reported.
+DELTA = SECTION_DELTA
 
 #: A demo section: the demo's generator in, what it did and spent out.
 Section = Callable[[np.random.Generator], DemoPart]
@@ -119,14 +121,34 @@ def _number(x: float) -> float | str | None:
     return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
 
 
+def _optional(x: float | None) -> float | str | None:
+    """:func:`_number` of ``x``, or None (JSON null) when the method was not computed."""
+    return None if x is None else _number(x)
+
+
+def _both(res: EpsilonResult) -> str:
+    """Which method decided ``res`` and both numbers, e.g. ``decided by PLD; RDP 2.10 (Rényi
+    order 11), PLD 1.83``."""
+    rdp = "" if res.rdp_epsilon is None else f"RDP {res.rdp_epsilon:.4f}"
+    if rdp and res.method != "pld" and not math.isnan(res.order):
+        rdp += f" (Rényi order {res.order:g})"
+    pld = "" if res.pld_epsilon is None else f"PLD {res.pld_epsilon:.4f}"
+    decided = "PLD" if res.method == "pld" else "RDP"
+    return f"decided by {decided}: " + ", ".join(x for x in (rdp, pld) if x)
+
+
 def run_demo(seed: int = 0, as_json: bool = False) -> int:
     """Run every section and print one composed budget per neighbouring relation.
 
     Every section draws from one ``numpy.random.default_rng(seed)``, so the output is
-    reproducible from ``seed``; the budgets themselves do not depend on it. With ``as_json``
-    the sections print nothing and one JSON object is printed: per relation, ``epsilon`` at
-    ``delta`` = :data:`DELTA`, the optimal Rényi ``order`` and the number of distinct
-    ``events``. Returns the exit status (0).
+    reproducible from ``seed``; the budgets themselves do not depend on it. Each budget is
+    accounted with ``method="auto"``: the smaller of the certified RDP and PLD bounds, RDP
+    alone (with a note) for a ledger holding an event with only an RDP/zCDP bound; the line
+    names the method that decided and gives the other method's number when it exists. With
+    ``as_json`` the sections print nothing and one JSON object is printed: per relation,
+    ``epsilon`` at ``delta`` = :data:`DELTA`, the optimal Rényi ``order`` (null when PLD
+    decided), ``method`` (what decided), ``rdp_epsilon``, ``pld_epsilon`` (null when PLD is
+    unavailable), ``note`` and the number of distinct ``events``. Returns the exit status (0).
     """
     rng = np.random.default_rng(seed)
     parts = []
@@ -139,13 +161,18 @@ def run_demo(seed: int = 0, as_json: bool = False) -> int:
                 print(f"   {line}")
     out = {}
     for rel, acct in compose(parts).items():
-        res = acct.epsilon_details(DELTA)
+        res = acct.epsilon_details(DELTA, method="auto")
         out[rel or "any"] = {"epsilon": _number(res.epsilon), "delta": DELTA,
-                             "order": _number(res.order), "events": len(acct.ledger)}
+                             "order": _number(res.order), "method": res.method,
+                             "rdp_epsilon": _optional(res.rdp_epsilon),
+                             "pld_epsilon": _optional(res.pld_epsilon), "note": res.note,
+                             "events": len(acct.ledger)}
         if not as_json:
             print(f"== Composed budget ({rel or 'any'} relation): epsilon = {res.epsilon:.4f} "
-                  f"at delta = {DELTA:g} over {len(acct.ledger)} distinct events "
-                  f"(Rényi order {res.order:g})")
+                  f"at delta = {DELTA:g} over {len(acct.ledger)} distinct events")
+            print(f"   {_both(res)}")
+            if res.note:
+                print(f"   note: {res.note}")
     if as_json:
         print(json.dumps(out, allow_nan=False))
     return 0

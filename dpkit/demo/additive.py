@@ -19,7 +19,7 @@ from ..mechanisms.additive import (
     gaussian_mechanism,
     laplace_mechanism,
 )
-from .part import DemoPart, generator
+from .part import DemoPart, budget_line, generator
 
 __all__ = ["section"]
 
@@ -48,4 +48,5 @@ def section(rng: np.random.Generator) -> DemoPart:
     ]
     part.events += [(lap.privacy_event(), 1), (dl.privacy_event(), 1), (dg.privacy_event(), 1),
                     (g.privacy_event(), 1)]
+    part.lines.append(budget_line(part.events))
     return part

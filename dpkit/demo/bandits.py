@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..mechanisms.bandits import BanditParams, SimulationResult, simulate, synthetic_environment
-from .part import DemoPart, generator
+from .part import DemoPart, budget_line, generator
 
 __all__ = ["section"]
 
@@ -35,4 +35,5 @@ def section(rng: np.random.Generator) -> DemoPart:
         f"{ldp.regularization_value:.3g}",
     ]
     part.events.append((ldp.privacy_event(), 1))
+    part.lines.append(budget_line(part.events))
     return part

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from ..mechanisms.continual import KINDS, CounterParams, max_variance, run
-from .part import DemoPart, generator
+from .part import DemoPart, budget_line, generator
 
 __all__ = ["section"]
 
@@ -34,4 +34,5 @@ def section(rng: np.random.Generator) -> DemoPart:
         part.lines.append(f"{kind:8s} final {est[-1]:8.1f}  max|err| {err.max():6.1f}  "
                           f"max error sd (theory) {math.sqrt(max_variance(p)):5.2f}")
         part.events.append((p.privacy_event(), 1))
+    part.lines.append(budget_line(part.events))
     return part

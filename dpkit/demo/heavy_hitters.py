@@ -20,7 +20,7 @@ from ..mechanisms.heavy_hitters import (
     true_top_k,
     zipf_items,
 )
-from .part import DemoPart, generator
+from .part import DemoPart, budget_line, generator
 
 __all__ = ["section"]
 
@@ -53,4 +53,5 @@ def section(rng: np.random.Generator) -> DemoPart:
         f"each user: one report, pure eps = {eps} (local DP, replace-one)",
     ]
     part.events.append((privacy_event(params), 1))
+    part.lines.append(budget_line(part.events))
     return part

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..mechanisms.kde import KDEParams, build, exact_sums, query
-from .part import DemoPart, generator
+from .part import DemoPart, budget_line, generator
 
 __all__ = ["section"]
 
@@ -34,4 +34,5 @@ def section(rng: np.random.Generator) -> DemoPart:
         f"         DP   {np.round(query(sg, y, backend='numpy')).tolist()}",
     ]
     part.events += [(s1.event, 1), (sg.event, 1)]
+    part.lines.append(budget_line(part.events))
     return part

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from ..accounting import dpsgd
 from ..integrations.opacus import MECHANISM
-from .part import DemoPart, generator
+from .part import DemoPart, generator, methods_text
 
 __all__ = ["section"]
 
@@ -40,7 +40,8 @@ def section(rng: np.random.Generator) -> DemoPart:
     """A 64-32-10 MLP on scikit-learn's digits, two epochs of DP-SGD accounted by dpkit.
 
     30 steps, σ = 1.0, clip 1.0, Poisson rate 1/15. Reports the test accuracy and the ε the
-    engine reports, and spends ``(dpsgd.event(σ, q), steps)`` (add/remove one example). Takes
+    engine reports (``method="auto"``: the smaller of the RDP and PLD bounds, both shown), and
+    spends ``(dpsgd.event(σ, q), steps)`` (add/remove one example). Takes
     about a second after imports. torch's global generator is left as it was.
     """
     rng = generator(rng)
@@ -75,13 +76,14 @@ def section(rng: np.random.Generator) -> DemoPart:
         acc = float((pred == y[test]).mean())
         eps = engine.get_epsilon(delta)
     acct = engine.accountant
+    res = acct.get_epsilon_details(delta)  # the engine's ε, with both methods' numbers
     part = DemoPart("DP-SGD with Opacus, accounted by dpkit (PrivacyEngine(accountant='dpkit'))")
     (s, q, steps), = acct.history
     part.lines += [
         f"{source}: {len(train)} training / {n_test} test images, MLP {x.shape[1]}-32-"
         f"{n_classes}, {steps} steps, q={q:.4f}, sigma={s:g}, clip={clip:g}",
         f"test accuracy {acc:.1%}; epsilon = {eps:.4f} at delta = {delta:g} "
-        f"(= dpsgd.epsilon: {dpsgd.epsilon(s, q, steps, delta):.4f})",
+        f"({methods_text(res)}; = dpsgd.epsilon: {dpsgd.epsilon(s, q, steps, delta):.4f})",
     ]
     part.events.append((dpsgd.event(s, q), steps))
     return part

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..mechanisms.rqm import RQMParams, aggregate, privacy_event, quantize
-from .part import DemoPart, generator
+from .part import DemoPart, budget_line, generator
 
 __all__ = ["section"]
 
@@ -34,4 +34,5 @@ def section(rng: np.random.Generator) -> DemoPart:
         "exact grid search), local DP replace-one",
     ]
     part.events.append((ev, 1))
+    part.lines.append(budget_line(part.events))
     return part

@@ -12,7 +12,7 @@ from ..mechanisms.smoothed_rr import (
     privacy_event,
     simulate_sequential_learning,
 )
-from .part import DemoPart, generator
+from .part import DemoPart, budget_line, generator
 
 __all__ = ["section"]
 
@@ -40,4 +40,5 @@ def section(rng: np.random.Generator) -> DemoPart:
             f"{r.correct_actions[:, -1].mean() / n_agents:.4f}")
     part.lines.append(f"per agent: pure eps = {p.epsilon:g} for {p.adjacency}")
     part.events.append((privacy_event(p), 1))
+    part.lines.append(budget_line(part.events))
     return part

@@ -19,10 +19,18 @@ training set, each example included independently with probability q; clip each 
 gradient to L2 norm C (``max_grad_norm``); add N(0, σ²C²·I) to their sum (σ =
 ``noise_multiplier``); update the model. T such steps with parameters (σ_t, q_t) satisfy
 (ε, δ)-differential privacy under **add/remove-one-example adjacency** with
-ε = :meth:`DpkitAccountant.get_epsilon` (δ): the exact Rényi DP of the Poisson-sampled
-Gaussian mechanism (Mironov, Talwar, Zhang 2019), added over the steps (Mironov 2017,
-Prop. 1), converted to (ε, δ) with the bound of Balle et al. 2020 and minimised over dpkit's
-order grid (α from 1.01 to 2048 and ∞). It is an upper bound on the true ε, never below it.
+ε = :meth:`DpkitAccountant.get_epsilon` (δ), computed by the accountant's ``method``:
+
+* ``"rdp"``: the exact Rényi DP of the Poisson-sampled Gaussian mechanism (Mironov, Talwar,
+  Zhang 2019), added over the steps (Mironov 2017, Prop. 1), converted to (ε, δ) with the
+  bound of Balle et al. 2020 and minimised over dpkit's order grid (α from 1.01 to 2048
+  and ∞);
+* ``"pld"``: the certified privacy loss distribution of the steps' dominating pairs (Zhu,
+  Dong, Wang 2022), discretized pessimistically (connect-the-dots, Doroshenko et al. 2022)
+  and composed by FFT, both directions of add/remove, the larger δ(ε);
+* ``"auto"`` (default): the smaller of the two.
+
+Each is an upper bound on the true ε, never below it, so their minimum is one too.
 
 What ε means: for any two training sets D, D′ that differ by adding or removing one example,
 and any set S of outcomes of the whole run (every noisy gradient, hence the final model and
@@ -40,7 +48,10 @@ References: M. Abadi et al., "Deep Learning with Differential Privacy", CCS 2016
 I. Mironov, K. Talwar, L. Zhang, "Rényi Differential Privacy of the Sampled Gaussian
 Mechanism", arXiv:1908.10530, 2019; I. Mironov, "Rényi Differential Privacy", CSF 2017;
 B. Balle et al., "Hypothesis Testing Interpretations and Rényi Differential Privacy",
-AISTATS 2020.
+AISTATS 2020; Y. Zhu, J. Dong, Y.-X. Wang, "Optimal Accounting of Differential Privacy via
+Characteristic Function", AISTATS 2022; V. Doroshenko, B. Ghazi, P. Kamath, R. Kumar,
+P. Manurangsi, "Connect the Dots: Tighter Discrete Approximations of Privacy Loss
+Distributions", PETS 2022.
 """
 
 from __future__ import annotations
@@ -54,8 +65,18 @@ from typing import Any
 import numpy as np
 
 from .. import _validate as V
-from ..accounting import Accountant, Composed, Gaussian, PoissonSampled, Repeated, calibrate, dpsgd
+from ..accounting import (
+    Accountant,
+    Composed,
+    EpsilonResult,
+    Gaussian,
+    PoissonSampled,
+    Repeated,
+    calibrate,
+    dpsgd,
+)
 from ..accounting import conversions as _conv
+from ..accounting.accountant import validate_method
 from ..errors import DPKitError, InfeasibleTargetError
 
 _INSTALL_HINT = "pip install 'dpkit[opacus]'"
@@ -109,7 +130,7 @@ def _sgm_record(event: Any, steps: int) -> tuple[float, float, int]:
 
 
 class DpkitAccountant(IAccountant):
-    """Opacus accountant whose ε is computed by dpkit's Rényi-DP accountant.
+    """Opacus accountant whose ε is computed by dpkit's accountant (RDP, PLD or the smaller).
 
     Implements Opacus's ``IAccountant`` interface: ``step(*, noise_multiplier, sample_rate)``
     records one DP-SGD step, ``get_epsilon(delta)`` returns the ε spent so far,
@@ -119,10 +140,12 @@ class DpkitAccountant(IAccountant):
 
     Privacy statement: ``get_epsilon(δ)`` bounds the (ε, δ)-DP, under add/remove-one-example
     adjacency, of every step recorded so far, each a Poisson-sampled Gaussian mechanism
-    (exact RDP, Mironov, Talwar, Zhang 2019; DP-SGD of Abadi et al. 2016). It equals, bit
-    for bit, ``self.accountant.epsilon(δ)``, where :attr:`accountant` is the immutable
-    :class:`dpkit.accounting.Accountant` holding the same steps; for a single
-    ``(σ, q, T)`` run that is ``dpkit.accounting.dpsgd.epsilon(σ, q, T, δ)``.
+    (DP-SGD of Abadi et al. 2016), by :attr:`method`: ``"rdp"`` (exact RDP, Mironov, Talwar,
+    Zhang 2019), ``"pld"`` (certified privacy loss distribution, Zhu, Dong, Wang 2022;
+    Doroshenko et al. 2022) or ``"auto"`` (the smaller; default). It equals, bit for bit,
+    ``self.accountant.epsilon(δ, method=self.method)``, where :attr:`accountant` is the
+    immutable :class:`dpkit.accounting.Accountant` holding the same steps; for a single
+    ``(σ, q, T)`` run that is ``dpkit.accounting.dpsgd.epsilon(σ, q, T, δ, method=...)``.
 
     It *is* that accountant: ``step`` composes into it, so memory and time do not grow with
     the number of steps (equal steps are merged in its ledger; a step costs one curve
@@ -136,22 +159,29 @@ class DpkitAccountant(IAccountant):
 
     Args:
         orders: Rényi orders to minimise over (default: dpkit's ``DEFAULT_ORDERS``).
+        method: ``"auto"`` (default), ``"rdp"`` or ``"pld"``: how ``get_epsilon`` and
+            ``get_privacy_spent`` bound ε (each also takes ``method=`` per call). Stored in
+            ``state_dict``.
 
     Raises:
-        DPKitError: from ``step`` for σ < 0 or NaN, or a sample rate outside [0, 1]; from
-            ``get_epsilon`` for δ outside [0, 1); from ``load_state_dict`` for another
-            mechanism's state.
+        DPKitError: for a method other than those three; from ``step`` for σ < 0 or NaN, or
+            a sample rate outside [0, 1]; from ``get_epsilon`` for δ outside [0, 1); from
+            ``load_state_dict`` for another mechanism's state.
 
     Example:
         >>> acct = DpkitAccountant()
         >>> for _ in range(20):
         ...     acct.step(noise_multiplier=1.1, sample_rate=0.125)
-        >>> round(acct.get_epsilon(delta=1e-5), 4), len(acct), acct.history
+        >>> eps_auto = acct.get_epsilon(delta=1e-5)
+        >>> round(acct.get_epsilon(delta=1e-5, method="rdp"), 4), len(acct), acct.history
         (4.2296, 20, [(1.1, 0.125, 20)])
+        >>> eps_auto < 4.0   # the PLD bound decides (Opacus's PRV estimate: 3.657)
+        True
     """
 
-    def __init__(self, *, orders: Any = None) -> None:
+    def __init__(self, *, orders: Any = None, method: str = "auto") -> None:
         self._acct = Accountant(orders)
+        self._method = validate_method(method)
         super().__init__()  # Opacus's base sets ``self.history = []`` (the setter below)
 
     # ------------------------------------------------------------------ Opacus interface
@@ -165,23 +195,45 @@ class DpkitAccountant(IAccountant):
         sigma, rate = self._key(noise_multiplier=noise_multiplier, sample_rate=sample_rate)
         self._acct = self._acct.compose(dpsgd.event(sigma, rate))
 
-    def get_epsilon(self, delta: float, *, refine: bool = False, **kwargs: Any) -> float:
+    def get_epsilon(self, delta: float, *, refine: bool = False, method: str | None = None,
+                    **kwargs: Any) -> float:
         """ε spent so far at ``delta`` (0 before the first step; ∞ if some step had σ = 0).
 
         Args:
             delta: target δ in [0, 1).
-            refine: also search real orders near the best grid order (never larger; then
-                equal to ``self.accountant.epsilon(delta, refine=True)``).
+            refine: also search real orders near the best grid order (RDP; never larger;
+                then equal to ``self.accountant.epsilon(delta, refine=True, method=...)``).
+            method: ``"auto"``, ``"rdp"`` or ``"pld"`` for this call only (default: the
+                accountant's :attr:`method`). ``"pld"`` cannot fail here: every step is a
+                Poisson-sampled Gaussian, which has a dominating pair.
             **kwargs: accepted and ignored, because Opacus forwards the extra keyword
                 arguments of ``make_private_with_epsilon`` here (e.g. ``eps_error`` meant for
                 its PRV accountant). The Rényi orders are fixed at construction.
         """
-        return self.get_privacy_spent(delta=delta, refine=refine)[0]
+        return self.get_epsilon_details(delta, refine=refine, method=method).epsilon
 
-    def get_privacy_spent(self, *, delta: float, refine: bool = False) -> tuple[float, float]:
-        """``(ε, optimal Rényi order)`` at ``delta``, like Opacus's ``RDPAccountant``."""
-        res = self._acct.epsilon_details(_conv.validate_delta(delta), refine=refine)
+    def get_privacy_spent(self, *, delta: float, refine: bool = False,
+                          method: str | None = None) -> tuple[float, float]:
+        """``(ε, optimal Rényi order)`` at ``delta``, like Opacus's ``RDPAccountant``; the
+        order is NaN when the PLD bound decided (``method`` as in :meth:`get_epsilon`)."""
+        res = self.get_epsilon_details(delta, refine=refine, method=method)
         return res.epsilon, res.order
+
+    def get_epsilon_details(self, delta: float, *, refine: bool = False,
+                            method: str | None = None) -> EpsilonResult:
+        """The :class:`~dpkit.accounting.EpsilonResult` behind :meth:`get_epsilon`: ε, the
+        method that decided it, and each method's value (``rdp_epsilon``, ``pld_epsilon``)."""
+        m = self._method if method is None else validate_method(method)
+        return self._acct.epsilon_details(_conv.validate_delta(delta), refine=refine, method=m)
+
+    @property
+    def method(self) -> str:
+        """How ε is bounded by default: ``"auto"``, ``"rdp"`` or ``"pld"`` (assignable)."""
+        return self._method
+
+    @method.setter
+    def method(self, value: str) -> None:
+        self._method = validate_method(value)
 
     def __len__(self) -> int:
         """Number of steps recorded."""
@@ -217,7 +269,8 @@ class DpkitAccountant(IAccountant):
         self._acct = acct
 
     def state_dict(self, destination: Any = None) -> dict[str, Any]:
-        """Checkpoint: ``history``, ``mechanism`` (``"dpkit"``) and the Rényi ``orders``.
+        """Checkpoint: ``history``, ``mechanism`` (``"dpkit"``), the Rényi ``orders`` and the
+        accounting ``method``.
 
         Plain Python values only, so it goes through ``torch.save`` and (orders written with
         ``"inf"`` as a string) through JSON.
@@ -227,15 +280,21 @@ class DpkitAccountant(IAccountant):
         destination["history"] = self.history
         destination["mechanism"] = self.mechanism()
         destination["orders"] = ["inf" if math.isinf(o) else float(o) for o in self.orders]
+        destination["method"] = self._method
         return destination
 
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Replace this accountant's record by a checkpoint written by :meth:`state_dict`.
 
+        A checkpoint without a ``method`` key (written before dpkit had PLD accounting)
+        loads too and keeps this accountant's :attr:`method`: every method bounds the same
+        steps, so the record means the same; only the bound's tightness differs.
+
         Raises:
-            DPKitError: if the state is empty, malformed, or was written by another
-                accountant (``mechanism`` other than ``"dpkit"``): resuming a run under a
-                different accounting method would silently change what its ε means.
+            DPKitError: if the state is empty, malformed (including a ``method`` other than
+                ``"auto"``, ``"rdp"``, ``"pld"``), or was written by another accountant
+                (``mechanism`` other than ``"dpkit"``): resuming a run under a different
+                accountant would silently change what its ε means.
         """
         if not isinstance(state_dict, Mapping) or len(state_dict) == 0:
             raise DPKitError(
@@ -259,9 +318,14 @@ class DpkitAccountant(IAccountant):
             if isinstance(orders, (str, bytes)) or not isinstance(orders, Sequence):
                 raise DPKitError(f"state_dict['orders'] must be a list, got {orders!r}")
             orders = [math.inf if o == "inf" else o for o in orders]
-        fresh = DpkitAccountant(orders=orders)
+        method = state_dict.get("method", self._method)
+        if not (isinstance(method, str) and method in ("auto", "rdp", "pld")):
+            raise DPKitError(f"state_dict['method'] must be 'auto', 'rdp' or 'pld', got "
+                             f"{method!r}")
+        fresh = DpkitAccountant(orders=orders, method=method)
         fresh.history = state_dict["history"]
         self._acct = fresh._acct
+        self._method = fresh._method
 
     # ------------------------------------------------------------------ dpkit view
     @property
@@ -290,7 +354,8 @@ class DpkitAccountant(IAccountant):
         hist = self.history
         shown = ", ".join(f"({s:g}, {q:g}, {n})" for s, q, n in hist[:4])
         more = f", … {len(hist) - 4} more" if len(hist) > 4 else ""
-        return f"DpkitAccountant(steps={len(self)}, history=[{shown}{more}])"
+        return (f"DpkitAccountant(steps={len(self)}, method={self._method!r}, "
+                f"history=[{shown}{more}])")
 
 
 def _register() -> None:
@@ -408,17 +473,19 @@ def _check_clip(max_grad_norm: Any) -> None:
 
 
 def _calibrate(acct: DpkitAccountant, target: float, delta: float, q: float,
-               steps: int) -> float:
-    """Smallest σ (to 1e-6) whose ``steps`` more steps keep ``acct``'s ε ≤ target.
+               steps: int, method: str) -> float:
+    """Smallest σ (to 1e-6 by RDP, 1e-3 by PLD) whose ``steps`` more steps keep ``acct``'s ε,
+    bounded by ``method``, ≤ target.
 
     Takes values already validated by :func:`make_private_with_epsilon` (target ε > 0,
-    δ ∈ (0, 1); q and steps from :func:`dpsgd_schedule`) and re-checks none of them: the
-    search runs once, and the answer is checked once against an accountant built once.
+    δ ∈ (0, 1), the method; q and steps from :func:`dpsgd_schedule`) and re-checks none of
+    them: the search runs once, and the answer is checked once against an accountant built
+    once.
     """
     current = acct.accountant
     prior = acct.history
     if prior:
-        spent = current._epsilon_details(delta).epsilon
+        spent = current._epsilon_details(delta, method=method).epsilon
         if spent >= target:
             raise InfeasibleTargetError(
                 f"target_epsilon={target:g} is unreachable at target_delta={delta:g}: the "
@@ -426,21 +493,24 @@ def _calibrate(acct: DpkitAccountant, target: float, delta: float, q: float,
                 "steps; raise the target or start a new PrivacyEngine"
             )
         base = current.as_event()
-        sigma = calibrate._noise_multiplier(
-            lambda s: Composed((base, Repeated(dpsgd.event(s, q), steps))), target, delta, 1,
-            acct.orders,
+        sigma = calibrate._noise_multiplier_by(
+            method, lambda s: Composed((base, Repeated(dpsgd.event(s, q), steps))), target,
+            delta, 1, acct.orders,
         )
     else:
-        sigma = dpsgd._noise_multiplier(target, delta, q, steps, acct.orders)
+        sigma = dpsgd._noise_multiplier(target, delta, q, steps, acct.orders, method=method)
     # Check with the accountant's own arithmetic: the ε of the history as it will be saved
     # and reloaded (the prior steps composed entry by entry, then the planned ones).
     before = Accountant(acct.orders)
     for s_prior, q_prior, n_prior in prior:
         before = before.compose(dpsgd.event(s_prior, q_prior), n_prior)
-    for _ in range(100):
-        if before.compose(dpsgd.event(sigma, q), steps)._epsilon_details(delta).epsilon <= target:
+    step = 1e-9
+    for _ in range(48):
+        planned = before.compose(dpsgd.event(sigma, q), steps)
+        if planned._epsilon_details(delta, method=method).epsilon <= target:
             return sigma
-        sigma *= 1.0 + 1e-9  # pragma: no cover - an ulp-level disagreement at most
+        sigma *= 1.0 + step  # pragma: no cover - a rounding-level disagreement at most
+        step *= 2.0  # pragma: no cover
     raise DPKitError("internal error: the calibrated noise multiplier overshoots the "
                      "target")  # pragma: no cover
 
@@ -456,25 +526,29 @@ def make_private_with_epsilon(
     epochs: int,
     max_grad_norm: float | Sequence[float],
     poisson_sampling: bool = True,
+    method: str = "auto",
     **kwargs: Any,
 ) -> tuple[Any, ...]:
     """Opacus's ``make_private`` with the noise multiplier calibrated by dpkit.
 
-    Finds the smallest σ (to a relative 1e-6) such that ``epochs`` epochs of DP-SGD over
-    ``data_loader``, as Opacus will record them (:func:`dpsgd_schedule`), keep ε ≤
-    ``target_epsilon`` at ``target_delta`` — counting what the engine's accountant has
-    already spent — then calls ``privacy_engine.make_private(noise_multiplier=σ, ...)`` and
-    returns what it returns (``(module, optimizer, data_loader)``, or with the criterion in
+    Finds the smallest σ (to a relative 1e-6 by RDP, 1e-3 by PLD) such that ``epochs``
+    epochs of DP-SGD over ``data_loader``, as Opacus will record them
+    (:func:`dpsgd_schedule`), keep ε ≤ ``target_epsilon`` at ``target_delta``, ε bounded by
+    ``method`` — counting what the engine's accountant has already spent — then calls
+    ``privacy_engine.make_private(noise_multiplier=σ, ...)`` and returns what it returns
+    (``(module, optimizer, data_loader)``, or with the criterion in
     ghost-clipping mode). The chosen σ is ``optimizer.noise_multiplier``.
 
-    The engine's ε is reported by dpkit: if its accountant is not a
-    :class:`DpkitAccountant`, it is replaced by one that carries over its history (with a
-    warning), so ``privacy_engine.get_epsilon(target_delta)`` after the planned epochs is
-    ≤ ``target_epsilon``. Training longer than ``epochs`` spends more.
+    The engine's ε is reported by dpkit with the same ``method``: if its accountant is not
+    a :class:`DpkitAccountant`, it is replaced by one that carries over its history (with a
+    warning); if it is one, its :attr:`~DpkitAccountant.method` is set to ``method``. So
+    ``privacy_engine.get_epsilon(target_delta)`` after the planned epochs is ≤
+    ``target_epsilon``. Training longer than ``epochs`` spends more.
 
     Privacy statement: as in the module docstring — (ε, δ)-DP under add/remove-one-example
-    adjacency for Poisson-sampled DP-SGD (Abadi et al. 2016), exact sampled-Gaussian RDP
-    (Mironov, Talwar, Zhang 2019).
+    adjacency for Poisson-sampled DP-SGD (Abadi et al. 2016), by exact sampled-Gaussian RDP
+    (Mironov, Talwar, Zhang 2019), the certified PLD (Zhu, Dong, Wang 2022; Doroshenko et
+    al. 2022) or the smaller of the two (``method``).
 
     Args:
         privacy_engine: an ``opacus.PrivacyEngine``.
@@ -484,6 +558,9 @@ def make_private_with_epsilon(
         epochs: number of passes over ``data_loader`` planned (integer ≥ 1).
         max_grad_norm: clipping norm C > 0 (a list of them for per-layer clipping).
         poisson_sampling: must be True (the privacy statement assumes Poisson sampling).
+        method: ``"auto"`` (default: the smaller of the RDP and PLD bounds, hence the
+            smaller σ), ``"rdp"`` or ``"pld"``: the bound σ is calibrated for, and the one
+            the engine's accountant reports with afterwards.
         **kwargs: passed to ``make_private`` (``criterion``, ``clipping``, ``noise_generator``,
             ``grad_sample_mode``, ...). ``noise_multiplier`` is refused: it is calibrated here.
 
@@ -492,7 +569,8 @@ def make_private_with_epsilon(
 
     Raises:
         DPKitError: bad input (target ε ≤ 0, δ ∉ (0, 1), epochs < 1, C ≤ 0, an unsupported
-            sampler, ``poisson_sampling=False``); raised before anything is modified.
+            sampler, ``poisson_sampling=False``, a method other than the three); raised
+            before anything is modified.
         InfeasibleTargetError: no σ reaches the target; also raised before anything is
             modified.
     """
@@ -501,6 +579,7 @@ def make_private_with_epsilon(
             f"privacy_engine must be an opacus.PrivacyEngine, got {type(privacy_engine)!r}")
     target = V.positive(target_epsilon=target_epsilon)
     delta = V.in_range(0.0, 1.0, low_open=True, high_open=True, target_delta=target_delta)
+    method = validate_method(method)
     _check_clip(max_grad_norm)
     if "noise_multiplier" in kwargs:
         raise DPKitError("noise_multiplier is calibrated by make_private_with_epsilon; to set "
@@ -515,9 +594,10 @@ def make_private_with_epsilon(
     if isinstance(previous, DpkitAccountant):
         acct = previous
     else:
-        acct = DpkitAccountant()
+        acct = DpkitAccountant(method=method)
         acct.history = list(previous.history)
-    sigma = _calibrate(acct, target, delta, q, steps)
+    sigma = _calibrate(acct, target, delta, q, steps, method)
+    previous_method = acct.method
 
     if acct is not previous:
         warnings.warn(
@@ -529,6 +609,7 @@ def make_private_with_epsilon(
             stacklevel=2,
         )
         privacy_engine.accountant = acct
+    acct.method = method  # the engine reports the ε the noise was calibrated for
     try:
         out = privacy_engine.make_private(
             module=module, optimizer=optimizer, data_loader=data_loader,
@@ -536,6 +617,7 @@ def make_private_with_epsilon(
             **kwargs,
         )
     except BaseException:
+        acct.method = previous_method
         privacy_engine.accountant = previous
         raise
     recorded = 1.0 / len(out[-1])

@@ -233,11 +233,11 @@ def test_mixing_add_remove_and_replace_one_is_refused():
 # --------------------------------------------------------------------------------- refine
 def test_refine_is_below_the_grid_and_above_pld(oracle):
     acct = Accountant().compose(PoissonSampled(Gaussian(1.0), 0.01), 1000)
-    grid = acct.epsilon(1e-5)
-    refined = acct.epsilon(1e-5, refine=True)
+    grid = acct.epsilon(1e-5, method="rdp")
+    refined = acct.epsilon(1e-5, refine=True, method="rdp")
     assert refined <= grid
     assert refined >= oracle.dpacc_pld(0.01, 1.0, 1000, 1e-5)
-    details = acct.epsilon_details(1e-5, refine=True)
+    details = acct.epsilon_details(1e-5, refine=True, method="rdp")
     assert details.epsilon == refined and details.order > 1
 
 
@@ -246,8 +246,8 @@ def test_refine_is_below_the_grid_and_above_the_csv_pld(q, sigma, steps):
     """PLD values from spec §b's grid (rounded to 6 digits, hence the 5e-6 slack)."""
     pld = {(0.2, 0.8, 100): 21.837, (0.001, 1.0, 10_000): 0.475987}[(q, sigma, steps)]
     acct = Accountant().compose(PoissonSampled(Gaussian(sigma), q), steps)
-    refined = acct.epsilon(1e-5, refine=True)
-    assert refined <= acct.epsilon(1e-5)
+    refined = acct.epsilon(1e-5, refine=True, method="rdp")
+    assert refined <= acct.epsilon(1e-5, method="rdp")
     assert refined >= pld * (1 - 5e-6)
 
 

@@ -65,7 +65,7 @@ def test_accountant_uses_the_same_conversion():
     acct = Accountant(orders=ORDERS3).compose(ZCDP(0.1))  # r = 0.1·α on the three orders
     want = min(0.1 * a + math.log((a - 1) / a) - (math.log(1e-6) + math.log(a)) / (a - 1)
                for a in ORDERS3)
-    assert acct.epsilon(1e-6) == pytest.approx(want, rel=1e-13)
+    assert acct.epsilon(1e-6, method="rdp") == pytest.approx(want, rel=1e-13)
 
 
 # ------------------------------------------------------------------------- round trips
@@ -87,8 +87,8 @@ def test_epsilon_delta_epsilon_round_trip(q, sigma, steps, eps0):
     d2 = C.rdp_to_delta(orders, curve, back.value)
     assert d2.value == pytest.approx(d.value, rel=1e-9)
     # the accountant's own methods agree with the functions
-    assert acct.delta(eps0) == d.value
-    assert acct.epsilon(d.value) == back.value
+    assert acct.delta(eps0, method="rdp") == d.value
+    assert acct.epsilon(d.value, method="rdp") == back.value
 
 
 # --------------------------------------------------------- never NaN/negative, monotone
@@ -164,7 +164,7 @@ def test_zcdp_to_epsilon_bounds(rho, delta, oracle):
     # Bun & Steinke 2016, Prop. 1.3 (simple conversion) is never better
     assert got <= rho + 2 * math.sqrt(rho * math.log(1 / delta))
     # the continuous optimum is never worse than the accountant's order grid
-    grid = Accountant().compose(ZCDP(rho)).epsilon(delta)
+    grid = Accountant().compose(ZCDP(rho)).epsilon(delta, method="rdp")
     assert got <= grid * (1 + 1e-12)
     # it is the minimum of the improved bound (unless the TV shortcut gives 0)
     if got > 0:
@@ -184,7 +184,7 @@ def test_zcdp_delta_direction_is_consistent(rho, delta, oracle):
     for e in (0.1, 1.0, 10.0):
         d = C.zcdp_to_delta(rho, e).value
         assert 0 <= d <= 1
-        assert d <= Accountant().compose(ZCDP(rho)).delta(e) * (1 + 1e-12)
+        assert d <= Accountant().compose(ZCDP(rho)).delta(e, method="rdp") * (1 + 1e-12)
         assert d >= oracle.gaussian_delta(1 / math.sqrt(2 * rho), e) * (1 - 1e-9)
 
 
@@ -242,8 +242,8 @@ def test_orders_near_one_change_nothing(event, count):
     with_near = Accountant(orders=orders).compose(event, count)
     curve = with_near.rdp()
     assert not np.isnan(curve).any() and (curve >= 0).all()
-    eps = with_near.epsilon(1e-5)
-    base = Accountant().compose(event, count).epsilon(1e-5)
+    eps = with_near.epsilon(1e-5, method="rdp")
+    base = Accountant().compose(event, count).epsilon(1e-5, method="rdp")
     assert not math.isnan(eps)
     assert eps == pytest.approx(base, rel=1e-12), (eps, base)
 
@@ -279,7 +279,7 @@ def test_no_spurious_zero_for_small_randomized_response():
     b = 1 / (math.exp(e0) + 1)
     true_eps = math.log((a - delta) / b)
     acct = Accountant(orders=[1 + 1e-9, 1.5, 2.0, 10.0, math.inf]).compose(RandomizedResponse(e0))
-    assert acct.epsilon(delta) >= true_eps
+    assert acct.epsilon(delta, method="rdp") >= true_eps
 
 
 def test_conversion_accepts_orders_near_one_directly():
@@ -295,28 +295,29 @@ def test_conversion_accepts_orders_near_one_directly():
 def test_delta_zero_with_pure_ledger_is_the_exact_sum():
     acct = (Accountant().compose(PureDP(0.3)).compose(Laplace(2.0))
             .compose(RandomizedResponse(0.7)).compose(PureDP(0.1), count=7))
-    assert acct.epsilon(0.0) == pytest.approx(0.3 + 0.5 + 0.7 + 0.7, rel=1e-14)
-    assert acct.epsilon_details(0.0).method == "pure"
-    assert acct.delta(acct.epsilon(0.0)) == 0.0
+    assert acct.epsilon(0.0, method="rdp") == pytest.approx(0.3 + 0.5 + 0.7 + 0.7, rel=1e-14)
+    assert acct.epsilon_details(0.0, method="rdp").method == "pure"
+    assert acct.delta(acct.epsilon(0.0, method="rdp"), method="rdp") == 0.0
 
 
 def test_delta_zero_with_poisson_sampled_pure_dp_is_the_amplified_epsilon():
     # Balle, Barthe, Gaboardi 2018: ε' = log(1 + q(e^ε − 1))
     acct = Accountant().compose(PoissonSampled(Laplace(1.0), 0.1), count=3)
-    assert acct.epsilon(0.0) == pytest.approx(3 * math.log1p(0.1 * math.expm1(1.0)), rel=1e-13)
+    assert acct.epsilon(0.0, method="rdp") == pytest.approx(
+        3 * math.log1p(0.1 * math.expm1(1.0)), rel=1e-13)
 
 
 @pytest.mark.parametrize(
     "event", [Gaussian(1.0), PoissonSampled(Gaussian(1.0), 0.01), ZCDP(0.1)], ids=repr
 )
 def test_delta_zero_with_a_gaussian_is_infinite(event):
-    assert Accountant().compose(event).epsilon(0.0) == math.inf
-    assert Accountant().compose(event).compose(PureDP(1.0)).epsilon(0.0) == math.inf
+    assert Accountant().compose(event).epsilon(0.0, method="rdp") == math.inf
+    assert Accountant().compose(event).compose(PureDP(1.0)).epsilon(0.0, method="rdp") == math.inf
 
 
 def test_gaussian_epsilon_is_never_below_the_analytic_gaussian(oracle):
     """Soundness against the exact (ε, δ) curve of the Gaussian mechanism (Balle & Wang 2018)."""
     for sigma in (0.5, 1.0, 5.0, 50.0):
         for delta in (1e-10, 1e-5, 1e-2):
-            eps = Accountant().compose(Gaussian(sigma)).epsilon(delta)
+            eps = Accountant().compose(Gaussian(sigma)).epsilon(delta, method="rdp")
             assert oracle.gaussian_delta(sigma, eps) <= delta * (1 + 1e-9)

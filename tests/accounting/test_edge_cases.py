@@ -29,7 +29,7 @@ BASE = dict(noise_multiplier=1.0, sample_rate=0.01, steps=1000, delta=1e-5)
 
 
 def eps(**changes) -> float:
-    return dpsgd.epsilon(**(BASE | changes))
+    return dpsgd.epsilon(**(BASE | changes), method="rdp")
 
 
 def test_base_point():
@@ -65,7 +65,7 @@ def test_full_batch_is_the_gaussian():
     by_hand = min(1000 * a / 2 + math.log((a - 1) / a) - (math.log(1e-5) + math.log(a)) / (a - 1)
                   for a in orders)
     assert e == pytest.approx(by_hand, rel=1e-12)
-    assert e == Accountant().compose(Gaussian(1.0), 1000).epsilon(1e-5)
+    assert e == Accountant().compose(Gaussian(1.0), 1000).epsilon(1e-5, method="rdp")
 
 
 def test_sample_rate_zero_is_zero():
@@ -116,7 +116,7 @@ def test_a_billion_steps_is_finite_and_bounded_in_memory(oracle):
 def test_tiny_delta_from_ms_prv_issue_17(oracle):
     """δ = 1.13e-18 (microsoft/prv_accountant #17): dpacc RDP with orders up to 1024 gives
     0.1457; dpkit's grid reaches 2048, so it can only be smaller."""
-    e = dpsgd.epsilon(4.0, 0.00033, 10_000, 1.13e-18)
+    e = dpsgd.epsilon(4.0, 0.00033, 10_000, 1.13e-18, method="rdp")
     assert math.isfinite(e) and e > 0
     assert e <= 0.1457 * (1 + 1e-4)
     assert e <= oracle.dpacc_rdp(0.00033, 4.0, 10_000, 1.13e-18) * (1 + 1e-6)
@@ -144,9 +144,9 @@ print(repr(e))
 @pytest.mark.parametrize(
     "call",
     [
-        "dpsgd.epsilon(1e-3, 0.01, 1000, 1e-5)",  # calibrate.MIN_NOISE, the search's floor
-        "dpsgd.epsilon(1e-4, 0.5, 10, 1e-5)",
-        "dpsgd.noise_multiplier(1e6, 1e-5, 0.01, 1)",  # a search that walks down to the floor
+        "dpsgd.epsilon(1e-3, 0.01, 1000, 1e-5, method='rdp')",  # calibrate.MIN_NOISE: the floor
+        "dpsgd.epsilon(1e-4, 0.5, 10, 1e-5, method='rdp')",
+        "dpsgd.noise_multiplier(1e6, 1e-5, 0.01, 1, method='rdp')",  # walks down to the floor
     ],
 )
 def test_tiny_sigma_is_finite_and_bounded_in_memory(capped, call):
@@ -171,11 +171,11 @@ DELTAS = [0.0, 1e-300, 1.13e-18, 0.5, 0.999999]
 @pytest.mark.parametrize("sigma", SIGMAS)
 def test_nothing_returns_nan(sigma):
     for q, t, d in itertools.product(RATES, STEPS, DELTAS):
-        e = dpsgd.epsilon(sigma, q, t, d)
+        e = dpsgd.epsilon(sigma, q, t, d, method="rdp")
         assert not math.isnan(e) and e >= 0, (sigma, q, t, d, e)
     acct = Accountant().compose(PoissonSampled(Gaussian(sigma), 0.01), 100)
     for e in (0.0, 1e-6, 1.0, 1e6, math.inf):
-        d = acct.delta(e)
+        d = acct.delta(e, method="rdp")
         assert not math.isnan(d) and 0 <= d <= 1
 
 
@@ -188,15 +188,15 @@ ERRORS = [
     (lambda: RandomizedResponse(-1.0), "epsilon"),
     (lambda: Repeated(Gaussian(1.0), -1), "count"),
     (lambda: Accountant().compose(Gaussian(1.0), count=1.5), "count"),
-    (lambda: Accountant().epsilon(math.nan), "delta"),
-    (lambda: Accountant().epsilon(-0.1), "delta"),
-    (lambda: Accountant().delta(-1.0), "epsilon"),
-    (lambda: Accountant().delta(math.nan), "epsilon"),
-    (lambda: dpsgd.noise_multiplier(-3.0, 1e-5, 0.01, 100), "target_epsilon"),
-    (lambda: dpsgd.max_steps(1.0, 0.01, math.nan, 1e-5), "target_epsilon"),
-    (lambda: dpsgd.max_steps(1.0, 0.01, 1.0, 2.0), "delta"),
-    (lambda: dpsgd.max_sample_rate(1.0, -5, 1.0, 1e-5), "steps"),
-    (lambda: calibrate.max_count(Gaussian(1.0), 1.0, -1e-5), "delta"),
+    (lambda: Accountant().epsilon(math.nan, method="rdp"), "delta"),
+    (lambda: Accountant().epsilon(-0.1, method="rdp"), "delta"),
+    (lambda: Accountant().delta(-1.0, method="rdp"), "epsilon"),
+    (lambda: Accountant().delta(math.nan, method="rdp"), "epsilon"),
+    (lambda: dpsgd.noise_multiplier(-3.0, 1e-5, 0.01, 100, method="rdp"), "target_epsilon"),
+    (lambda: dpsgd.max_steps(1.0, 0.01, math.nan, 1e-5, method="rdp"), "target_epsilon"),
+    (lambda: dpsgd.max_steps(1.0, 0.01, 1.0, 2.0, method="rdp"), "delta"),
+    (lambda: dpsgd.max_sample_rate(1.0, -5, 1.0, 1e-5, method="rdp"), "steps"),
+    (lambda: calibrate.max_count(Gaussian(1.0), 1.0, -1e-5, method="rdp"), "delta"),
 ]
 
 
@@ -229,7 +229,7 @@ def test_sample_rate_below_float_range_is_about_zero():
     assert eps(sample_rate=1e-300) == 0.0
     small = eps(sample_rate=1e-300, delta=1e-300)
     assert 0.0 <= small < 1.0
-    assert dpsgd.epsilon(1.0, 5e-324, 10**18, 1e-300) < 1.0
+    assert dpsgd.epsilon(1.0, 5e-324, 10**18, 1e-300, method="rdp") < 1.0
 
 
 def test_huge_sigma_is_about_zero_not_nan():
@@ -238,17 +238,18 @@ def test_huge_sigma_is_about_zero_not_nan():
     acct = Accountant().compose(PoissonSampled(Gaussian(1e308), 0.01), 10**18)
     r = acct.rdp()
     assert np.all(r >= 0) and np.all(r[np.isfinite(DEFAULT_ORDERS)] < 1e-150)
-    assert acct.epsilon(1e-300) < 1.0
+    assert acct.epsilon(1e-300, method="rdp") < 1.0
 
 
 @pytest.mark.parametrize(
     "call",
     [
-        lambda: dpsgd.noise_multiplier(1e308, 1e-5, 0.01, 1000),  # was OverflowError
-        lambda: dpsgd.noise_multiplier(1.0, 5e-324, 0.01, 1000),  # was ZeroDivisionError
-        lambda: dpsgd.noise_multiplier(1.0, 1 - 1e-16, 0.01, 10**18),
-        lambda: dpsgd.noise_multiplier(1e-300, 1e-10, 0.5, 10**18),
-        lambda: calibrate.noise_multiplier(Gaussian, 1e308, 5e-324, count=10**18),
+        lambda: dpsgd.noise_multiplier(1e308, 1e-5, 0.01, 1000, method="rdp"),  # was OverflowError
+        # was ZeroDivisionError
+        lambda: dpsgd.noise_multiplier(1.0, 5e-324, 0.01, 1000, method="rdp"),
+        lambda: dpsgd.noise_multiplier(1.0, 1 - 1e-16, 0.01, 10**18, method="rdp"),
+        lambda: dpsgd.noise_multiplier(1e-300, 1e-10, 0.5, 10**18, method="rdp"),
+        lambda: calibrate.noise_multiplier(Gaussian, 1e308, 5e-324, count=10**18, method="rdp"),
     ],
 )
 def test_calibration_at_extreme_targets_answers_or_names_the_problem(call):
@@ -260,27 +261,27 @@ def test_calibration_at_extreme_targets_answers_or_names_the_problem(call):
 
 
 def test_noise_multiplier_at_huge_target_is_the_floor_and_meets_it():
-    assert dpsgd.noise_multiplier(1e308, 1e-5, 0.01, 1000) == calibrate.MIN_NOISE
-    assert dpsgd.noise_multiplier(1e308, 1e-5, 1e-300, 10**18) == calibrate.MIN_NOISE
+    assert dpsgd.noise_multiplier(1e308, 1e-5, 0.01, 1000, method="rdp") == calibrate.MIN_NOISE
+    assert dpsgd.noise_multiplier(1e308, 1e-5, 1e-300, 10**18, method="rdp") == calibrate.MIN_NOISE
 
 
 def test_noise_multiplier_with_a_tiny_rate_meets_its_target():
-    s = dpsgd.noise_multiplier(1.0, 1e-5, 1e-300, 1000)
-    assert dpsgd.epsilon(s, 1e-300, 1000, 1e-5) <= 1.0
+    s = dpsgd.noise_multiplier(1.0, 1e-5, 1e-300, 1000, method="rdp")
+    assert dpsgd.epsilon(s, 1e-300, 1000, 1e-5, method="rdp") <= 1.0
 
 
 def test_max_steps_and_rate_at_extremes_are_bounded():
     """No unbounded loop: the steps search stops at its limit, the rate search at 1e−12."""
-    assert dpsgd.max_steps(1.0, 0.01, 1e308, 1e-5) == 10**18
-    assert dpsgd.max_steps(1e308, 0.5, 1e-300, 1e-5) == 10**18
-    assert dpsgd.max_steps(math.inf, 0.5, 0.0, 1e-5) == 10**18
-    assert dpsgd.max_sample_rate(1.0, 1000, 1e308, 1e-5) == 1.0
+    assert dpsgd.max_steps(1.0, 0.01, 1e308, 1e-5, method="rdp") == 10**18
+    assert dpsgd.max_steps(1e308, 0.5, 1e-300, 1e-5, method="rdp") == 10**18
+    assert dpsgd.max_steps(math.inf, 0.5, 0.0, 1e-5, method="rdp") == 10**18
+    assert dpsgd.max_sample_rate(1.0, 1000, 1e308, 1e-5, method="rdp") == 1.0
     with pytest.raises(DPKitError):
-        dpsgd.max_steps(1e-300, 5e-324, 1e308, 1e-5)  # ε(1 step) = ∞ (see above)
+        dpsgd.max_steps(1e-300, 5e-324, 1e308, 1e-5, method="rdp")  # ε(1 step) = ∞ (see above)
     with pytest.raises(DPKitError):
-        dpsgd.max_sample_rate(1e-8, 10**18, 1.0, 1e-5)
-    r = dpsgd.max_sample_rate(1e8, 10**18, 1.0, 1e-5)
-    assert 0 < r < 1 and dpsgd.epsilon(1e8, r, 10**18, 1e-5) <= 1.0
+        dpsgd.max_sample_rate(1e-8, 10**18, 1.0, 1e-5, method="rdp")
+    r = dpsgd.max_sample_rate(1e8, 10**18, 1.0, 1e-5, method="rdp")
+    assert 0 < r < 1 and dpsgd.epsilon(1e8, r, 10**18, 1e-5, method="rdp") <= 1.0
 
 
 def test_huge_orders_do_not_allocate_per_order():

@@ -43,7 +43,7 @@ def test_the_grid_has_all_87_rows():
 
 @pytest.mark.parametrize("row", ROWS, ids=_id)
 def test_reference_row_is_bracketed_by_dpacc_pld_and_rdp(row):
-    eps = dpsgd.epsilon(row["sigma"], row["q"], row["steps"], row["delta"])
+    eps = dpsgd.epsilon(row["sigma"], row["q"], row["steps"], row["delta"], method="rdp")
     # CSV values are rounded to 6 significant digits: up to 5e-6 relative either way
     assert eps <= row["rdp"] * (1 + 1e-6) + 5e-6 * row["rdp"], (eps, row["rdp"])
     assert eps >= row["pld"] * (1 - 5e-6), (eps, row["pld"])
@@ -57,7 +57,7 @@ LIVE_ROWS = ROWS[::6]
 def test_never_above_live_dp_accounting_rdp(oracle, row):
     args = (row["q"], row["sigma"], row["steps"], row["delta"])
     ref = oracle.dpacc_rdp(*args)
-    eps = dpsgd.epsilon(row["sigma"], row["q"], row["steps"], row["delta"])
+    eps = dpsgd.epsilon(row["sigma"], row["q"], row["steps"], row["delta"], method="rdp")
     assert eps <= ref * (1 + 1e-6), (eps, ref)
 
 
@@ -78,7 +78,7 @@ def test_pld_rows_selected():
 @pytest.mark.parametrize("row", PLD_ROWS, ids=_id)
 def test_never_below_live_dp_accounting_pld(oracle, row):
     ref = oracle.dpacc_pld(row["q"], row["sigma"], row["steps"], row["delta"])
-    eps = dpsgd.epsilon(row["sigma"], row["q"], row["steps"], row["delta"])
+    eps = dpsgd.epsilon(row["sigma"], row["q"], row["steps"], row["delta"], method="rdp")
     assert eps >= ref, (eps, ref)
 
 
@@ -96,7 +96,7 @@ def _log_uniform(lo: float, hi: float):
 )
 def test_random_points_never_above_dp_accounting_rdp(oracle, q, sigma, steps, delta):
     ref = oracle.dpacc_rdp(q, sigma, steps, delta)
-    eps = dpsgd.epsilon(sigma, q, steps, delta)
+    eps = dpsgd.epsilon(sigma, q, steps, delta, method="rdp")
     assert eps <= ref * (1 + 1e-6), (eps, ref)
 
 
@@ -111,7 +111,7 @@ def test_random_points_never_above_dp_accounting_rdp(oracle, q, sigma, steps, de
 def test_random_points_never_below_dp_accounting_pld(oracle, q, sigma, steps, delta):
     """PLD is the tightest anchor; restricted to moderate ε (dpkit's ε, an upper bound on
     the PLD ε, in [0.05, 50]) and to parameters where one PLD call stays under ~1 s."""
-    eps = dpsgd.epsilon(sigma, q, steps, delta)
+    eps = dpsgd.epsilon(sigma, q, steps, delta, method="rdp")
     assume(0.05 <= eps <= 50)
     ref = oracle.dpacc_pld(q, sigma, steps, delta)
     assert eps >= ref, (eps, ref)
@@ -127,5 +127,5 @@ def test_never_above_opacus_rdp(oracle, row):
     """Opacus's orders (1.1…10.9, 12…63) are a subset of dpkit's, and its fractional orders
     are exact too, so dpkit can only be smaller."""
     ref = oracle.opacus_rdp(row["q"], row["sigma"], row["steps"], row["delta"])
-    eps = dpsgd.epsilon(row["sigma"], row["q"], row["steps"], row["delta"])
+    eps = dpsgd.epsilon(row["sigma"], row["q"], row["steps"], row["delta"], method="rdp")
     assert eps <= ref + 1e-9, (eps, ref)

@@ -197,6 +197,11 @@ def _oue_rdp(draw: Any) -> Call:
     return Call((draw(mix(eps, floats_any())),), {"orders": draw(orders)})
 
 
+@spec(H.oue_event)
+def _oue_event(draw: Any) -> Call:
+    return Call((draw(mix(eps, floats_any())),))
+
+
 def _small_oracle(draw: Any) -> Any:
     o = oracle(draw)
     if isinstance(o, H.OUE) and o.domain_size > 6:

@@ -1,4 +1,4 @@
-"""CLI contract: every subcommand, hypothesis-generated argument values.
+"""CLI contract: every subcommand, hypothesis-generated argument values (``--method`` included).
 
 ``dpkit.cli.main(argv)`` exits 0 or 2, never 1 (an internal error) or anything else; on exit 2
 stderr is exactly one line; with ``--json`` stdout is one strictly valid JSON object (no NaN /
@@ -48,6 +48,15 @@ VALID = {
     "--epsilon": st.floats(0.1, 20.0),
 }
 
+#: ``--method`` values: the three methods (most of the time) and refused spellings.
+METHODS = st.one_of(st.sampled_from(["auto", "rdp", "pld"]),
+                    st.sampled_from(["prv", "PLD", "", "auto,rdp", "1"]))
+
+
+def method_args(draw: Any) -> list[str]:
+    """No ``--method`` (the default, auto) half of the time, else a drawn value."""
+    return ["--method", draw(METHODS)] if draw(st.booleans()) else []
+
 
 def _strict(text: str) -> Any:
     def refuse(token: str) -> Any:
@@ -92,7 +101,7 @@ def budget_args(draw: Any) -> list[str]:
                 argv += [flag, draw(numbers(VALID[flag]))]
     if draw(st.booleans()):
         argv.append("--json")
-    return argv
+    return argv + method_args(draw)
 
 
 @SETTINGS
@@ -156,13 +165,15 @@ spec_bodies = st.one_of(
 
 
 @SETTINGS
-@given(body=spec_bodies, delta=numbers(VALID["--delta"]), as_json=st.booleans())
-def test_compose_contract(body: bytes, delta: str, as_json: bool) -> None:
+@given(body=spec_bodies, delta=numbers(VALID["--delta"]), as_json=st.booleans(),
+       method=st.one_of(st.just(None), METHODS))
+def test_compose_contract(body: bytes, delta: str, as_json: bool, method: str | None) -> None:
     fd, path = tempfile.mkstemp(suffix=".json")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(body)
-        check(["compose", path, "--delta", delta] + (["--json"] if as_json else []))
+        check(["compose", path, "--delta", delta] + (["--json"] if as_json else [])
+              + ([] if method is None else ["--method", method]))
     finally:
         os.unlink(path)
 

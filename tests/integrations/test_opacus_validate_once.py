@@ -96,15 +96,28 @@ def _delta_checks(seen: Counter[str]) -> int:
     return sum(n for name, n in seen.items() if "delta" in name)
 
 
+#: The accounting methods. The PLD searches (``"auto"``, ``"pld"``) still call the PLD
+#: engine's public ``pld.epsilon_bound``, which validates δ (and its own grid parameters) on
+#: every search step: a known gap (issue 16), marked so that the fix is noticed (strict).
+METHODS = [
+    "rdp",
+    pytest.param("auto", marks=pytest.mark.xfail(
+        strict=True, reason="issue 16: the PLD search re-validates delta per step")),
+    pytest.param("pld", marks=pytest.mark.xfail(
+        strict=True, reason="issue 16: the PLD search re-validates delta per step")),
+]
+
+
+@pytest.mark.parametrize("method", METHODS)
 def test_fresh_engine_validates_each_value_once_and_builds_one_accountant(
-        checks: Counter[str], builds: Counter[str]) -> None:
+        checks: Counter[str], builds: Counter[str], method: str) -> None:
     engine = PrivacyEngine(accountant="dpkit")
     model, opt, loader = _setup()
     checks.clear()
     builds.clear()
     _, opt, _ = adapter.make_private_with_epsilon(
         engine, module=model, optimizer=opt, data_loader=loader, target_epsilon=2.0,
-        target_delta=DELTA, epochs=2, max_grad_norm=1.0)
+        target_delta=DELTA, epochs=2, max_grad_norm=1.0, method=method)
     assert checks["target_epsilon"] == 1
     assert checks["target_delta"] == 1
     assert _delta_checks(checks) == 1  # not once per search step
@@ -112,11 +125,12 @@ def test_fresh_engine_validates_each_value_once_and_builds_one_accountant(
     assert checks["max_grad_norm"] == 1
     assert builds == Counter({"Accountant": 1})  # the final check's, built once
     # ... and the σ is the one the public calibration gives, to the bit.
-    assert opt.noise_multiplier == dpsgd.noise_multiplier(2.0, DELTA, 0.125, 16)
+    assert opt.noise_multiplier == dpsgd.noise_multiplier(2.0, DELTA, 0.125, 16, method=method)
 
 
+@pytest.mark.parametrize("method", METHODS)
 def test_engine_with_prior_steps_validates_once_and_builds_constant_accountants(
-        checks: Counter[str], builds: Counter[str]) -> None:
+        checks: Counter[str], builds: Counter[str], method: str) -> None:
     engine = PrivacyEngine(accountant="rdp")
     for _ in range(8):
         engine.accountant.step(noise_multiplier=1.5, sample_rate=0.125)
@@ -126,7 +140,7 @@ def test_engine_with_prior_steps_validates_once_and_builds_constant_accountants(
     with pytest.warns(UserWarning, match="replaced by dpkit"):
         _, opt, _ = adapter.make_private_with_epsilon(
             engine, module=model, optimizer=opt, data_loader=loader, target_epsilon=3.0,
-            target_delta=DELTA, epochs=2, max_grad_norm=1.0)
+            target_delta=DELTA, epochs=2, max_grad_norm=1.0, method=method)
     assert checks["target_epsilon"] == 1
     assert _delta_checks(checks) == 1
     # The carried-over history entry is validated once, when it enters the new accountant.
@@ -138,7 +152,8 @@ def test_engine_with_prior_steps_validates_once_and_builds_constant_accountants(
     # The σ is the public calibration's, on the same composed event, to the bit.
     prior = Accountant().compose(dpsgd.event(1.5, 0.125), 8).as_event()
     expected = calibrate.noise_multiplier(
-        lambda s: Composed((prior, Repeated(dpsgd.event(s, 0.125), 16))), 3.0, DELTA)
+        lambda s: Composed((prior, Repeated(dpsgd.event(s, 0.125), 16))), 3.0, DELTA,
+        method=method)
     assert opt.noise_multiplier == expected
 
 
@@ -146,19 +161,22 @@ def _entered(seen: Counter[str], *names: str) -> dict[str, int]:
     return {name: seen[name] for name in names}
 
 
-def test_public_calibrations_validate_each_value_once(checks: Counter[str]) -> None:
+@pytest.mark.parametrize("method", METHODS)
+def test_public_calibrations_validate_each_value_once(checks: Counter[str], method: str) -> None:
     # (Each candidate event validates its own σ and q at construction, as params do.)
-    dpsgd.noise_multiplier(3.0, DELTA, 0.01, 1000)
+    dpsgd.noise_multiplier(3.0, DELTA, 0.01, 1000, method=method)
     assert _entered(checks, "target_epsilon", "delta", "steps") == {
         "target_epsilon": 1, "delta": 1, "steps": 1}
     checks.clear()
-    calibrate.noise_multiplier(lambda s: dpsgd.event(s, 0.01), 3.0, DELTA, count=1000)
+    calibrate.noise_multiplier(lambda s: dpsgd.event(s, 0.01), 3.0, DELTA, count=1000,
+                               method=method)
     assert _entered(checks, "target_epsilon", "delta") == {"target_epsilon": 1, "delta": 1}
     checks.clear()
-    calibrate.sample_rate(lambda q: dpsgd.event(1.0, q), 3.0, DELTA, count=1000)
+    calibrate.sample_rate(lambda q: dpsgd.event(1.0, q), 3.0, DELTA, count=1000,
+                          method=method)
     assert _entered(checks, "target_epsilon", "delta") == {"target_epsilon": 1, "delta": 1}
     checks.clear()
-    calibrate.max_count(dpsgd.event(1.0, 0.01), 3.0, DELTA)
+    calibrate.max_count(dpsgd.event(1.0, 0.01), 3.0, DELTA, method=method)
     assert _entered(checks, "target_epsilon", "delta") == {"target_epsilon": 1, "delta": 1}
 
 

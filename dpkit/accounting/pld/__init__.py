@@ -30,6 +30,7 @@ from .bounds import (
     sampled_gaussian_epsilon,
 )
 from .distribution import MAX_POINTS, PrivacyLossDistribution, compose_many
+from .ledger import BLATANT, is_blatant, ledger_directions, quiet
 from .pairs import (
     ADD,
     REMOVE,
@@ -48,5 +49,5 @@ __all__ = [
     "DominatingPair", "GaussianPair", "LaplacePair", "SampledGaussianPair", "DiscretePair",
     "from_pmfs", "randomized_response_pair", "pure_dp_pair", "ADD", "REMOVE",
     "epsilon_bound", "delta_bound", "plan_pld", "sampled_gaussian_epsilon",
-    "sampled_gaussian_delta",
+    "sampled_gaussian_delta", "ledger_directions", "BLATANT", "is_blatant", "quiet",
 ]

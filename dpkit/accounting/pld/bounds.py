@@ -3,19 +3,28 @@
 Given parts ``[(pair, count), ...]`` (one direction of the neighbouring relation), the grid
 is planned from the problem:
 
-1. a coarse connect-the-dots PLD of each pair gives the cumulant K(t) = Σ count·log E[e^{tL}]
-   on a grid of t; the Chernoff bound min_t (K(t) − log δ)/t estimates ε from above and its
-   minimizer t* is the tilt (the exponent where the target sits);
+0. one use of a Gaussian or subsampled-Gaussian pair needs no grid: δ(ε) = P(L > ε) −
+   e^ε·Q(L > ε) from normal tails, ε(δ) by a verified root search (:func:`_single_delta`);
+1. a small planning representation of each pair (the P-mass of ~256 loss intervals, placed
+   where the mass is, at their e^{−L}-mean loss; shared by the two directions of a
+   subsampled Gaussian) gives the cumulant K(t) = Σ count·log E[e^{tL}] on a grid of t; the
+   Chernoff bound min_t (K(t) − log δ)/t estimates ε (ε̂) and its minimizer t* the tilt;
+   planning only: nothing certified depends on it;
 2. the step Δ is min(a·ε̂, √(12·a·ε̂ / Σ count)) with a = ``accuracy``: connect-the-dots
    raises the mean loss by ≤ Δ²/8 per composition (≈ Δ²/12 on average) and a grid error of
    ≤ Δ in ε remains, so both stay near a·ε̂; atoms on a common lattice (randomized response,
    Laplace) get a step dividing it, making the discretization exact;
 3. every pair is discretized on Δ (connect-the-dots), the tilted mean and spread of the
    composed loss are computed exactly from the discrete PLDs, and the composition is done
-   once in the Fourier domain on a window of mean ± 10 spreads (at most ``max_points``);
+   once in the Fourier domain on a window from 4 tilted spreads below the tilted mean (or
+   16/λ below ε̂) to 7 tilted spreads above it and past the Chernoff point of 1e-4·δ (tilted
+   mass above the window would wrap around, amplified; δ(ε) reads only losses above ε; mass
+   below the window is lumped at its bottom, mass above is bounded and sent to +∞), at
+   least log(1e4/δ)/λ wide so that tilted mass wrapping around from below is damped by
+   e^{−λ·width} (at most ``max_points`` points);
 4. the answer is checked: an upper-tail bound above 1e-3·δ, an ε near the window's bottom or
-   a step too coarse for the ε found, each triggers a re-plan (at most 4). Every pass gives
-   a certified bound; the smallest is returned.
+   a step too coarse for the ε found, each triggers a re-plan. Every pass gives a certified
+   bound; the smallest is returned.
 
 Certification: every PLD built is pessimistic (see :mod:`.distribution` and :mod:`.pairs`),
 so each value returned is an upper bound on the true ε (or δ) of the composition, up to
@@ -25,11 +34,13 @@ float rounding that the construction bounds explicitly (FFT) or keeps at ~1e-10 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
 import numpy as np
 import scipy.fft
+import scipy.optimize
 
 from ... import _validate as V
 from ...errors import DPKitError
@@ -48,6 +59,7 @@ __all__ = ["epsilon_bound", "delta_bound", "plan_pld", "sampled_gaussian_epsilon
 
 Parts = Sequence[tuple[DominatingPair, int]]
 _T_GRID = np.geomspace(1e-4, 1e4, 97)
+_FRACS = np.array([0.0, 0.125, 0.25, 0.5, 0.75, 1.0])
 
 
 def _check_parts(parts: Parts) -> list[tuple[DominatingPair, int]]:
@@ -69,14 +81,53 @@ def _check_parts(parts: Parts) -> list[tuple[DominatingPair, int]]:
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _sgm_remove_atoms(noise_multiplier: float, sample_rate: float
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    return _plan_atoms(SampledGaussianPair(noise_multiplier, sample_rate, REMOVE))
+
+
+def _cached_atoms(pair: DominatingPair) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_plan_atoms`, shared by the two directions of a subsampled Gaussian: the add
+    pair is the remove pair swapped, (Q, P), whose loss is −L with law e^{−ℓ}·P(L = ℓ)."""
+    if type(pair) is SampledGaussianPair:
+        ps, ls = _sgm_remove_atoms(pair.noise_multiplier, pair.sample_rate)
+        if pair.direction == ADD:
+            return (ps * np.exp(-ls))[::-1], -ls[::-1]
+        return ps, ls
+    return _plan_atoms(pair)
+
+
+def _plan_atoms(pair: DominatingPair) -> tuple[np.ndarray, np.ndarray]:
+    """(P-masses, losses) of a small planning representation of ``pair``'s loss: the P-mass
+    of each interval of :meth:`DominatingPair._plan_edges` at its e^{−L}-mean loss
+    log(P-mass/Q-mass) (so E_P[e^{−L}] is kept; not a certified bound — planning only)."""
+    edges = pair._plan_edges()
+    m = pair._masses(edges)
+    p, q = m.p_int, m.q_int
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mid = np.log(p) - np.log(q)
+    lbar = np.clip(np.where(q > 0, mid, edges[1:]), edges[:-1], edges[1:])
+    ps = np.concatenate([p, [m.p_below, m.p_above]])
+    ls = np.concatenate([lbar, [edges[0], edges[-1]]])
+    keep = ps > 0
+    return ps[keep], ls[keep]
+
+
 def _coarse_cumulant(parts: list[tuple[DominatingPair, int]]) -> np.ndarray:
+    """K(t) = Σ count·log E[e^{tL}] on :data:`_T_GRID`, for planning (not certified)."""
     k = np.zeros(_T_GRID.size)
     for pair, c in parts:
-        lo, hi = pair.loss_range()
-        st = max((hi - lo) / 512, 1e-12, abs(hi) * 1e-12)
-        p = pair.discretize(st)
-        if p.masses.sum() > 0:
-            k = k + c * _log_mgf(p, _T_GRID)
+        try:
+            ps, ls = _cached_atoms(pair)
+            if not (np.all(np.isfinite(ls)) and np.all(np.isfinite(ps))):
+                raise ValueError("non-finite planning atoms")
+        except Exception:  # noqa: BLE001 - planning only: fall back on a coarse grid
+            lo, hi = pair.loss_range()
+            p = pair.discretize(max((hi - lo) / 256, 1e-12, abs(hi) * 1e-12))
+            ps, ls = p.masses, p.losses
+        if ps.sum() > 0:
+            k = k + c * _log_mgf(PrivacyLossDistribution(1.0, 0, ps), _T_GRID, ls)
     return k
 
 
@@ -114,15 +165,13 @@ def _choose_tilt(kk: np.ndarray, eps_hat: float, log_target: float, step: float,
     """The tilt λ: the smallest reference ε_c (a fraction of ε̂, so ε_c ≤ the answer) at
     which the FFT rounding bound η·e^{K(λ)−λε_c}/(λΔ) is below the target, minimized in λ."""
     log_eta = math.log(fft_noise_floor(n_total, 1 << 22))
-    fracs = (1.0,) if fixed_eps else (0.0, 0.125, 0.25, 0.5, 0.75, 1.0)
-    best = float(_T_GRID[0])
-    for f in fracs:
-        v = kk - _T_GRID * (f * eps_hat) - np.log(_T_GRID * step) + log_eta
-        i = int(np.nanargmin(v))
-        best = float(_T_GRID[i])
-        if v[i] <= log_target:
-            break
-    return best
+    fracs = _FRACS[-1:] if fixed_eps else _FRACS
+    v = (kk - np.log(_T_GRID * step) + log_eta)[None, :] - fracs[:, None] * (eps_hat * _T_GRID)
+    v[np.isnan(v)] = np.inf
+    i = np.argmin(v, axis=1)
+    vmin = v[np.arange(fracs.size), i]
+    ok = np.nonzero(vmin <= log_target)[0]
+    return float(_T_GRID[i[ok[0] if ok.size else -1]])
 
 
 def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None = None,
@@ -159,7 +208,7 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
     step = _step_for(eps_hat, n_total, acc, ps)
     log_target = math.log(max(1e-4 * d_ref, 1e-300))
     # P-mass cut from each composition's tails (upper → +∞, lower → moved up): ≤ 1e-4·δ in all
-    tail = min(1e-4 * d_ref / (n_total * len(ps)), 1e-12)
+    tail = max(min(1e-4 * d_ref / (n_total * len(ps)), 1e-12), 1e-300)
     fa = fb = 1.0
     floor: float | None = None  # one composition of one pair: below the window is moot
     min_step = 0.0  # set when the memory bound forced a coarser step
@@ -182,9 +231,23 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
             # a step coarse against one composition's spread inflates the variance
             step = _align(math.sqrt(6.0 * acc * min_var), ps)
             continue
-        half = 10.0 * math.sqrt(max(var, 0.0)) + 64 * step
-        a = max(lo_s, math.floor((mu - fa * half) / step))
-        b = min(hi_s, math.ceil(max(max(mu, eps_hat) + fb * half, b_chern) / step))
+        # δ(ε) reads only losses above ε, so the window runs from a few tilted spreads below
+        # the target up to the Chernoff cut; it must be ≥ W wide, W·λ ≥ log(1e4/δ), so that
+        # tilted mass wrapping around from below lands ≥ W higher, damped by e^{−λW}
+        half = 4.0 * math.sqrt(max(var, 0.0)) + 64 * step
+        # bottom: 4 tilted spreads below the tilted mean, or 16/λ below the Chernoff
+        # estimate (ε ≥ ε̂ − (a few)/λ), whichever is higher; 16/λ covers every gap seen
+        a = math.floor(max(mu - fa * half,
+                           eps_hat - fa * (16.0 / max(lam, 1e-300) + 64 * step)) / step)
+        # top: 7 tilted spreads above (tilted mass above the window wraps around to its
+        # bottom, amplified by e^{λ·width} when untilted: heavy-tailed pairs need the room)
+        # and the Chernoff cut
+        b = math.ceil(max(max(eps_hat, mu) + fb * (1.75 * half), b_chern) / step)
+        w_alias = (-log_target + 4.0) / max(lam, 1e-300) / step
+        if b - a < w_alias:
+            a = b - math.ceil(w_alias)
+        a = max(lo_s, min(a, hi_s))
+        b = max(a, min(hi_s, b))
         size = b - a + 1
         if size > mp:
             step *= size / (0.9 * mp)
@@ -204,7 +267,7 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
             if b < hi_s and cut > 1e-3 * float(delta):
                 fb *= 2.0
                 redo = True
-            if a > lo_s and math.isfinite(e) and e < (a + 0.2 * (b - a)) * step:
+            if a > lo_s and math.isfinite(e) and e < (a + max(64, 0.02 * (b - a))) * step:
                 fa *= 2.0
                 redo = True
             if math.isfinite(e) and e > 0 and not aligned:
@@ -219,9 +282,10 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
                 fb *= 2.0
                 redo = True
             if tail * n_total * len(ps) > 1e-3 * dv and dv > 0:
-                tail = 1e-4 * dv / (n_total * len(ps))
+                tail = max(1e-4 * dv / (n_total * len(ps)), 1e-300)
                 redo = True
-            if a > lo_s and float(epsilon) < (a + 0.2 * (b - a)) * step:  # type: ignore[arg-type]
+            if a > lo_s and float(epsilon) < (  # type: ignore[arg-type]
+                    a + max(64, 0.02 * (b - a))) * step:
                 fa *= 2.0
                 redo = True
         if not redo:
@@ -229,6 +293,69 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
     if not out:  # pragma: no cover - the step grows until the window fits
         raise DPKitError("max_points is too small for this composition")
     return out
+
+
+#: Relative allowance for float rounding in :func:`_single_delta` (see there).
+_HS_ROUND = 1e-12
+
+
+def _single_pair(parts: Parts) -> DominatingPair | None:
+    """The pair when ``parts`` is one composition of one pair with a closed-form CDF."""
+    ps = _check_parts(parts)
+    if len(ps) == 1 and ps[0][1] == 1 and type(ps[0][0]) in (GaussianPair, SampledGaussianPair):
+        return ps[0][0]
+    return None
+
+
+def _single_delta(pair: DominatingPair, epsilon: float) -> float:
+    """Certified δ(ε) of one use of ``pair`` (a Gaussian or subsampled-Gaussian pair),
+    without any grid:
+
+        δ(ε) = P(L = ∞) + P(L > ε) − e^ε·Q(L > ε)
+
+    (the hockey-stick integrand p − e^ε q is positive exactly where L > ε). The two tails are
+    normal tails (or mixtures of two) from scipy's ``ndtr`` (erfc), each with a relative error
+    of a few ulp. The threshold z(ε) of {L > ε} carries a rounding error Δz; for any set A,
+    P(A) − e^ε Q(A) ≤ δ(ε), and with A = {z > z(ε) + Δz} the shortfall is the integral of
+    |p − e^ε q| between the two thresholds, second order: ≤ Δz²·p(z)·L′(z), relatively below
+    1e-18 of P(L > ε) for |Δz| ≤ 1e-9. The value returned adds 1e-12·(P(L>ε) + e^ε·Q(L>ε)) +
+    1e-300, far above both, so it is an upper bound on the exact δ(ε) (for the Gaussian the
+    Balle & Wang 2018 closed form).
+    """
+    p_tail, q_tail = pair._tails(epsilon)  # type: ignore[attr-defined]
+    # e^ε·Q(L > ε) ≤ P(L > ε) ≤ 1: in logs, it cannot overflow
+    q_tail = math.exp(math.log(q_tail) + epsilon) if q_tail > 0 else 0.0
+    d = p_tail - q_tail + pair.infinity_mass
+    return min(1.0, max(d, 0.0) + _HS_ROUND * (p_tail + q_tail) + 1e-300)
+
+
+def _single_epsilon(pair: DominatingPair, delta: float) -> float:
+    """Certified ε(δ) of one use of ``pair``: a root of :func:`_single_delta` − δ (Brent,
+    relative tolerance 1e-11), then the first of root·(1 + k·1e-10), k = 0, 1, 2, … whose
+    :func:`_single_delta` (an upper bound on δ) is ≤ ``delta`` — an upper bound on the exact
+    ε because δ(ε) is non-increasing."""
+    if pair.infinity_mass > delta:
+        return math.inf
+    if _single_delta(pair, 0.0) <= delta:
+        return 0.0
+    hi = max(pair.loss_range(max(delta * 1e-3, 1e-300))[1], 1e-6)
+    lo = 0.0
+    for _ in range(200):
+        if _single_delta(pair, hi) <= delta:
+            break
+        lo, hi = hi, 2.0 * hi
+    else:  # pragma: no cover - δ(ε) → infinity_mass ≤ delta
+        return math.inf
+    try:
+        root = float(scipy.optimize.brentq(lambda e: _single_delta(pair, e) - delta,
+                                           lo, hi, xtol=1e-300, rtol=1e-11, maxiter=200))
+    except (ValueError, RuntimeError):  # pragma: no cover - bracket checked above
+        return hi
+    for k in range(64):
+        cand = min(root * (1.0 + k * 1e-10) + k * 1e-300, hi)
+        if _single_delta(pair, cand) <= delta:
+            return cand
+    return hi
 
 
 def epsilon_bound(parts: Parts, delta: float, *, accuracy: float = 1e-3,
@@ -249,6 +376,9 @@ def epsilon_bound(parts: Parts, delta: float, *, accuracy: float = 1e-3,
         DPKitError: naming the parameter.
     """
     d = V.probability(delta=delta)
+    single = _single_pair(parts)
+    if single is not None:  # one use of a closed-form pair: exact, no grid
+        return _single_epsilon(single, d)
     plds = plan_pld(parts, delta=d, accuracy=accuracy, max_points=max_points)
     return min(p.epsilon(d) for p in plds)
 
@@ -258,6 +388,9 @@ def delta_bound(parts: Parts, epsilon: float, *, accuracy: float = 1e-3,
     """Certified δ(ε) of the composition of ``parts`` (one direction); see
     :func:`epsilon_bound`. ``epsilon`` ≥ 0 finite."""
     e = V.nonnegative(epsilon=epsilon)
+    single = _single_pair(parts)
+    if single is not None:
+        return _single_delta(single, e)
     plds = plan_pld(parts, epsilon=e, accuracy=accuracy, max_points=max_points)
     return min(p.delta(e) for p in plds)
 

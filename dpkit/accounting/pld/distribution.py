@@ -17,12 +17,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import overload
 
 import numpy as np
 import scipy.fft
 import scipy.signal
-from scipy.special import logsumexp
 
 from ... import _validate as V
 from ...errors import DPKitError
@@ -34,6 +33,12 @@ __all__ = ["PrivacyLossDistribution", "MAX_POINTS", "fourier_compose", "fft_nois
 MAX_POINTS = 1 << 22
 
 _U = np.finfo(float).eps / 2  # unit roundoff
+#: Upward nudges (relative to max(ε, 1)) tried when float rounding puts the closed-form ε(δ)
+#: a hair too low; the last is capped at the next grid loss, where δ is known to be reached.
+_BUMPS = np.array([0.0, 1e-13, 1e-12, 1e-11, 1e-10, 1e-9, 1e-8, 1e-7, np.inf])
+#: Chernoff exponents always tried for the upper-tail cut (besides multiples of the tilt).
+_S_FIXED = np.geomspace(0.05, 200.0, 5)
+_S_TILT = np.array([0.75, 1.0, 1.5, 2.0, 3.0, 5.0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +98,7 @@ class PrivacyLossDistribution:
     @overload
     def delta(self, epsilon: np.ndarray) -> np.ndarray: ...
 
-    def delta(self, epsilon: Any) -> Any:
+    def delta(self, epsilon: float | np.ndarray) -> float | np.ndarray:
         """Hockey-stick δ(ε) = infinity_mass + Σ_i p_i (1 − e^{ε−ℓ_i})₊, vectorized over ε.
 
         Each term is evaluated as p_i · (−expm1(ε − ℓ_i)) (no cancellation). ε may be any real
@@ -112,7 +117,7 @@ class PrivacyLossDistribution:
                 out[k] = min(1.0, float(self.masses.sum()) + self.infinity_mass)
                 continue
             j = int(np.searchsorted(lo, x, side="right"))
-            s = float(np.dot(self.masses[j:], -np.expm1(x - lo[j:]))) if j < lo.size else 0.0
+            s = float(np.sum(self.masses[j:] * -np.expm1(x - lo[j:]))) if j < lo.size else 0.0
             out[k] = min(1.0, s + self.infinity_mass)
         return float(out[0]) if scalar else out
 
@@ -133,7 +138,8 @@ class PrivacyLossDistribution:
 
         Returns ``inf`` when no ε reaches ``delta`` (infinity_mass > delta); never NaN. Between
         grid losses δ(ε) is A − e^ε·B, which is solved in closed form, then checked with
-        :meth:`delta` and nudged upward if float rounding put it a hair too low.
+        :meth:`delta` and moved up (to at most the next grid loss, then by bisection on the
+        grid) if float rounding put it a hair too low.
 
         Args:
             delta: target δ in [0, 1].
@@ -142,6 +148,14 @@ class PrivacyLossDistribution:
             DPKitError: naming ``delta`` when it is not a probability.
         """
         d = V.probability(delta=delta)
+        cache: dict[float, float] = self.__dict__.setdefault("_eps_cache", {})
+        if d not in cache:
+            if len(cache) > 64:
+                cache.clear()
+            cache[d] = self._epsilon(d)
+        return cache[d]
+
+    def _epsilon(self, d: float) -> float:
         if self.infinity_mass > d:
             return math.inf
         if self.delta(0.0) <= d:
@@ -160,15 +174,38 @@ class PrivacyLossDistribution:
                 if lo[j - 1] <= x <= lo[j]:
                     cand = x
         cand = max(cand, 0.0)
-        for _ in range(60):  # float safety: verify directly, nudge upward
-            if self.delta(cand) <= d:
-                return cand
-            cand = cand + max(abs(cand), 1.0) * 1e-13 * 4.0
-        # fall back on grid losses (each verified directly)
-        for jj in range(j, lo.size):
-            if self.delta(float(lo[jj])) <= d:
-                return max(float(lo[jj]), 0.0)
-        return math.inf
+        # float safety: verify candidates directly (vectorized), from the closed form up to
+        # the grid loss ℓ_j, and return the first that reaches ``delta``
+        top = max(float(lo[j]), cand)
+        cands = np.minimum(cand + _BUMPS * max(cand, 1.0), top)
+        # the closed form is off by ~1e-13 relative in δ: try 1e-12·ε higher first
+        if self._delta_many(cands[2:3])[0] <= d:  # the usual case
+            return float(cands[2])
+        ok_c = np.nonzero(self._delta_many(cands) <= d)[0]
+        if ok_c.size:
+            return float(cands[ok_c[0]])
+        # fall back on grid losses: δ is non-increasing, so bisect on direct evaluations
+        lo_i, hi_i = j, lo.size - 1
+        if self._delta_many(np.array([lo[hi_i]]))[0] > d:
+            return math.inf
+        while lo_i < hi_i:
+            mid = (lo_i + hi_i) // 2
+            if self._delta_many(np.array([lo[mid]]))[0] <= d:
+                hi_i = mid
+            else:
+                lo_i = mid + 1
+        return max(float(lo[hi_i]), 0.0)
+
+    def _delta_many(self, eps: np.ndarray) -> np.ndarray:
+        """:meth:`delta` at several finite ε at once (one pass over the masses above min ε)."""
+        lo = self.losses
+        j = int(np.searchsorted(lo, float(np.min(eps)), side="right"))
+        if j >= lo.size:
+            return np.minimum(1.0, np.full(eps.size, self.infinity_mass))
+        with np.errstate(over="ignore"):
+            t = np.maximum(-np.expm1(eps[:, None] - lo[None, j:]), 0.0)
+        t *= self.masses[j:]  # (no BLAS: its threads cost more than they give here)
+        return np.minimum(1.0, t.sum(axis=1) + self.infinity_mass)
 
     # ------------------------------------------------------------------ composition
     def compose(self, other: PrivacyLossDistribution, *, tilt: float = 0.0,
@@ -201,8 +238,10 @@ class PrivacyLossDistribution:
             ``tail_bound``; that bound is added to ``infinity_mass``; cyclic aliasing only
             adds non-negative mass inside the window; mass below the window is lumped at its
             lowest loss;
-          * float rounding of the FFT: every entry gets the a-priori bound
-            η = (count + 1)(8·log2 N + 4)·u (u = 2^-53) on its absolute error added;
+          * float rounding of the FFT: every entry gets a bound η on its absolute error
+            added: the smaller of the a-priori (count + 1)(8·log2 N + 4)·u (u = 2^-53) and
+            the bound computed from the spectrum itself (:func:`_spectral_noise_floor`,
+            usually ~1000× smaller: only frequencies with |ẑ| near 1 amplify errors);
           * ``tilt`` λ ≥ 0 composes e^{λℓ}·p / E[e^{λL}] instead (exponential tilting commutes
             with convolution): the rounding error then scales like e^{−λℓ}, which is tiny in
             the upper tail that δ(ε) reads. Use λ near the Chernoff-optimal exponent of the
@@ -255,6 +294,22 @@ class PrivacyLossDistribution:
 
 
 # ------------------------------------------------------------------------------- core
+def _trusted(step: float, lower: int, masses: np.ndarray, infinity_mass: float
+             ) -> PrivacyLossDistribution:
+    """A :class:`PrivacyLossDistribution` built without re-validation, for this package's
+    own constructions whose masses are finite and ≥ 0 by construction (float64, 1-D)."""
+    out = object.__new__(PrivacyLossDistribution)
+    m = np.ascontiguousarray(masses, dtype=np.float64).reshape(-1)
+    if m.size == 0:
+        m = np.zeros(1)
+    m.setflags(write=False)
+    object.__setattr__(out, "step", float(step))
+    object.__setattr__(out, "lower", int(lower))
+    object.__setattr__(out, "masses", m)
+    object.__setattr__(out, "infinity_mass", min(1.0, max(0.0, float(infinity_mass))))
+    return out
+
+
 def fft_noise_floor(total_count: float, n: int) -> float:
     """A-priori bound on the absolute rounding error of each entry of the tilted composition.
 
@@ -267,12 +322,48 @@ def fft_noise_floor(total_count: float, n: int) -> float:
     return (float(total_count) + 1.0) * (8.0 * math.log2(max(n, 2)) + 4.0) * _U
 
 
-def _log_mgf(p: PrivacyLossDistribution, s: np.ndarray) -> np.ndarray:
-    """log Σ_i p_i e^{s ℓ_i} for each s (finite part only)."""
-    with np.errstate(divide="ignore"):
-        lp = np.log(p.masses)
-    out: np.ndarray = logsumexp(lp[None, :] + np.asarray(s)[:, None] * p.losses[None, :],
-                                axis=1)
+def _spectral_noise_floor(mod: np.ndarray, log_mod: np.ndarray, log_hi: np.ndarray,
+                          log_err: np.ndarray, total_count: float, n_parts: int, n: int
+                          ) -> float:
+    """A bound on the absolute rounding error of each entry of the composed (tilted) masses,
+    from the spectrum actually computed (usually far below :func:`fft_noise_floor`, whose
+    factor K + 1 assumes every frequency has modulus 1).
+
+    With b_k the computed bins of one part's forward FFT, the exact bins a_k satisfy
+    |a_k − b_k| ≤ ε_F = (8·log2 n + 4)·u (componentwise FFT error on an input of ℓ1-norm 1,
+    plus its own rounding). For Z = Π_p a_p^{c_p}: |Π a^c − Π b^c| ≤ Π(|b| + ε_F)^c − Π|b|^c
+    = D_k (computed as e^{S0}·expm1(S1 − S0), S1 = Σc·log(|b| + ε_F), S0 = Σc·log|b|). The
+    polar power adds ≤ M_k·u·(2·Σc(|log|b|| + 1) + 3π·K·P + 3) (logs and their weighted
+    sums, arctan2, the phase sums and cos/sin; M_k = e^{S0}; K = Σ counts, P parts). An
+    error spectrum e maps through the inverse real FFT to ≤ (2/n)·Σ_k |e_k| per entry, and
+    the inverse FFT's own rounding is ≤ (8·log2 n + 4)·u·(2/n)·Σ_k |Z_k|. The sum of those,
+    times 1.01 for the rounding of this very computation, is returned.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = np.where(np.isfinite(log_mod), np.exp(log_mod) * np.expm1(log_hi - log_mod),
+                     np.exp(log_hi))
+    d = np.where(np.isfinite(d), d, np.inf)
+    err = d + mod * _U * (2.0 * log_err + 3.0 * math.pi * total_count * max(n_parts, 1) + 3.0)
+    inv = (8.0 * math.log2(max(n, 2)) + 4.0) * _U
+    total = (2.0 / n) * (float(np.sum(err)) * (1.0 + inv) + inv * float(np.sum(mod)))
+    return total * 1.01 if math.isfinite(total) else math.inf
+
+
+def _log_mgf(p: PrivacyLossDistribution, s: np.ndarray,
+             losses: np.ndarray | None = None) -> np.ndarray:
+    """log Σ_i p_i e^{s ℓ_i} for each s (finite part only; −inf when there is none);
+    ``losses`` replaces the grid losses ℓ_i when given."""
+    s = np.asarray(s, dtype=float).reshape(-1)
+    pos = p.masses > 0
+    if not pos.any():
+        return np.full(s.size, -math.inf)
+    lp = np.log(p.masses[pos])
+    ls = (p.losses if losses is None else np.asarray(losses, dtype=float))[pos]
+    m = lp[None, :] + s[:, None] * ls[None, :]
+    mx = m.max(axis=1)
+    m -= mx[:, None]
+    np.exp(m, out=m)
+    out: np.ndarray = np.log(m.sum(axis=1)) + mx
     return out
 
 
@@ -287,6 +378,17 @@ def _upper_tail_bound(parts: Sequence[tuple[PrivacyLossDistribution, int]], top:
     return float(min(1.0, math.exp(min(0.0, float(np.min(v))))))
 
 
+def _fold(r: np.ndarray, first: int, n: int) -> np.ndarray:
+    """r placed at indices first, first+1, … of a cyclic array of length n (summed mod n)."""
+    out = np.zeros(n)
+    start = first % n
+    if start + r.size <= n:
+        out[start:start + r.size] = r
+        return out
+    idx = (start + np.arange(r.size)) % n
+    return np.bincount(idx, weights=r, minlength=n)
+
+
 def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, tilt: float,
                     lo_index: int, n: int, s_grid: np.ndarray | None = None
                     ) -> PrivacyLossDistribution:
@@ -295,29 +397,49 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
     :meth:`PrivacyLossDistribution.self_compose` (all parts must share one step).
 
     ``s_grid``: Chernoff exponents tried for the upper-tail bound (a default set if None).
+
+    The power ẑ^count is taken in polar form, |ẑ|^count·e^{i·count·arg ẑ} (real logs and
+    exps, several times faster than the complex exp(count·log ẑ)); its rounding, ≤ u/e for
+    the modulus and ≤ (π·count + 2)·u for the phase, stays inside the per-event allowance
+    4·(count + 1)·u of :func:`fft_noise_floor`, and is counted explicitly by
+    :func:`_spectral_noise_floor`; the smaller of the two bounds is added to every entry.
     """
     step = parts[0][0].step
     lam = float(tilt)
     n = int(n)
-    spec = np.zeros(n // 2 + 1, dtype=complex)  # Σ count · log ẑ
+    log_mod = np.zeros(n // 2 + 1)  # Σ count · log |ẑ|
+    log_hi = np.zeros(n // 2 + 1)  # Σ count · log(|ẑ| + ε_F): bound on the true moduli
+    log_err = np.zeros(n // 2 + 1)  # Σ count · (|log |ẑ|| + 1): rounding of log_mod
+    phase = np.zeros(n // 2 + 1)  # Σ count · arg ẑ
+    eps_f = (8.0 * math.log2(max(n, 2)) + 4.0) * _U  # per-bin error of one forward FFT
+    n_parts = 0
     k_tot = 0.0  # log of the untilted total: Σ count · log E[e^{λL}]
     log_inf_keep = 0.0  # log P(all finite) = Σ count · log(1 − inf)
     total_count = 0.0
     for p, c in parts:
         if c == 0:
             continue
-        with np.errstate(divide="ignore"):
-            lr = np.log(p.masses) + lam * p.losses
-        lm = float(logsumexp(lr))
-        if not math.isfinite(lm):  # no finite mass: everything at ±∞
+        pos = p.masses > 0
+        if not pos.any():  # no finite mass: everything at ±∞
             if p.infinity_mass > 0:
                 return PrivacyLossDistribution(step, lo_index, np.zeros(1), 1.0)
             continue
-        r = np.exp(lr - lm)
-        idx = (p.lower + np.arange(r.size)) % n
-        folded = np.bincount(idx, weights=r, minlength=n)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            spec += float(c) * np.log(scipy.fft.rfft(folded))
+        with np.errstate(divide="ignore"):
+            lr = np.log(p.masses) + lam * p.losses
+        mx = float(lr[pos].max())
+        r = np.exp(lr - mx)
+        sr = float(r.sum())
+        r /= sr
+        lm = mx + math.log(sr)
+        f = scipy.fft.rfft(_fold(r, p.lower, n))
+        af = np.abs(f)
+        with np.errstate(divide="ignore"):
+            lf = np.log(af)
+        log_mod += float(c) * lf
+        log_hi += float(c) * np.log(af + eps_f)
+        log_err += float(c) * (np.abs(np.nan_to_num(lf, neginf=0.0)) + 1.0)
+        phase += float(c) * np.arctan2(f.imag, f.real)
+        n_parts += 1
         k_tot += float(c) * lm
         if p.infinity_mass < 1:
             log_inf_keep += float(c) * math.log1p(-p.infinity_mass)
@@ -326,25 +448,29 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
         total_count += float(c)
     if total_count == 0:
         return PrivacyLossDistribution(step, 0, np.ones(1), 0.0)
-    with np.errstate(over="ignore", invalid="ignore"):
-        z = np.exp(spec)
-    z[~np.isfinite(z)] = 0.0
+    mod = np.exp(log_mod)
+    z = np.empty(n // 2 + 1, dtype=complex)
+    z.real = mod * np.cos(phase)
+    z.imag = mod * np.sin(phase)
     r = scipy.fft.irfft(z, n)
-    eta = fft_noise_floor(total_count, n)
-    # residue j ↔ absolute index lo_index + ((j − lo_index) mod n)
-    shift = (-lo_index) % n
-    r = np.roll(r, -((lo_index) % n)) if shift else r
+    eta = min(fft_noise_floor(total_count, n),
+              _spectral_noise_floor(mod, log_mod, log_hi, log_err, total_count, n_parts, n))
     # indices above the support's top hold no true mass (only aliased mass from below the
     # window, which the lump below accounts for): drop them
     hi_support = _support(parts)[1]
     keep = max(1, min(n, hi_support - lo_index + 1))
-    r = np.maximum(r[:keep], 0.0) + eta
+    # residue j ↔ absolute index lo_index + ((j − lo_index) mod n): read the window in order
+    start = lo_index % n
+    w = r[start:start + keep]
+    if w.size < keep:
+        w = np.concatenate([w, r[:keep - w.size]])
+    w = np.maximum(w, 0.0) + eta
     ks = lo_index + np.arange(keep)
     log_total_fin = sum(float(c) * math.log(float(p.masses.sum())) for p, c in parts if c
                         and p.masses.sum() > 0)
-    with np.errstate(divide="ignore"):
-        lp = k_tot - lam * step * ks + np.log(r)
-    lp = np.minimum(lp, log_total_fin + 1.0)
+    lp = np.log(w)
+    lp += k_tot - lam * step * ks
+    np.minimum(lp, log_total_fin + 1.0, out=lp)
     m = np.exp(lp)
     # lump / trim below: keep from the top until the suffix mass reaches the total
     total_fin = math.exp(log_total_fin)
@@ -355,18 +481,14 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
         m = m[j0:]
         first = lo_index + j0
     else:
-        m = m.copy()
         m[0] += total_fin - float(suffix[0])
         first = lo_index
     top = (lo_index + keep - 1) * step
     if s_grid is None:
-        s_grid = np.concatenate([[lam] if lam > 0 else [],
-                                 np.geomspace(1e-2, 1e3, 16) / max(step * n, 1e-300) * 10.0,
-                                 np.geomspace(0.05, 200.0, 16)])
-        s_grid = s_grid[s_grid > 0]
+        s_grid = np.concatenate([lam * _S_TILT, _S_FIXED]) if lam > 0 else _S_FIXED
     upper = 0.0 if hi_support <= lo_index + n - 1 else _upper_tail_bound(parts, top, s_grid)
     inf_mass = -math.expm1(log_inf_keep) if math.isfinite(log_inf_keep) else 1.0
-    return PrivacyLossDistribution(step, first, m, min(1.0, inf_mass + upper))
+    return _trusted(step, first, m, min(1.0, inf_mass + upper))
 
 
 def _support(parts: Sequence[tuple[PrivacyLossDistribution, int]]) -> tuple[int, int]:
@@ -377,12 +499,15 @@ def _support(parts: Sequence[tuple[PrivacyLossDistribution, int]]) -> tuple[int,
 
 def _tilted_moments(p: PrivacyLossDistribution, lam: float) -> tuple[float, float]:
     """Mean and variance of the loss under the tilted law e^{λℓ} p / E[e^{λL}]."""
-    with np.errstate(divide="ignore"):
-        lr = np.log(p.masses) + lam * p.losses
-    lm = float(logsumexp(lr))
-    w = np.exp(lr - lm)
-    mu = float(np.dot(w, p.losses))
-    var = float(np.dot(w, (p.losses - mu) ** 2))
+    pos = p.masses > 0
+    if not pos.any():
+        return 0.0, 0.0
+    ls = p.losses[pos]
+    lr = np.log(p.masses[pos]) + lam * ls
+    w = np.exp(lr - float(lr.max()))
+    w /= w.sum()
+    mu = float(np.sum(w * ls))
+    var = float(np.sum(w * (ls - mu) ** 2))
     return mu, var
 
 

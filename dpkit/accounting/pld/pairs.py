@@ -29,7 +29,7 @@ from scipy.special import log_ndtr, ndtr, ndtri
 
 from ... import _validate as V
 from ...errors import DPKitError
-from .distribution import PrivacyLossDistribution
+from .distribution import PrivacyLossDistribution, _trusted
 
 __all__ = [
     "DominatingPair",
@@ -55,7 +55,8 @@ def _log_diff(la: np.ndarray, lb: np.ndarray) -> np.ndarray:
     """e^{la} − e^{lb} for la ≥ lb (elementwise), without cancellation for close values."""
     with np.errstate(invalid="ignore", over="ignore"):
         out = np.exp(la) * -np.expm1(np.minimum(lb - la, 0.0))
-    return np.maximum(np.nan_to_num(out, nan=0.0, posinf=0.0), 0.0)
+    out[~(out < math.inf)] = 0.0  # NaN (−inf − −inf) and +inf: no mass
+    return np.maximum(out, 0.0)
 
 
 def normal_interval(x_lo: np.ndarray, x_hi: np.ndarray) -> np.ndarray:
@@ -76,13 +77,29 @@ def _interval(lo: np.ndarray, hi: np.ndarray, lc_lo: np.ndarray, lc_hi: np.ndarr
 
 def edge_intervals(x: np.ndarray) -> np.ndarray:
     """Normal mass between consecutive entries of a monotone array ``x`` (either order),
-    each log-tail evaluated once per edge."""
+    each log-tail evaluated once per edge, and only the one it needs: intervals below 0 as
+    differences of log-CDFs, above 0 of log-survivals (full relative precision in both
+    tails), the one interval across 0 (if any) as 1 − Φ(lo) − Φ̄(hi)."""
     x = np.asarray(x, dtype=float)
-    lc = log_ndtr(x)
-    ls = log_ndtr(-x)
-    if x.size < 2 or x[0] <= x[-1]:
-        return _interval(x[:-1], x[1:], lc[:-1], lc[1:], ls[:-1], ls[1:])
-    return _interval(x[1:], x[:-1], lc[1:], lc[:-1], ls[1:], ls[:-1])
+    if x.size < 2:
+        return np.zeros(0)
+    if x[0] > x[-1]:
+        return edge_intervals(x[::-1])[::-1]
+    k = int(np.searchsorted(x, 0.0, side="right"))  # x[:k] ≤ 0 < x[k:]
+    out = np.empty(x.size - 1)
+    lc = log_ndtr(x[:k])
+    ls = log_ndtr(-x[k:])
+    if k >= 2:  # both ends ≤ 0: CDF(hi) − CDF(lo)
+        out[:k - 1] = _log_diff(lc[1:], lc[:-1])
+    if x.size - k >= 2:  # both ends > 0: SF(lo) − SF(hi)
+        out[k:] = _log_diff(ls[:-1], ls[1:])
+    if 0 < k < x.size:  # x[k−1] ≤ 0 < x[k]
+        if x[k - 1] == 0.0:
+            out[k - 1] = _log_diff(np.array([math.log(0.5)]), ls[:1])[0]
+        else:
+            with np.errstate(over="ignore", under="ignore"):
+                out[k - 1] = max(-math.expm1(float(np.logaddexp(lc[-1], ls[0]))), 0.0)
+    return out
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,12 @@ class DominatingPair(abc.ABC):
     @abc.abstractmethod
     def _masses(self, edges: np.ndarray) -> _Masses:
         """Interval masses for the increasing grid ``edges``."""
+
+    def _plan_edges(self) -> np.ndarray:
+        """Increasing loss edges for the planning cumulant (:func:`.bounds._coarse_cumulant`):
+        fine where the P-mass is. Default: 257 equal intervals over :meth:`loss_range`."""
+        lo, hi = self.loss_range()
+        return np.linspace(lo, max(hi, lo + 1e-12), 257)
 
     def discretize(self, step: float, *, tail: float = TAIL,
                    floor: float | None = None) -> PrivacyLossDistribution:
@@ -144,8 +167,8 @@ def _connect_the_dots(m: _Masses, edges: np.ndarray, step: float, k0: int,
         qa = m.q_int * np.exp(a)  # Q_int e^{a}
         to_b = np.clip((m.p_int - qa) / den_b, 0.0, m.p_int)
         to_a = np.clip((qa * math.exp(step) - m.p_int) / den_a, 0.0, m.p_int)
-    to_a = np.nan_to_num(to_a)
-    to_b = np.nan_to_num(to_b)
+    to_a[np.isnan(to_a)] = 0.0
+    to_b[np.isnan(to_b)] = 0.0
     out = np.zeros(edges.size)
     out[:-1] += to_a
     out[1:] += to_b
@@ -154,7 +177,9 @@ def _connect_the_dots(m: _Masses, edges: np.ndarray, step: float, k0: int,
     keep = min(m.p_above, m.q_above * math.exp(top)) if m.q_above > 0 else 0.0
     out[-1] += keep
     inf = min(1.0, own_inf + max(m.p_above - keep, 0.0))
-    return PrivacyLossDistribution(step, k0, out, inf)
+    if not (np.isfinite(out).all() and math.isfinite(inf)):  # a subclass's bad masses
+        return PrivacyLossDistribution(step, k0, out, inf)  # (validates: raises)
+    return _trusted(step, k0, out, inf)
 
 
 # ---------------------------------------------------------------------------- Gaussian
@@ -183,6 +208,12 @@ class GaussianPair(DominatingPair):
         xq = (edges + m) / s
         return _Masses(edge_intervals(xp), edge_intervals(xq),
                        float(ndtr(xp[0])), float(ndtr(-xp[-1])), float(ndtr(-xq[-1])))
+
+    def _tails(self, epsilon: float) -> tuple[float, float]:
+        """(P(L > ε), Q(L > ε)) for one ε, each with full relative precision (erfc)."""
+        mu = 1.0 / self.noise_multiplier
+        return (float(ndtr((mu * mu / 2 - epsilon) / mu)),
+                float(ndtr((-mu * mu / 2 - epsilon) / mu)))
 
     def hockey_stick(self, epsilon: Any) -> np.ndarray:
         """Exact δ(ε) (Balle & Wang 2018), vectorized; computed as a difference of log-tails."""
@@ -267,6 +298,26 @@ class SampledGaussianPair(DominatingPair):
             inner = np.expm1(t) + q
             z = s * s * (np.log(inner) - math.log(q)) + 0.5
         return np.where(inner > 0, z, -np.inf)
+
+    def _tails(self, epsilon: float) -> tuple[float, float]:
+        """(P(L > ε), Q(L > ε)) for one ε, each a mixture of normal tails with full relative
+        precision (erfc): L_remove > t ⇔ z > z(t); L_add > t ⇔ z < z(−t)."""
+        q, s = self.sample_rate, self.noise_multiplier
+        if self.direction == REMOVE:
+            z = float(self._z(np.array(epsilon)))
+            g0, g1 = float(ndtr(-z / s)), float(ndtr((1.0 - z) / s))
+            return (1 - q) * g0 + q * g1, g0
+        z = float(self._z(np.array(-epsilon)))
+        g0, g1 = float(ndtr(z / s)), float(ndtr((z - 1.0) / s))
+        return g0, (1 - q) * g0 + q * g1
+
+    def _plan_edges(self) -> np.ndarray:
+        """Loss edges at equally spaced noise values z (the loss is monotone in z), so the
+        planning grid is fine where the mass is, however small q makes the bulk."""
+        s = self.noise_multiplier
+        x = -float(ndtri(TAIL))
+        edges = np.unique(self._loss(np.linspace(-x * s, 1.0 + x * s, 385)))
+        return edges if self.direction == REMOVE else -edges[::-1]
 
     def loss_range(self, tail: float = TAIL) -> tuple[float, float]:
         q, s = self.sample_rate, self.noise_multiplier

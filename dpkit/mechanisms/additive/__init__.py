@@ -7,10 +7,10 @@ statement (``params.privacy_event()``, an event of :mod:`dpkit.accounting.events
   (Mironov 2017, Prop. 7; Bun & Steinke 2016); not hardened.
 * :class:`LaplaceParams`, :func:`laplace_mechanism`: ``Laplace(b)``, (1/b)-DP (Dwork,
   McSherry, Nissim, Smith 2006); not hardened.
-* :class:`DiscreteLaplaceParams`, :func:`discrete_laplace_mechanism`: ``PureDP(Δ/scale)``;
-  hardened.
-* :class:`DiscreteGaussianParams`, :func:`discrete_gaussian_mechanism`: ``ZCDP(Δ²/(2σ²))``;
-  hardened.
+* :class:`DiscreteLaplaceParams`, :func:`discrete_laplace_mechanism`:
+  ``DiscreteLaplace(scale, Δ)`` (ε = Δ/scale pure DP, exact PLD); hardened.
+* :class:`DiscreteGaussianParams`, :func:`discrete_gaussian_mechanism`:
+  ``DiscreteGaussian(σ, Δ)`` (ρ = Δ²/(2σ²) zCDP, exact PLD); hardened.
 
 Neighbouring relation: every statement holds for whichever relation (add/remove or replace
 one record) the query's sensitivity was computed under; the events carry ``relation=None``.

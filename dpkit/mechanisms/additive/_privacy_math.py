@@ -23,7 +23,14 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from ...accounting.events import ZCDP, Gaussian, Laplace, PureDP
+from ...accounting.events import (
+    ZCDP,
+    DiscreteGaussian,
+    DiscreteLaplace,
+    Gaussian,
+    Laplace,
+    PureDP,
+)
 
 #: Plain-number helpers for :mod:`.params`, re-exported by :mod:`.privacy`.
 __all__: list[str] = []
@@ -69,3 +76,25 @@ def pure_dp_event(epsilon: float) -> PureDP:
 def zcdp_event(rho: float) -> ZCDP:
     """``ZCDP(rho=ρ)``, one release."""
     return ZCDP(rho)
+
+
+def float_down(x: Fraction) -> float:
+    """The largest float <= x (x > 0 and at most 2^40 here, so no overflow)."""
+    f = float(x)
+    if Fraction(f) > x:
+        f = math.nextafter(f, 0.0)
+    return f
+
+
+def discrete_laplace_event(scale: Fraction, sensitivity: int) -> DiscreteLaplace:
+    """``DiscreteLaplace(t, Δ)``, one release: (Δ/t)-DP with the exact noise pmfs for the
+    privacy loss distribution. The float t is rounded *down* (less noise: ε = Δ/t rounded up
+    is ≥ the exact one, the same float whenever Δ/t is)."""
+    return DiscreteLaplace(float_down(scale), sensitivity)
+
+
+def discrete_gaussian_event(sigma: Fraction, sensitivity: int) -> DiscreteGaussian:
+    """``DiscreteGaussian(σ, Δ)``, one release: Δ²/(2σ²)-zCDP with the exact noise pmfs for
+    the privacy loss distribution. The float σ is rounded *down* (ρ rounded up is ≥ the
+    exact one, the same float whenever σ is exactly a float)."""
+    return DiscreteGaussian(float_down(sigma), sensitivity)

@@ -21,16 +21,16 @@ import numpy as np
 from ... import _validate as V
 from ...errors import DPKitError
 from ._privacy_math import (
+    discrete_gaussian_event,
     discrete_gaussian_rho,
     discrete_laplace_epsilon,
+    discrete_laplace_event,
     gaussian_event,
     laplace_event,
-    pure_dp_event,
-    zcdp_event,
 )
 
 if TYPE_CHECKING:
-    from ...accounting.events import ZCDP, Gaussian, Laplace, PureDP
+    from ...accounting.events import DiscreteGaussian, DiscreteLaplace, Gaussian, Laplace
 
 __all__ = [
     "GaussianParams",
@@ -283,9 +283,11 @@ class DiscreteLaplaceParams:
         """ε = Δ/scale, rounded up to the next float."""
         return discrete_laplace_epsilon(self.scale, self.sensitivity)
 
-    def privacy_event(self) -> PureDP:
-        """``PureDP(Δ/scale)``, one release."""
-        return pure_dp_event(self.epsilon)
+    def privacy_event(self) -> DiscreteLaplace:
+        """``DiscreteLaplace(scale, Δ)``, one release: RDP of ``PureDP(Δ/scale)`` (the same
+        curve as before issue 16) and the exact privacy loss distribution of the noise pmfs
+        (worst case over integer shifts of L1 norm ≤ Δ)."""
+        return discrete_laplace_event(self.scale, self.sensitivity)
 
 
 @dataclass(frozen=True)
@@ -331,7 +333,10 @@ class DiscreteGaussianParams:
         """ρ = Δ²/(2σ²), rounded up to the next float."""
         return discrete_gaussian_rho(self.sigma, self.sensitivity)
 
-    def privacy_event(self) -> ZCDP:
-        """``ZCDP(rho=Δ²/(2σ²))``, one release (any number of coordinates, Δ = L2 bound)."""
-        return zcdp_event(self.rho)
+    def privacy_event(self) -> DiscreteGaussian:
+        """``DiscreteGaussian(σ, Δ)``, one release (any number of coordinates, Δ = L2
+        bound): RDP of ``ZCDP(rho=Δ²/(2σ²))`` (as before issue 16) and the exact privacy loss
+        distribution of the noise pmfs (worst case over integer shifts of L2 norm ≤ Δ, for
+        Δ ≤ 4; larger Δ is accounted by RDP only)."""
+        return discrete_gaussian_event(self.sigma, self.sensitivity)
 

@@ -43,7 +43,7 @@ from .params import (
     OLHReports,
     Oracle,
 )
-from .privacy import max_log_ratio, oue_rdp, output_pmf, privacy_event
+from .privacy import max_log_ratio, oue_event, oue_rdp, output_pmf, privacy_event
 from .protocol import (
     f1_score,
     find_heavy_hitters,
@@ -71,7 +71,7 @@ __all__ = [
     # frequency oracles (params, mechanism, reference, privacy)
     "GRR", "OUE", "OLH", "Oracle", "OLHReports", "FrequencyState", "MAX_DOMAIN",
     "perturb", "perturb_reference", "aggregate", "merge", "estimate", "support_counts",
-    "variance", "privacy_event", "oue_rdp", "output_pmf", "max_log_ratio",
+    "variance", "privacy_event", "oue_rdp", "oue_event", "output_pmf", "max_log_ratio",
     # the prefix-tree protocol (params, protocol)
     "PROTOCOLS", "FREQUENCY_ORACLES", "HeavyHitterParams", "HeavyHitterResult",
     "find_heavy_hitters", "run_protocol", "partition_users", "treehist_threshold", "true_top_k",

@@ -288,7 +288,9 @@ def state_shape(o: Oracle) -> tuple[int, ...]:
 class OLHReports:
     """OLH reports: ``seeds`` (uint64: a pool index j, or a fresh 64-bit seed) and ``buckets``.
 
-    ``buckets`` (int64) holds y ∈ [0, g) per user.
+    ``buckets`` (int64) holds y ∈ [0, g) per user. A batch slices and concatenates like an
+    array (``reports[a:b]``, ``reports[mask]``, :meth:`concatenate`), so it can be split across
+    partitions and merged back; post-processing (no privacy cost).
     """
 
     seeds: np.ndarray
@@ -296,6 +298,21 @@ class OLHReports:
 
     def __len__(self) -> int:
         return int(self.buckets.shape[0])
+
+    def __getitem__(self, index: Any) -> OLHReports:
+        """The reports selected by a slice, an integer array or a boolean mask (1-D)."""
+        if isinstance(index, (int, np.integer)):
+            index = slice(int(index), int(index) + 1 or None)
+        return OLHReports(np.asarray(self.seeds)[index], np.asarray(self.buckets)[index])
+
+    @classmethod
+    def concatenate(cls, batches: Any) -> OLHReports:
+        """The reports of ``batches`` (a non-empty list or tuple of OLHReports) in order."""
+        parts = list(batches) if isinstance(batches, (list, tuple)) else []
+        if not parts or not all(isinstance(b, OLHReports) for b in parts):
+            raise DPKitError("batches must be a non-empty sequence of OLHReports")
+        return cls(np.concatenate([np.asarray(b.seeds) for b in parts]),
+                   np.concatenate([np.asarray(b.buckets) for b in parts]))
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,11 @@ different levels/parties are disjoint, so the protocol's event is the single ora
 * OLH with g buckets: conditional on the seed (independent of v) a GRR over [g], worst case
   H_s(v) ≠ H_s(v'); the seed mixture can only lower the Rényi divergence (the divergence of a
   mixture with a common mixing law is at most the maximum), so ``RandomizedResponse(ε, k=g)``.
-* OUE: outputs under v and v' differ in coordinates v and v' only, so the exact Rényi
-  divergence is D_α(Bern(½)‖Bern(q)) + D_α(Bern(q)‖Bern(½)) (product laws add), tabulated as an
-  ``RDPCurve`` on the accountant's order grid; its α → ∞ limit is log((1−q)/q) = ε.
+* OUE: outputs under v and v' differ in coordinates v and v' only (the other bits have the
+  same law under both), so the mechanism is exactly the pair of two-bit laws
+  (Bern(½) × Bern(q), Bern(q) × Bern(½)): a ``PMFPairs`` event (exact Rényi divergence
+  D_α(Bern(½)‖Bern(q)) + D_α(Bern(q)‖Bern(½)) at every order, α → ∞ giving
+  log((1−q)/q) = ε, and the exact privacy loss distribution).
 
 :func:`output_pmf` and :func:`max_log_ratio` enumerate every output of small instances; the
 tests compare them with e^ε (an independent check of the closed forms).
@@ -31,16 +33,16 @@ from ...accounting.accountant import DEFAULT_ORDERS
 from ...accounting.events import (
     REPLACE_ONE,
     Event,
+    PMFPairs,
     PureDP,
     RandomizedResponse,
-    RDPCurve,
     Repeated,
 )
 from ...errors import DPKitError
 from ._hash import hash_coefficients, hash_values
 from .params import GRR, OLH, OUE, HeavyHitterParams, Oracle, check_oracle
 
-__all__ = ["privacy_event", "oue_rdp", "output_pmf", "max_log_ratio"]
+__all__ = ["privacy_event", "oue_rdp", "oue_event", "output_pmf", "max_log_ratio"]
 
 
 def _bern_rdp(a: float, b: float, orders: np.ndarray) -> np.ndarray:
@@ -80,9 +82,10 @@ def privacy_event(obj: Oracle | HeavyHitterParams) -> Event:
 
     Privacy statement: ε-LDP per user, replace-one relation (any two items of one user).
     GRR → ``RandomizedResponse(ε, D)``; OLH → ``RandomizedResponse(ε, g)``; OUE →
-    ``RDPCurve`` (exact, replace-one, α = ∞ gives ε). For :class:`HeavyHitterParams` (a
-    protocol run) the event of its OLH oracle, or ``Repeated(event, reports_per_user)`` when
-    a person may report more than once (spec §5). Wang, Blocki, Li, Jha 2017.
+    ``PMFPairs`` of the two differing bits (exact RDP and PLD, replace-one, α = ∞ gives ε).
+    For :class:`HeavyHitterParams` (a protocol run) the event of its OLH oracle, or
+    ``Repeated(event, reports_per_user)`` when a person may report more than once (spec §5).
+    Wang, Blocki, Li, Jha 2017.
 
     Raises:
         DPKitError: obj not a GRR, OUE, OLH or HeavyHitterParams.
@@ -104,8 +107,21 @@ def privacy_event(obj: Oracle | HeavyHitterParams) -> Event:
         return RandomizedResponse(o.epsilon, o.domain_size)
     if isinstance(o, OLH):
         return RandomizedResponse(o.epsilon, o.g)
-    orders = np.unique(np.concatenate([np.asarray(DEFAULT_ORDERS, dtype=float), [np.inf]]))
-    return RDPCurve(tuple(orders), tuple(oue_rdp(o.epsilon, orders)), REPLACE_ONE)
+    return oue_event(o.epsilon)
+
+
+def oue_event(epsilon: float) -> PMFPairs:
+    """OUE's exact event: the laws of the two bits at v and v' (the only bits whose law
+    depends on the item), outcomes (b_v, b_v') = 00, 01, 10, 11:
+    P = Bern(½) × Bern(q), Q = Bern(q) × Bern(½), q = :attr:`OUE.q`; replace-one.
+
+    Privacy: exact (the other bits are independent of the item and identically distributed
+    under v and v', so they are a post-processing of nothing). Wang, Blocki, Li, Jha 2017.
+    """
+    q = OUE(V.positive(epsilon=epsilon), 2).q
+    p_law = (0.5 * (1 - q), 0.5 * q, 0.5 * (1 - q), 0.5 * q)
+    q_law = (0.5 * (1 - q), 0.5 * (1 - q), 0.5 * q, 0.5 * q)
+    return PMFPairs(((p_law, q_law),), REPLACE_ONE)
 
 
 # ============================================================ enumeration (small instances)

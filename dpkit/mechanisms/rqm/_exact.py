@@ -25,7 +25,7 @@ import numpy as np
 
 from ... import _validate as V
 from ...accounting.accountant import DEFAULT_ORDERS
-from ...accounting.events import REPLACE_ONE, RDPCurve
+from ...accounting.events import REPLACE_ONE, Event, PMFPairs, RDPCurve, Repeated
 from ...accounting.rdp import randomized_response_at_order
 from ...errors import DPKitError
 
@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 #: 250 MB at m = 1024 in the worst case Δ ≪ c on the 2-core machine). Encoding, decoding and
 #: the pmf accept every m ≤ ``MAX_LEVELS`` = 65536.
 MAX_ACCOUNTING_LEVELS = 1024
+
+#: Largest m whose privacy event lists the output laws at every pair of grid points
+#: (:func:`tight_event`, exact RDP and exact PLD); larger m keep the RDP curve.
+MAX_PMF_LEVELS = 32
 
 _CHUNK = 1 << 22  # elements of a work block (prefix-sum table rows)
 _PAIR_CHUNK = 1 << 21  # elements of a (pairs, m) work array
@@ -314,3 +318,30 @@ def local_event(params: RQMParams, dimension: int, relation: str | None = REPLAC
     accounting_levels(params.num_levels)
     curve = rdp_search(params, default_orders())
     return RDPCurve(tuple(curve.orders), tuple(dimension * curve.values), relation)
+
+
+def tight_event(params: RQMParams, dimension: int, relation: str | None = REPLACE_ONE
+                ) -> Event:
+    """One client's encoding of a d-vector, as exactly as the accountant can use it.
+
+    For m ≤ :data:`MAX_PMF_LEVELS`: ``PMFPairs`` of the output laws at every pair of points of
+    the worst-case grid G (:func:`grid`), repeated d times. Why G suffices for the privacy
+    loss distribution too: on each cell of G the output pmf is affine in the input, and the
+    hockey-stick divergence H_γ(P ‖ Q) = Σ (P − γQ)₊ is jointly convex, so for every γ its
+    maximum over a rectangle of cells is at a corner — a pair of grid points (the same
+    argument as the Rényi grid theorem, :mod:`dpkit.mechanisms.rqm.privacy`). Its RDP is the
+    exact maximum over those pairs at every order (the grid search's curve, rounded upward by
+    ~1e-13 instead of its ~1e-11 margin, and exact between the tabulated orders); the d-fold
+    product is tight because one pair is worst for every coordinate at once.
+
+    For larger m: :func:`local_event` (the RDP curve; no PLD).
+    """
+    if params.num_levels > MAX_PMF_LEVELS:
+        return local_event(params, dimension, relation)
+    g = grid(params)
+    lp = log_pmfs(params, g)
+    pm = np.exp(lp - np.logaddexp.reduce(lp, axis=1, keepdims=True))
+    rows = [tuple(float(x) for x in r) for r in pm]
+    pairs = tuple((rows[i], rows[j]) for i in range(len(rows)) for j in range(i + 1, len(rows)))
+    ev = PMFPairs(pairs, relation)
+    return ev if dimension == 1 else Repeated(ev, dimension)

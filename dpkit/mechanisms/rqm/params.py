@@ -18,10 +18,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ... import _validate as V
-from ...accounting.events import RDPCurve
+from ...accounting.events import Event
 from ...backend import is_jax_array
 from ...errors import DPKitError
-from ._exact import level_values, local_event
+from ._exact import level_values, tight_event
 
 __all__ = ["RQMParams", "MAX_LEVELS", "Sampler"]
 
@@ -115,10 +115,11 @@ class RQMParams:
         (uint8 or uint16)."""
         return np.dtype(np.uint8 if self.num_levels <= 256 else np.uint16)
 
-    def privacy_event(self, dimension: int = 1) -> RDPCurve:
+    def privacy_event(self, dimension: int = 1) -> Event:
         """Same as :func:`~dpkit.mechanisms.rqm.privacy_event` (params, dimension): the exact
-        local RDP curve times d, relation replace-one."""
-        return local_event(self, V.integer(minimum=1, dimension=dimension))
+        local event (output laws at the worst-case grid pairs for m ≤ 32, else the RDP
+        curve), d coordinates, relation replace-one."""
+        return tight_event(self, V.integer(minimum=1, dimension=dimension))
 
 
 # ================================================================ argument checks

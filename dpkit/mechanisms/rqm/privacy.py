@@ -50,7 +50,7 @@ import numpy.typing as npt
 
 from ... import _validate as V
 from ...accounting.accountant import Accountant
-from ...accounting.events import PoissonSampled, RDPCurve
+from ...accounting.events import Event, PoissonSampled
 from ...accounting.rdp import randomized_response_at_order
 from ...errors import DPKitError, InfeasibleTargetError
 from ._exact import (
@@ -63,6 +63,7 @@ from ._exact import (
     log_pmfs,
     rdp_bruteforce,
     rdp_search,
+    tight_event,
 )
 from ._exact import grid as _grid
 from .params import RQMParams, check_params
@@ -216,13 +217,17 @@ def epsilon(params: RQMParams, orders: npt.ArrayLike | None = None) -> np.ndarra
 
 def privacy_event(params: RQMParams, dimension: int = 1, *,
                   client_sample_rate: float | None = None,
-                  unreviewed_amplification: bool = False) -> RDPCurve | PoissonSampled:
+                  unreviewed_amplification: bool = False) -> Event:
     """The privacy event of one RQM encoding of a ``dimension``-vector by one client.
 
-    Privacy statement: an ``RDPCurve`` over the accountant's ``DEFAULT_ORDERS`` (α = ∞
-    included) with values d·ε(α), ε(α) the exact per-coordinate Rényi divergence of the grid
-    search (:func:`rdp_curve`). Relation: ``replace_one`` (local DP: any two client inputs in
-    [−c, c]^d). The d-fold composition is tight: the pair (c·1, −c·1) is worst in every
+    Privacy statement (issue 16): for m ≤ 32, ``PMFPairs`` of RQM's output laws at every
+    pair of points of the worst-case grid (:func:`grid`), ``Repeated`` d times: its RDP is the
+    exact per-coordinate Rényi divergence of the grid search (:func:`rdp_curve`) times d, at
+    every order, and its privacy loss distribution is exact too (the hockey-stick divergence
+    is jointly convex and the pmf affine on each cell, so every ε's worst case is a pair of
+    grid points). For m > 32: an ``RDPCurve`` over the accountant's ``DEFAULT_ORDERS`` (α = ∞
+    included) with values d·ε(α) (RDP only). Relation: ``replace_one`` (local DP: any two
+    client inputs in [−c, c]^d). The d-fold composition is tight: one pair is worst in every
     coordinate at once. Compose rounds with ``Accountant().compose(event, count=K)``
     (K = rounds the client takes part in). Youn, Hu, Ziani, Abernethy 2023.
 
@@ -256,13 +261,13 @@ def privacy_event(params: RQMParams, dimension: int = 1, *,
     if client_sample_rate is None:
         if unreviewed_amplification:
             raise DPKitError("unreviewed_amplification=True needs a client_sample_rate")
-        return local_event(p, d)
+        return tight_event(p, d)
     rate = V.probability(client_sample_rate=client_sample_rate)
     if not unreviewed_amplification:
         raise DPKitError(
             "client_sample_rate needs unreviewed_amplification=True: Poisson amplification is "
             "proved for add/remove adjacency, RQM's guarantee is replace-one (spec §5.3)")
-    return PoissonSampled(local_event(p, d, relation=None), rate)
+    return PoissonSampled(tight_event(p, d, relation=None), rate)
 
 
 # ================================================================ calibration

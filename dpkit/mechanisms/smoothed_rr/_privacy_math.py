@@ -15,9 +15,15 @@ and Δ ≥ hi − lo, every two clipped inputs are neighbours: ε-DP under repla
 
 Rényi DP (orders α > 1):
 
-* default: any ε-DP mechanism with a binary output is a post-processing of the ε-randomized-
-  response pair (Kairouz, Oh, Viswanath 2015), so RR's closed form (Mironov 2017)
-  D_α ≤ (1/(α−1))·log[(e^{αε} + e^{(1−α)ε})/(1 + e^ε)] bounds it (``PureDP(ε)``'s curve);
+* default (issue 16): the released bit sign(v − t + Z) is a post-processing of the Laplace
+  mechanism's output v + Z (noise scale Δ/ε, sensitivity Δ), so the event is
+  ``Laplace(1/ε)``: its RDP (Mironov 2017, Prop. 6) is below RR's closed form
+  (1/(α−1))·log[(e^{αε} + e^{(1−α)ε})/(1 + e^ε)] (``PureDP(ε)``'s curve, the event before
+  issue 16: the Laplace mechanism is ε-DP, hence a post-processing of the ε-RR pair, Kairouz,
+  Oh, Viswanath 2015), and its privacy loss distribution is **exact** for smoothed RR: the
+  supremum over thresholds of the hockey-stick divergence of the two Bernoulli laws is the
+  Laplace pair's, since the Laplace likelihood ratio is monotone, so the optimal test is a
+  threshold test (Neyman–Pearson), which smoothed RR realises at t;
 * exact (opt-in): sup_z D_α(Bern(F(z + 1)) ‖ Bern(F(z))) for the pair at distance Δ (the
   divergence grows with the distance, since the shifted Laplace CDFs are ordered), a 1-D
   maximisation done here on a dense grid refined by bounded Brent search. The reverse order
@@ -42,7 +48,7 @@ from scipy import optimize
 from ... import _validate as V
 from ...accounting import rdp as _acct_rdp
 from ...accounting.accountant import DEFAULT_ORDERS
-from ...accounting.events import REPLACE_ONE, PureDP, RandomizedResponse, RDPCurve
+from ...accounting.events import REPLACE_ONE, Laplace, RandomizedResponse, RDPCurve
 from ...errors import DPKitError
 
 __all__ = ["rdp_exact", "rdp_rr_bound", "log_ratio_grid", "log_prob_laplace_cdf",
@@ -169,13 +175,26 @@ def log_ratio_grid(epsilon: float, sensitivity: float, signals: Any,
     return float(max(np.max(np.abs(lp1 - lp0)), np.max(np.abs(lq1 - lq0))))
 
 
+def laplace_multiplier(epsilon: float) -> float:
+    """b = 1/ε rounded *down* to a float, so that 1/b ≥ ε (the Laplace event is never weaker
+    than the ε it stands for)."""
+    from fractions import Fraction
+
+    b = float(1 / Fraction(epsilon))
+    if Fraction(b) * Fraction(epsilon) > 1:
+        b = math.nextafter(b, 0.0)
+    return b
+
+
 def smoothed_rr_event(epsilon: float, relation: str | None = None, *, exact: bool = False,
-                      orders: Any = None) -> PureDP | RDPCurve:
+                      orders: Any = None) -> Laplace | RDPCurve:
     """The accounting event of one smoothed-RR release with budget ε (Liu & Rahimian 2025).
 
-    Default: ``PureDP(ε)`` — pure ε-DP, whose RDP curve is RR's closed form (a valid bound for
-    every ε-DP binary mechanism, Kairouz–Oh–Viswanath 2015; Mironov 2017). ``exact=True``: the
-    exact curve :func:`rdp_exact` as an ``RDPCurve`` over ``orders`` (ε at α = ∞).
+    Default: ``Laplace(1/ε)`` — smoothed RR is a post-processing of the Laplace mechanism
+    with noise multiplier 1/ε (ε-DP); its RDP (Mironov 2017, Prop. 6) is at most RR's closed
+    form (the ``PureDP(ε)`` curve used before issue 16) and its privacy loss distribution is
+    the exact one of smoothed RR (module docstring). ``exact=True``: the exact RDP curve
+    :func:`rdp_exact` as an ``RDPCurve`` over ``orders`` (ε at α = ∞; no PLD).
 
     Privacy statement: ε-DP for neighbouring signals |v − v'| ≤ Δ (``relation=None``) or
     under replacement of a clipped signal (``relation="replace_one"``).
@@ -184,7 +203,7 @@ def smoothed_rr_event(epsilon: float, relation: str | None = None, *, exact: boo
         DPKitError: ε not positive and finite, ``exact`` not a bool, bad orders, or a
             relation other than None / "replace_one".
 
-    >>> smoothed_rr_event(0.5).epsilon
+    >>> smoothed_rr_event(0.5).epsilon_inf()
     0.5
     """
     eps = V.positive(epsilon=epsilon)
@@ -193,7 +212,7 @@ def smoothed_rr_event(epsilon: float, relation: str | None = None, *, exact: boo
     if not isinstance(exact, (bool, np.bool_)):
         raise DPKitError(f"exact must be True or False, got {exact!r}")
     if not exact:
-        return PureDP(eps, relation=relation)
+        return Laplace(laplace_multiplier(eps), relation=relation)
     o = V.orders(orders=DEFAULT_ORDERS if orders is None else orders)
     vals = rdp_exact(eps, o)
     return RDPCurve(tuple(float(a) for a in o), tuple(float(v) for v in vals),

@@ -23,7 +23,7 @@ from .. import _rr
 from ._privacy_math import REPLACE_ONE, classic_rr_event, smoothed_rr_event
 
 if TYPE_CHECKING:
-    from ...accounting.events import PureDP, RandomizedResponse, RDPCurve
+    from ...accounting.events import Laplace, RandomizedResponse, RDPCurve
 
 __all__ = ["SmoothedRRParams", "ClassicRRParams", "Method"]
 
@@ -120,7 +120,7 @@ class SmoothedRRParams:
         return (f"|v - v'| <= {self.sensitivity:g} (metric DP; any two signals at distance d: "
                 f"loss epsilon*d/{self.sensitivity:g})")
 
-    def privacy_event(self, exact: bool = False, *, orders: Any = None) -> PureDP | RDPCurve:
+    def privacy_event(self, exact: bool = False, *, orders: Any = None) -> Laplace | RDPCurve:
         """See :func:`~dpkit.mechanisms.smoothed_rr.privacy_event`."""
         return smoothed_rr_event(self.epsilon, self.relation, exact=exact, orders=orders)
 

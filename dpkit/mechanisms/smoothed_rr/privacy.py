@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy.typing as npt
 
-from ...accounting.events import PureDP, RDPCurve
+from ...accounting.events import Laplace, RDPCurve
 from ._privacy_math import EXACT_MARGIN as EXACT_MARGIN
 from ._privacy_math import (
     REPLACE_ONE,
@@ -34,12 +34,15 @@ __all__ = ["rdp_exact", "rdp_rr_bound", "log_ratio_grid", "log_prob_laplace_cdf"
 
 
 def privacy_event(params: SmoothedRRParams, *, exact: bool = False,
-                  orders: npt.ArrayLike | None = None) -> PureDP | RDPCurve:
+                  orders: npt.ArrayLike | None = None) -> Laplace | RDPCurve:
     """The accounting event of one smoothed-RR release.
 
-    Default: ``PureDP(ε)`` — pure ε-DP, whose RDP curve is RR's closed form (a valid bound for
-    every ε-DP binary mechanism, Kairouz–Oh–Viswanath 2015; Mironov 2017). ``exact=True``: the
-    exact curve sup_z D_α(Bern(F(z+Δ)) ‖ Bern(F(z))) as an ``RDPCurve`` (ε at α = ∞).
+    Default: ``Laplace(1/ε)`` — smoothed RR is a post-processing of the Laplace mechanism
+    (noise scale Δ/ε), so its RDP is Laplace's (below RR's closed form, the ``PureDP(ε)``
+    curve used before issue 16; Mironov 2017, Kairouz–Oh–Viswanath 2015) and its privacy loss
+    distribution is the Laplace pair's, which is exact for smoothed RR (the sup over
+    thresholds). ``exact=True``: the exact curve sup_z D_α(Bern(F(z+Δ)) ‖ Bern(F(z))) as an
+    ``RDPCurve`` (ε at α = ∞; RDP only).
 
     Neighbouring relation: |v − v'| ≤ Δ (``relation=None``: the guarantee holds for whichever
     relation put the two signals within Δ), or replacement of the signal
@@ -49,7 +52,7 @@ def privacy_event(params: SmoothedRRParams, *, exact: bool = False,
     Raises:
         DPKitError: wrong params type, ``exact`` not a bool, bad orders.
 
-    >>> privacy_event(SmoothedRRParams(0.5)).epsilon
+    >>> privacy_event(SmoothedRRParams(0.5)).epsilon_inf()
     0.5
     """
     check_params(params, SmoothedRRParams)

@@ -76,17 +76,21 @@ def test_ldp_event_matches_independent_computation(eps: float, delta: float) -> 
     rho = lev * delta_s**2 / (2 * sigma0**2)
     orders = np.array([1.5, 2.0, 10.0, 100.0])
     np.testing.assert_allclose(ev.rdp(orders), rho * orders, rtol=1e-12)
-    # calibrated: the accountant's epsilon is at the target (within rtol) and never above
+    # calibrated with the accountant's default (method="auto": the smaller of the RDP and
+    # PLD bounds): its epsilon is at the target (within the PLD search's 0.5 %), never above
     got = Accountant().compose(ev).epsilon(delta)
     assert got <= eps * (1 + 1e-9)
-    assert got >= eps * (1 - 1e-4)
-    # dp-accounting's RDP accountant, n_lvl-fold Gaussian of multiplier σ₀/Δ: never below ours
+    assert got >= eps * (1 - 5e-3)
+    got_rdp = Accountant().compose(ev).epsilon(delta, method="rdp")
+    assert got <= got_rdp
+    # dp-accounting's RDP accountant, n_lvl-fold Gaussian of multiplier σ₀/Δ: never below
+    # dpkit's RDP value
     acc = dpa.rdp.RdpAccountant()
     acc.compose(dpa.SelfComposedDpEvent(dpa.GaussianDpEvent(sigma0 / delta_s), lev))
-    assert acc.get_epsilon(delta) >= got * (1 - 1e-6)
-    assert acc.get_epsilon(delta) <= got * 1.2
-    # the exact zCDP conversion of the same rho is not above the target either
-    assert zcdp_to_epsilon(rho, delta).value <= eps * (1 + 1e-6)
+    assert acc.get_epsilon(delta) >= got_rdp * (1 - 1e-6)
+    assert acc.get_epsilon(delta) <= got_rdp * 1.2
+    # the exact zCDP conversion of the same rho (continuous order) is not above the RDP value
+    assert zcdp_to_epsilon(rho, delta).value <= got_rdp * (1 + 1e-6)
     # the simple sufficient rule σ₀² = 2 n_lvl Δ² (log(1/δ)+ε)/ε² needs at least as much noise
     simple = math.sqrt(2 * lev * delta_s**2 * (math.log(1 / delta) + eps)) / eps
     assert sigma0 <= simple

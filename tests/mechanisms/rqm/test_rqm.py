@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 
 from dpkit.accounting import DEFAULT_ORDERS, Accountant
-from dpkit.accounting.events import REPLACE_ONE, PoissonSampled, RDPCurve
+from dpkit.accounting.events import REPLACE_ONE, PMFPairs, PoissonSampled, RDPCurve, Repeated
 from dpkit.errors import DPKitError, InfeasibleTargetError
 from dpkit.mechanisms.rqm import (
     RQMParams,
@@ -358,7 +358,9 @@ def test_dimension_composition_is_exact_and_tight() -> None:
     orders = np.array([2.0, 5.0, np.inf])
     scalar = rdp_curve(p, orders)
     ev = privacy_event(p, dimension=3)
-    np.testing.assert_allclose(ev.rdp(orders), 3 * scalar.values, rtol=1e-15)
+    # issue 16: the event lists the output laws (PMFPairs), whose divergence is computed
+    # directly (rounded upward by ~1e-13, where the grid search adds its ~1e-11 margin)
+    np.testing.assert_allclose(ev.rdp(orders), 3 * scalar.values, rtol=1e-10)
     # tightness: enumerate the 3^3 outputs of the product law at the scalar worst pair
     for t, a in enumerate(orders):
         x, xp = scalar.pairs[t]
@@ -375,9 +377,17 @@ def test_dimension_composition_is_exact_and_tight() -> None:
 def test_privacy_event_is_an_accountant_event() -> None:
     p = RQMParams(1.0, 2.0, 16, 0.25)
     ev = privacy_event(p, dimension=10)
-    assert isinstance(ev, RDPCurve) and ev.relation == REPLACE_ONE
+    # issue 16: m ≤ 32 lists the output laws at the grid pairs (exact RDP and PLD)
+    assert isinstance(ev, Repeated) and isinstance(ev.event, PMFPairs)
+    assert ev.count == 10 and ev.relation == REPLACE_ONE
     assert ev == p.privacy_event(10)
-    np.testing.assert_array_equal(np.asarray(ev.orders), np.sort(DEFAULT_ORDERS))
+    grid_orders = np.asarray(DEFAULT_ORDERS, dtype=float)
+    np.testing.assert_allclose(ev.rdp(grid_orders), 10 * rdp_curve(p, grid_orders).values,
+                               rtol=1e-10)
+    big = RQMParams(1.0, 2.0, 64, 0.25)  # m > 32: the tabulated RDP curve
+    ev_big = privacy_event(big, dimension=2)
+    assert isinstance(ev_big, RDPCurve)
+    np.testing.assert_array_equal(np.asarray(ev_big.orders), np.sort(DEFAULT_ORDERS))
     assert ev.epsilon_inf() == pytest.approx(10 * 2.4796, abs=1e-3)
     acct = Accountant().compose(ev, count=5)
     e = acct.epsilon(1e-5)

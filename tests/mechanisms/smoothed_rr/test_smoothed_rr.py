@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from dpkit.accounting import Accountant
-from dpkit.accounting.events import REPLACE_ONE, PureDP, RandomizedResponse, RDPCurve
+from dpkit.accounting import DEFAULT_ORDERS, Accountant
+from dpkit.accounting.events import REPLACE_ONE, Laplace, PureDP, RandomizedResponse, RDPCurve
 from dpkit.errors import DPKitError
 from dpkit.mechanisms.smoothed_rr import (
     ClassicRRParams,
@@ -168,7 +168,12 @@ def test_exact_rdp_against_brute_force(eps: float) -> None:
 def test_privacy_events_compose() -> None:
     p = SmoothedRRParams(0.7)
     ev = privacy_event(p)
-    assert ev == PureDP(0.7) and ev.relation is None and p.privacy_event() == ev
+    # issue 16: smoothed RR is a post-processing of Laplace(1/ε): the tight event, whose RDP
+    # is at most the pure-DP curve of ε (the event before) and whose ε(∞) is ε
+    assert ev == Laplace(1 / 0.7) and ev.relation is None and p.privacy_event() == ev
+    grid = np.asarray(DEFAULT_ORDERS, dtype=float)
+    assert (ev.rdp(grid) <= PureDP(0.7).rdp(grid) * (1 + 1e-12)).all()
+    assert ev.epsilon_inf() == pytest.approx(0.7, rel=1e-15) and ev.epsilon_inf() >= 0.7
     assert Accountant().compose(ev).epsilon(0.0) == pytest.approx(0.7, rel=1e-12)
     ex = privacy_event(p, exact=True)
     assert isinstance(ex, RDPCurve)
