@@ -6,10 +6,12 @@ Sections (one run; sizes are command-line flags, the defaults run in under two m
    noise) against PipelineDP's ``LocalBackend`` (``DPEngine.aggregate`` with
    ``Metrics.COUNT`` and private partition selection) on the same synthetic table and the
    same parameters. Goal (issue 17): dpkit ≥ 10× PipelineDP in rows per second.
-2. Utility at equal (ε, δ), mean over seeds: RMSE of the released counts against the true
-   counts over the keys both libraries released (and over each one's own keys), and the
-   number of keys kept; (a) on a table already within the bounds (:func:`bounded_events`:
-   the error is the mechanism's own), (b) on the raw table of section 1's law (the error
+2. Utility at equal (ε, δ), mean over seeds, for both of dpkit's selection modes
+   (``"threshold"``, the default, and ``"truncated_geometric"``, PipelineDP's own method):
+   RMSE of the released counts against the true counts over the keys that dpkit mode and
+   PipelineDP both released (and over each one's own keys), and the number of keys kept;
+   (a) on a table already within the bounds (:func:`bounded_events`: the error is the
+   mechanism's own), (b) on the raw table of section 1's law (the error
    against the unbounded count includes the rows bounding drops).
 3. Dask: the same ``count`` on a table written as partitioned Parquet, read with
    ``dask.dataframe.read_parquet``, on a ``distributed.LocalCluster`` with 2 worker processes
@@ -127,14 +129,16 @@ def _count_column(out: Any) -> str:
     raise KeyError(f"no count column in {list(out.columns)}")
 
 
-def dpkit_count(df: Any, cfg: Config, epsilon: float, seed: int) -> dict[Any, float]:
-    """Released {key: noisy count} of ``dpkit.pipeline.count`` (pandas or Dask input)."""
+def dpkit_count(df: Any, cfg: Config, epsilon: float, seed: int,
+                selection: str = "threshold") -> dict[Any, float]:
+    """Released {key: noisy count} of ``dpkit.pipeline.count`` (pandas or Dask input);
+    ``selection``: "threshold" (dpkit's default) or "truncated_geometric"."""
     from dpkit import pipeline
 
     out = pipeline.count(df, by="key", privacy_unit="user",
                          max_partitions=cfg.max_partitions,
                          max_per_partition=cfg.max_per_partition,
-                         epsilon=epsilon, delta=cfg.delta, rng=seed)
+                         epsilon=epsilon, delta=cfg.delta, rng=seed, selection=selection)
     col = _count_column(out)
     return dict(zip(out["key"].tolist(), out[col].to_numpy(dtype=float).tolist(),
                     strict=True))
@@ -244,34 +248,54 @@ def _throughput(cfg: Config, verdict: list[str]) -> Table:
     return t
 
 
+#: dpkit's two partition-selection modes compared in section 2 (short names for columns)
+_MODES = (("threshold", "thr"), ("truncated_geometric", "tg"))
+
+
 def _utility_table(title: str, df: Any, cfg: Config, have_pdp: bool,
                    notes: Sequence[str]) -> tuple[Table, dict[str, Any]]:
-    """RMSE and keys kept of both libraries on ``df``, per ε of the grid, mean over seeds."""
+    """RMSE and keys kept of dpkit (both selection modes) and PipelineDP on ``df``, per ε of
+    the grid, mean over seeds.
+
+    Curves (keys of the returned dict): ``d_*`` dpkit with ``selection="threshold"``, ``g_*``
+    dpkit with ``selection="truncated_geometric"``, ``p_*`` PipelineDP; ``*_common`` RMSE over
+    the keys both that dpkit mode and PipelineDP released (``pg_common``: PipelineDP's RMSE on
+    the keys it shares with the truncated-geometric mode), ``*_own`` over the library's own
+    released keys, ``*_kept`` keys released.
+    """
     truth = true_counts(df)
     rows = _as_tuples(df) if have_pdp else []
-    t = Table(title, ["ε", "dpkit RMSE (common keys)", "PipelineDP RMSE (common keys)",
-                      "dpkit RMSE (own keys)", "PipelineDP RMSE (own keys)", "dpkit keys kept",
-                      "PipelineDP keys kept"], notes=list(notes))
-    cols = ("d_common", "p_common", "d_own", "p_own", "d_kept", "p_kept")
+    t = Table(title, ["ε", "dpkit thr / PDP RMSE (common keys)",
+                      "dpkit tg / PDP RMSE (common keys)", "RMSE own keys: thr / tg / PDP",
+                      "keys kept: thr / tg / PDP"], notes=list(notes))
+    cols = ("d_common", "p_common", "g_common", "pg_common", "d_own", "g_own", "p_own",
+            "d_kept", "g_kept", "p_kept")
     curves: dict[str, Any] = {"eps": list(cfg.eps_grid), "keys": len(truth),
                               **{c: [] for c in cols}}
     for eps in cfg.eps_grid:
         acc: dict[str, list[float]] = {c: [] for c in cols}
         for s in range(cfg.seeds):
-            d = dpkit_count(df, cfg, eps, 10 * s + 3)
-            r, k, spurious = utility(d, truth)
-            if spurious:
-                raise AssertionError(f"dpkit released {spurious} keys absent from the data")
-            acc["d_own"].append(r)
-            acc["d_kept"].append(k)
+            released = {}
+            for mode, short in _MODES:
+                d = dpkit_count(df, cfg, eps, 10 * s + 3, selection=mode)
+                r, k, spurious = utility(d, truth)
+                if spurious:
+                    raise AssertionError(f"dpkit ({mode}) released {spurious} keys absent "
+                                         "from the data")
+                p_ = "d" if short == "thr" else "g"
+                acc[f"{p_}_own"].append(r)
+                acc[f"{p_}_kept"].append(k)
+                released[p_] = d
             if have_pdp:
                 p = pipelinedp_count(rows, cfg, eps, s)
                 r, k, _ = utility(p, truth)
                 acc["p_own"].append(r)
                 acc["p_kept"].append(k)
-                common = [key for key in d if key in p]
-                acc["d_common"].append(utility(d, truth, common)[0])
-                acc["p_common"].append(utility(p, truth, common)[0])
+                for p_, pp in (("d", "p_common"), ("g", "pg_common")):
+                    d = released[p_]
+                    common = [key for key in d if key in p]
+                    acc[f"{p_}_common"].append(utility(d, truth, common)[0])
+                    acc[pp].append(utility(p, truth, common)[0])
         mean = {c: (float(np.nanmean(v)) if v and not np.all(np.isnan(v)) else math.nan)
                 for c, v in acc.items()}
         for c in cols:
@@ -280,8 +304,10 @@ def _utility_table(title: str, df: Any, cfg: Config, have_pdp: bool,
         def f(x: float, fmt: str = ".1f") -> str:
             return "—" if math.isnan(x) else format(x, fmt)
 
-        t.add(f"{eps:g}", f(mean["d_common"]), f(mean["p_common"]), f(mean["d_own"]),
-              f(mean["p_own"]), f(mean["d_kept"]), f(mean["p_kept"]))
+        t.add(f"{eps:g}", f"{f(mean['d_common'])} / {f(mean['p_common'])}",
+              f"{f(mean['g_common'])} / {f(mean['pg_common'])}",
+              f"{f(mean['d_own'])} / {f(mean['g_own'])} / {f(mean['p_own'])}",
+              f"{f(mean['d_kept'])} / {f(mean['g_kept'])} / {f(mean['p_kept'])}")
         print(f"  {title[:30]}... eps={eps:g}: " + ", ".join(f"{c} {f(mean[c])}" for c in cols),
               flush=True)
     return t, curves
@@ -300,8 +326,13 @@ def _utility(cfg: Config, verdict: list[str]) -> tuple[list[Table], dict[str, An
     common_notes = [
         f"mean over {cfg.seeds} seeds; bounds max_partitions = {m}, max_per_partition = {c} "
         "on both sides; RMSE of the released count against the true row count of the key",
-        "common keys: the keys both libraries released in the same seed; own keys: every key "
-        "the library released (a library that keeps more small keys is not penalised there)"]
+        "common keys: the keys both that dpkit mode and PipelineDP released in the same seed; "
+        "own keys: every key the library released (a library that keeps more small keys is "
+        "not penalised there)",
+        "thr: dpkit selection=\"threshold\" (default: all of ε on one noisy count that selects "
+        "and is released); tg: dpkit selection=\"truncated_geometric\" (ε/2 and δ to "
+        "Desfontaines et al. 2022 on units per key, ε/2 to the count, as PipelineDP); PDP: "
+        "PipelineDP"]
     t_pre, curves = _utility_table(
         f"2a. Utility at equal (ε, δ = {cfg.delta:g}), table within the bounds (noise and "
         f"selection only): {len(pre):,} rows, {units:,} users", pre, cfg, have_pdp,
@@ -319,12 +350,15 @@ def _utility(cfg: Config, verdict: list[str]) -> tuple[list[Table], dict[str, An
     if have_pdp:
         i = cfg.eps_grid.index(cfg.epsilon) if cfg.epsilon in cfg.eps_grid else 0
         e = cfg.eps_grid[i]
-        ok = curves["d_common"][i] <= curves["p_common"][i]
-        verdict.append(f"utility at eps={e:g}, delta={cfg.delta:g} (table within the bounds): "
-                       f"RMSE on common keys dpkit {curves['d_common'][i]:.1f} vs PipelineDP "
-                       f"{curves['p_common'][i]:.1f}, keys kept {curves['d_kept'][i]:.1f} vs "
-                       f"{curves['p_kept'][i]:.1f} (goal: as accurate): "
-                       f"{'met' if ok else 'NOT met'}")
+        for p_, pp, mode in (("d", "p_common", "threshold"),
+                             ("g", "pg_common", "truncated_geometric")):
+            ok = curves[f"{p_}_common"][i] <= curves[pp][i]
+            verdict.append(f"utility at eps={e:g}, delta={cfg.delta:g} (table within the "
+                           f"bounds), dpkit selection={mode}: RMSE on common keys dpkit "
+                           f"{curves[f'{p_}_common'][i]:.1f} vs PipelineDP {curves[pp][i]:.1f}, "
+                           f"keys kept {curves[f'{p_}_kept'][i]:.1f} vs "
+                           f"{curves['p_kept'][i]:.1f} (goal: as accurate): "
+                           f"{'met' if ok else 'NOT met'}")
     return [t_pre, t_raw], curves
 
 
@@ -393,6 +427,7 @@ def _dask(cfg: Config, verdict: list[str]) -> list[Table]:
                                          ignore_index=True), cfg, cfg.epsilon, 77)
 
         serial(warm)
+        load_before = os.getloadavg()[0]
         t0 = time.perf_counter()
         ref = serial(files)
         t_serial = time.perf_counter() - t0
@@ -412,7 +447,8 @@ def _dask(cfg: Config, verdict: list[str]) -> list[Table]:
                    ["run", "time", "rows/s", "release equal to serial", "vs serial",
                     "peak RSS per worker"],
                    notes=["serial: pandas.read_parquet + count; Dask: dask.dataframe."
-                          "read_parquet + count (bounding shuffles by privacy unit, states "
+                          "read_parquet + count (bounding: a one-stage task shuffle by a hash "
+                          "of the privacy unit, then per-partition bounding; states "
                           "tree-merged, noise drawn once on the client); both timed from the "
                           "files, after one warm-up run",
                           "LocalCluster(n_workers=2, threads_per_worker=1, processes=True)"])
@@ -424,6 +460,9 @@ def _dask(cfg: Config, verdict: list[str]) -> list[Table]:
             on_dask(client, warm)  # warm-up: imports on the workers
             t_dask, out, peaks0 = on_dask(client, files)
         same = _same_release(ref, out)
+        t3.notes.append(f"1-minute load average {load_before:.2f} before the serial run, "
+                        f"{os.getloadavg()[0]:.2f} after the Dask run ({os.cpu_count()} "
+                        "logical cores)")
         t3.add("Dask LocalCluster, 2 workers", fmt_time(t_dask),
                f"{cfg.dask_rows / t_dask:,.0f}", "yes (bit for bit)" if same else "**NO**",
                fmt_ratio(t_serial / t_dask),
@@ -441,14 +480,21 @@ def _dask(cfg: Config, verdict: list[str]) -> list[Table]:
         t4 = Table(f"4. Memory: the same Dask run, memory_limit = {limit} MiB per worker "
                    f"(table: {table_mib:.0f} MiB in memory)",
                    ["worker", "peak RSS during the run", "peak / memory_limit"],
-                   notes=["RSS of each worker process sampled every 20 ms by psutil "
+                   notes=["bounding with Dask's disk-backed shuffle: dask.config "
+                          "dataframe.shuffle.method = \"p2p\"",
+                          "RSS of each worker process sampled every 20 ms by psutil "
                           "(includes the interpreter, pandas, pyarrow, dask, dpkit)",
                           "dask spills to disk from 60–70 % of memory_limit, pauses at 80 %, and "
                           "the nanny restarts a worker above 95 %"])
         try:
-            with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                          memory_limit=f"{limit}MiB",
-                                          dashboard_address=None) as cluster, \
+            import dask
+
+            # a table larger than the workers' memory: Dask's disk-backed p2p shuffle (the
+            # documented setting; dpkit's default one-stage shuffle holds it in memory)
+            with dask.config.set({"dataframe.shuffle.method": "p2p"}), \
+                    distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                             memory_limit=f"{limit}MiB",
+                                             dashboard_address=None) as cluster, \
                     distributed.Client(cluster) as client:
                 idle = client.run(lambda: __import__("psutil").Process().memory_info().rss)
                 on_dask(client, warm)

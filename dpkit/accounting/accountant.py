@@ -64,8 +64,6 @@ AUTO_MAX_PAIRS = 32
 AUTO_MAX_COMPOSITIONS = 10**6
 #: ``method="pld"`` refuses (DPKitError) more distinct pairs than this in a direction.
 PLD_MAX_PAIRS = 1024
-#: The PLD δ(ε) is computed for ε ≥ this only (its grid step is planned from ε).
-PLD_MIN_EPSILON = 1e-3
 
 
 def validate_method(method: Any) -> str:
@@ -703,7 +701,7 @@ def _delta_direction(parts: list[tuple[_pld.DominatingPair, int]], epsilon: floa
     if epsilon >= top:
         tails = sum(c for _, c in parts) * 1e-300
         return min(1.0, -math.expm1(log_keep) + tails)
-    return _pld.delta_bound(parts, epsilon)
+    return _pld.ledger.direction_delta(parts, epsilon)
 
 
 def _pld_of(dirs: _pld.ledger.Directions, key: tuple[str, float]) -> float:
@@ -712,16 +710,12 @@ def _pld_of(dirs: _pld.ledger.Directions, key: tuple[str, float]) -> float:
     if _pld.is_blatant(dirs):
         return math.inf if kind == "eps" else 1.0
     if kind == "eps":
-        vals = [_pld.epsilon_bound(d, x) for d in dirs]
+        vals = [_pld.ledger.direction_epsilon(d, x) for d in dirs]
     elif math.isinf(x):  # δ(∞) = P(L = +∞) of the composition
         vals = [-math.expm1(sum(c * math.log1p(-min(p.infinity_mass, 1.0)) if
                                 p.infinity_mass < 1.0 else -math.inf for p, c in d))
                 for d in dirs]
-    else:
-        if x < PLD_MIN_EPSILON and any(dirs):
-            # the PLD engine plans its grid step from ε: below this it would be too fine
-            raise DPKitError(f"the PLD δ(ε) needs epsilon >= {PLD_MIN_EPSILON:g} (got {x:g}); "
-                             'use method="rdp" (or "auto") for smaller epsilon')
+    else:  # every ε ≥ 0, ε = 0 included (the engine plans its step from the loss spread)
         vals = [_delta_direction(d, x) for d in dirs]
     v = max(vals, default=0.0)
     if math.isnan(v):

@@ -20,6 +20,16 @@ starts from the RDP answer and takes secant steps on (log x, log ε) to relative
 was evaluated and meets the target with the certified PLD bound (max over the relation's
 directions). The certified PLD ε is monotone up to its discretization slack, so "smallest"
 and "largest" hold to that slack; "meets the target" holds exactly.
+
+Cost of a PLD σ search (:func:`noise_multiplier`): an RDP search to 1 % (a handful of RDP
+queries, ~0.2 ms each), one PLD evaluation (one direction) at its σ, a second at the crossing
+that the RDP curve's log-log slope predicts, and the other direction at the answer: three
+PLD evaluations when the prediction lands within half the tolerance, four to six
+otherwise (more when the PLD σ lies far below the RDP σ, e.g. few steps). The directions
+that only check feasibility are evaluated on a coarser grid first (:class:`_PLDProbe`).
+The target and δ are validated once, where they enter (the PLD directions are evaluated
+by :func:`dpkit.accounting.pld.ledger.direction_epsilon`, which does not check δ; the
+engine's planner still does once per grid pass, a known gap).
 """
 
 from __future__ import annotations
@@ -50,6 +60,10 @@ MIN_NOISE = 1e-3
 MAX_NOISE = 1e8
 #: The relative tolerance of every PLD search (at least): the PLD's discretization slack.
 PLD_RTOL = 1e-3
+#: The grid accuracy of the PLD directions that only check feasibility (see _PLDProbe).
+_CHECK_ACCURACY = 1e-2
+#: The relative tolerance of the RDP search that starts a PLD search (its σ is a start only).
+_RDP_START_RTOL = 1e-2
 #: What a PLD search under ``method="auto"`` answers by falling back to the RDP answer (an
 #: event without a pair, a problem outside the engine's validated ranges, a numerical limit);
 #: under ``method="pld"`` these propagate.
@@ -57,9 +71,11 @@ _AUTO_FALLBACK = (DPKitError, ArithmeticError, ValueError, MemoryError)
 
 
 def _epsilon_of(make_event: Callable[[float], Event], orders: np.ndarray, delta: float,
-                count: int) -> Callable[[float], float]:
-    """x ↦ ε of make_event(x) composed ``count`` times, remembering values already computed."""
-    memo: dict[float, float] = {}
+                count: int, memo: dict[float, float] | None = None) -> Callable[[float], float]:
+    """x ↦ ε of make_event(x) composed ``count`` times, remembering values already computed
+    (in ``memo`` when given: a search sharing it with a later one re-evaluates nothing)."""
+    if memo is None:
+        memo = {}
 
     def eps(x: float) -> float:
         v = memo.get(x)
@@ -137,30 +153,43 @@ def _noise_multiplier_by(
     a: np.ndarray, *, rtol: float = 1e-6, bounds: tuple[float, float] = (MIN_NOISE, MAX_NOISE),
     initial: float | None = None,
 ) -> float:
-    """:func:`noise_multiplier` for a validated ``method`` and values."""
-    rdp_sigma: float | None = None
+    """:func:`noise_multiplier` for a validated ``method`` and values.
+
+    "pld" / "auto": the RDP search runs first to relative tolerance ``max(rtol, 1e-2)``
+    only (its σ starts the PLD search, and its evaluations give the RDP slope); the RDP σ to
+    ``rtol`` is searched (sharing every evaluation) only when "auto" needs it: the PLD is
+    unavailable or no better, or the PLD σ lies within that tolerance of the RDP one.
+    """
+    if method == "rdp":
+        return _noise_multiplier(make_event, target, d, n, a, rtol=rtol, bounds=bounds,
+                                 initial=initial)
+    memo: dict[float, float] = {}
+
+    def rdp_exact() -> float:  # the "rdp" answer, bit for bit (the memo only caches)
+        return _noise_multiplier(make_event, target, d, n, a, rtol=rtol, bounds=bounds,
+                                 initial=initial, memo=memo)
+
+    coarse: float | None = None
     error: InfeasibleTargetError | None = None
     try:
-        rdp_sigma = _noise_multiplier(make_event, target, d, n, a, rtol=rtol, bounds=bounds,
-                                      initial=initial)
+        coarse = _noise_multiplier(make_event, target, d, n, a,
+                                   rtol=max(rtol, _RDP_START_RTOL), bounds=bounds,
+                                   initial=initial, memo=memo)
     except InfeasibleTargetError as exc:
-        if method == "rdp":
-            raise
         error = exc
-    if method == "rdp":
-        assert rdp_sigma is not None
-        return rdp_sigma
-    return _pld_noise(make_event, target, d, n, rdp_sigma, method, bounds, rtol, error)
+    return _pld_noise(make_event, target, d, n, coarse, method, bounds, rtol, error,
+                      _epsilon_of(make_event, a, d, n, memo), memo, rdp_exact)
 
 
 def _noise_multiplier(
     make_event: Callable[[float], Event], target: float, d: float, n: int, a: np.ndarray, *,
     rtol: float = 1e-6, bounds: tuple[float, float] = (MIN_NOISE, MAX_NOISE),
-    initial: float | None = None,
+    initial: float | None = None, memo: dict[float, float] | None = None,
 ) -> float:
     """:func:`noise_multiplier` on values already validated where they entered: target ε > 0,
-    δ ∈ (0, 1), count n ≥ 1 and orders ``a`` (validated array). Nothing is re-checked here."""
-    eps = _epsilon_of(make_event, a, d, n)
+    δ ∈ (0, 1), count n ≥ 1 and orders ``a`` (validated array). Nothing is re-checked here.
+    ``memo``: the RDP ε already computed for these values (shared between searches)."""
+    eps = _epsilon_of(make_event, a, d, n, memo)
     lo, hi = bounds
     x0 = min(max(initial if initial is not None else math.sqrt(lo * hi), lo), hi)
     a_, b_ = _bracket_decreasing(eps, target, lo, hi, x0)
@@ -440,12 +469,26 @@ class _PLDProbe:
         return got
 
     def _next(self, x: float) -> bool:
-        """Compute one more direction of x; False when all are computed."""
+        """Compute one more direction of x; False when all are computed.
+
+        The directions after the first only check feasibility (they seldom come near the
+        target): each is evaluated at the coarser grid accuracy :data:`_CHECK_ACCURACY`
+        first, a certified upper bound too, and again at the default accuracy only if that
+        bound exceeds the target (the smaller of two upper bounds is kept)."""
         dirs, vals = self._entry(x)
         if len(vals) >= max(len(dirs), 1):
             return False
+        if not dirs:
+            vals.append(0.0)
+            return True
+        parts = dirs[len(vals)]
         with _pld.quiet():
-            e = _pld.epsilon_bound(dirs[len(vals)], self._delta) if dirs else 0.0
+            if vals:
+                e = _pld.ledger.direction_epsilon(parts, self._delta, accuracy=_CHECK_ACCURACY)
+                if not e <= self._target:
+                    e = min(e, _pld.ledger.direction_epsilon(parts, self._delta))
+            else:
+                e = _pld.ledger.direction_epsilon(parts, self._delta)
         vals.append(math.inf if math.isnan(e) else e)
         return True
 
@@ -493,11 +536,20 @@ def _pld_smallest(probe: _PLDProbe, target: float, x0: float, lo: float, hi: flo
     """Smallest x in [lo, hi] with certified ε(x) ≤ target, ε non-increasing in x, from x0;
     None when even ``hi`` is infeasible.
 
-    Secant steps on (log x, log ε) aimed at half ``rtol`` on the feasible side, bisection when
-    they stall. Stops at a feasible point within ``rtol`` of an infeasible one, or within
-    ``rtol`` above the secant's crossing when it lies within 2 % of the target and another
-    point within 10 % (log ε is smooth in log x: the secant is then accurate to ~1e-4).
-    The answer's feasibility is always checked on every direction: ε(answer) ≤ target."""
+    Secant steps on (log x, log ε) aimed at half ``rtol`` on the feasible side (one point and
+    ``slope`` at first), bisection when they stall. Stops at a feasible point x when
+
+    * it lies within ``rtol`` of an infeasible one (a bracket), or
+    * ε(x) is so close to the target that x can be at most ``rtol`` above the crossing even
+      if |d log ε / d log x| were half the secant's: log(target/ε(x)) ≤ |k|·rtol/2, or
+    * x lies within ``rtol`` above the secant's crossing through two points within 25 % of
+      the target, ε(x) within 2 % of it (log ε is smooth in log x: the secant is then
+      accurate to ~1e-4).
+
+    A candidate just past the last feasible point (or just short of the last infeasible one)
+    is tried when the secant overshoots it, so a near miss closes the bracket in one step.
+    The answer's feasibility is always checked on every direction: ε(answer) ≤ target.
+    """
     pts: dict[float, float] = {}
     x = min(max(x0, lo), hi)
     stalls, best_gap = 0, math.inf
@@ -516,11 +568,14 @@ def _pld_smallest(probe: _PLDProbe, target: float, x0: float, lo: float, hi: flo
             r = _predict(pts, target, slope)
             if feas is None:
                 break
+            k = abs(_local_slope(pts, target, slope))
+            e_f = max(pts[feas], 1e-300)
             near = sum(1 for e in pts.values() if 0 < e < math.inf
-                       and abs(math.log(e / target)) <= 0.1)
+                       and abs(math.log(e / target)) <= 0.25)
             done = (feas <= lo or (infeas is not None and feas <= infeas * (1.0 + rtol))
+                    or math.log(target / e_f) <= 0.5 * k * rtol
                     or (r is not None and near >= 2 and feas <= r * (1.0 + rtol)
-                        and abs(math.log(max(pts[feas], 1e-300) / target)) <= 0.02))
+                        and math.log(target / e_f) <= 0.02))
             if not done:
                 break
             if probe.feasible(feas):
@@ -531,6 +586,11 @@ def _pld_smallest(probe: _PLDProbe, target: float, x0: float, lo: float, hi: flo
         stalls = 0 if gap < 0.5 * best_gap else stalls + 1
         best_gap = min(best_gap, gap)
         nxt = r * (1.0 + 0.5 * rtol) if r is not None else math.nan
+        if r is not None and stalls < 3:
+            if feas is not None and nxt >= b:  # overshoot: just below the feasible point
+                nxt = b / (1.0 + 0.9 * rtol)
+            elif infeas is not None and nxt <= a:  # just above the infeasible point
+                nxt = a * (1.0 + 0.9 * rtol)
         if stalls >= 3 or not (a < nxt < b) or nxt in pts:
             if infeas is not None and feas is not None:
                 nxt = math.sqrt(a * b)
@@ -546,39 +606,80 @@ def _pld_smallest(probe: _PLDProbe, target: float, x0: float, lo: float, hi: flo
     return None  # pragma: no cover
 
 
+def _local_slope(points: dict[float, float], target: float, slope: float) -> float:
+    """d log ε / d log x by the secant through the two evaluated points closest to the
+    target (``slope`` when there are fewer, or the secant has the wrong sign)."""
+    good = sorted(((x, e) for x, e in points.items() if 0.0 < e < math.inf),
+                  key=lambda p: abs(math.log(p[1] / target)))
+    if len(good) > 1:
+        (x1, e1), (x2, e2) = good[0], good[1]
+        if x2 != x1:
+            k = (math.log(e2) - math.log(e1)) / (math.log(x2) - math.log(x1))
+            if math.isfinite(k) and k * slope > 0:
+                return k
+    return slope
+
+
+def _rdp_slope(eps: Callable[[float], float], memo: dict[float, float],
+               x: float, lo: float) -> float | None:
+    """The slope of log ε_RDP against log σ between ``x`` and a point 2–10 % below it (where
+    the PLD σ usually lies): one the RDP search evaluated (``memo``), nearest to 0.95·x, else
+    0.95·x evaluated now. Steers the PLD search only (None: no finite slope)."""
+    e1 = memo.get(x)
+    near = [y for y in memo if 0.90 * x <= y <= 0.98 * x]
+    y = min(near, key=lambda v: abs(v - 0.95 * x)) if near else 0.95 * x
+    if e1 is None or y <= lo:
+        return None
+    e0 = eps(y)
+    if not 0.0 < e1 < e0 < math.inf:
+        return None
+    return math.log(e0 / e1) / math.log(y / x)
+
+
 def _pld_noise(make_event: Callable[[float], Event], target: float, d: float, n: int,
                rdp_sigma: float | None, method: str, bounds: tuple[float, float],
-               rtol: float, rdp_error: InfeasibleTargetError | None) -> float:
-    """σ for ``method`` "pld" or "auto" given the RDP answer (None: RDP found none)."""
+               rtol: float, rdp_error: InfeasibleTargetError | None,
+               rdp_eps: Callable[[float], float], memo: dict[float, float],
+               rdp_exact: Callable[[], float]) -> float:
+    """σ for ``method`` "pld" or "auto" given the RDP search's σ at tolerance
+    ``max(rtol, PLD_RTOL)`` (None: RDP found none), its ε ``rdp_eps`` and evaluations
+    ``memo``, and ``rdp_exact`` (the RDP σ to ``rtol``, for "auto" where it may be the answer)."""
     lo, hi = bounds
 
     def dirs_of(x: float) -> _Dirs:
         ev = make_event(x)
         return _pld.ledger_directions([(ev, n)], ev.relation)
 
+    def rdp_answer() -> float:
+        if rdp_sigma is None:
+            assert rdp_error is not None
+            raise rdp_error from None
+        return rdp_exact()
+
     probe = _PLDProbe(dirs_of, d, target, method == "auto")
-    slope = -1.0  # ε ∝ 1/σ, refined by the RDP curve's slope at its answer (cheap)
-    if rdp_sigma is not None and rdp_sigma * 0.95 > lo:
-        e1 = Accountant().compose(make_event(rdp_sigma), n)._epsilon_details(d).epsilon
-        e0 = Accountant().compose(make_event(rdp_sigma * 0.95), n)._epsilon_details(d).epsilon
-        if 0 < e1 < e0 < math.inf:
-            slope = min(max(math.log(e0 / e1) / math.log(0.95), -4.0), -0.25)
+    slope = -1.0  # ε ∝ 1/σ, refined by the RDP curve's slope below its answer
+    if rdp_sigma is not None:
+        k = _rdp_slope(rdp_eps, memo, rdp_sigma, lo)
+        if k is not None and math.isfinite(k):
+            slope = min(max(k, -4.0), -0.25)
     try:
         x0 = rdp_sigma if rdp_sigma is not None else hi
         if rdp_sigma is not None and method == "auto" and probe.steer(rdp_sigma) > target:
-            return rdp_sigma  # the PLD is no better here: RDP's σ is the auto answer
+            return rdp_answer()  # the PLD is no better here: RDP's σ is the auto answer
         found = _pld_smallest(probe, target, x0, lo, hi, max(rtol, PLD_RTOL), slope)
     except _AUTO_FALLBACK:
         if method == "auto":
-            if rdp_sigma is not None:
-                return rdp_sigma
-            assert rdp_error is not None
-            raise rdp_error from None
+            return rdp_answer()
         raise
     if found is None:
         if method == "auto" and rdp_sigma is not None:
-            return rdp_sigma
+            return rdp_answer()
         raise InfeasibleTargetError(
             f"target_epsilon={target:g} is unreachable at delta={d:g} with the PLD bound: even "
             f"noise_multiplier={hi:g} gives epsilon={probe.value(hi):.6g}") from None
-    return found if rdp_sigma is None else min(found, rdp_sigma)
+    if method == "pld" or rdp_sigma is None:
+        return found
+    # "auto": min(found, RDP σ). The RDP σ lies above every σ its search found infeasible
+    # (ε non-increasing), so below the largest of them the PLD σ is the smaller one.
+    below = max((x for x, e in memo.items() if e > target), default=-math.inf)
+    return found if found <= below else min(found, rdp_exact())

@@ -18,9 +18,11 @@ rows are interchangeable), with one 64-bit seed drawn from ``rng``. The hashes n
 secret (bounding is stable whatever rows it picks); grouping is by the true values, so hash
 collisions never merge two units.
 
-On Dask the frame is shuffled by the unit column (every unit's rows in one partition) and
-bounded partition by partition, lazily; if the unit is the frame's index, its divisions must
-be known (no shuffle is needed then).
+On Dask the frame is shuffled by an integer hash of the unit column (a one-stage task
+shuffle: every unit's rows in one partition; Dask's own ``DataFrame.shuffle`` when the Dask
+config ``dataframe.shuffle.method`` is set, e.g. ``"p2p"``, disk-backed, for tables much
+larger than the workers' memory) and bounded partition by partition, lazily; if the unit is
+the frame's index, its divisions must be known (no shuffle is needed then).
 """
 
 from __future__ import annotations
@@ -256,7 +258,11 @@ def bound_contributions(df: Any, *, privacy_unit: Any, max_partitions: int,
 
 
 def apply_spec(df: Any, spec: BoundingSpec) -> Any:
-    """Apply validated bounding to a pandas frame (eagerly) or a Dask frame (lazily)."""
+    """Apply validated bounding to a pandas frame (eagerly) or a Dask frame (lazily).
+
+    Dask: the one-stage hash shuffle of :func:`_shuffle_bound`, or ``DataFrame.shuffle`` with
+    the method of the Dask config ``dataframe.shuffle.method`` when it is set ("p2p",
+    "tasks", "disk"); the same rows are kept either way."""
     if not is_dask(df):
         return _bound_pandas(df, spec)
     meta = df._meta
@@ -266,6 +272,66 @@ def apply_spec(df: Any, spec: BoundingSpec) -> Any:
     if spec.unit not in df.columns:  # the unit is the index: no shuffle when divisions known
         require_known_divisions(df, "privacy_unit")
         return df.map_partitions(spec, meta=meta)
-    shuffled = df.shuffle(on=spec.unit)
-    return shuffled.map_partitions(spec, meta=meta)
+    import dask
+
+    method = dask.config.get("dataframe.shuffle.method", None)
+    if method in ("p2p", "tasks", "disk"):  # the caller chose Dask's own shuffle
+        return df.shuffle(on=spec.unit, method=method).map_partitions(spec, meta=meta)
+    return _shuffle_bound(df, spec, meta)
+
+
+def _split_by_unit(pdf: Any, unit: Any, nout: int) -> tuple[Any, ...]:
+    """``pdf`` cut into ``nout`` pieces by an integer hash of the unit column (piece j holds
+    the rows whose unit hashes to j mod ``nout``; equal units land in equal pieces, in every
+    partition and process: :func:`._frames.unit_hash`)."""
+    if nout == 1:
+        return (pdf,)
+    b = (unit_hash(0, pdf[unit]) % np.uint64(nout)).astype(np.intp)
+    small = b.astype(np.int16) if nout <= 2**15 else b  # int16: numpy's radix sort, O(n)
+    order = np.argsort(small, kind="stable")
+    edges = np.zeros(nout + 1, dtype=np.intp)
+    np.cumsum(np.bincount(b, minlength=nout), out=edges[1:])
+    s = pdf.iloc[order]
+    return tuple(s.iloc[edges[i]:edges[i + 1]] for i in range(nout))
+
+
+def _gather_bound(spec: BoundingSpec, meta: Any, *pieces: Any) -> Any:
+    """Concatenate the pieces of one unit bucket and bound them (``meta``: the input's empty
+    frame, bounded when every piece is empty)."""
+    pd = pandas()
+    frames = [p for p in pieces if len(p)]
+    if not frames:
+        return _bound_pandas(meta.iloc[:0], spec)
+    pdf = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return _bound_pandas(pdf, spec)
+
+
+def _shuffle_bound(df: Any, spec: BoundingSpec, meta: Any) -> Any:
+    """Shuffle ``df`` by unit and bound every bucket, lazily: a Dask frame of the kept rows.
+
+    A one-stage hash shuffle in plain tasks (each input partition cut into ``npartitions``
+    pieces by an integer hash of the unit, piece j of every partition concatenated and bounded
+    in output partition j): cheaper than Dask's general ``DataFrame.shuffle`` here (no index
+    or column bookkeeping, no disk staging), and every unit's rows meet in one partition. The
+    bounded rows do not depend on the partitioning, so the result is the same as serial's.
+    The pieces are held in the workers' memory (spilled to disk by ``distributed`` near
+    ``memory_limit``) until their bucket is bounded; for tables much larger than the workers'
+    memory, ``dask.config.set({"dataframe.shuffle.method": "p2p"})`` selects Dask's
+    disk-backed shuffle instead (:func:`apply_spec`).
+    """
+    import dask
+    import dask.dataframe as dd
+
+    parts = df.to_delayed()
+    nout = len(parts)
+    if nout == 0:
+        return df.map_partitions(spec, meta=meta)
+    split = dask.delayed(_split_by_unit, nout=nout, pure=True)
+    pieces = [split(p, spec.unit, nout) for p in parts]
+    empty = df._meta
+    gather = dask.delayed(_gather_bound, pure=True)
+    out = [gather(spec, empty, *[pc[j] for pc in pieces]) for j in range(nout)]
+    # the pieces keep the input's dtypes: no conversion of object columns to Arrow strings
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_delayed(out, meta=meta, verify_meta=False)
 

@@ -322,3 +322,96 @@ def test_fft_rounding_bound_covers_the_actual_error(tilt):
     ref_pld = pld.PrivacyLossDistribution(0.05, lo, exact, 0.0)
     for e in ((0.0, 0.5, 1.5) if tilt == 0 else (20.0, 25.0, 30.0)):
         assert ref_pld.delta(e) <= got.delta(e) <= ref_pld.delta(e) * (1 + 1e-9) + 1e-13
+
+
+# ------------------------------------------------------------------ robustness (round 2)
+def test_discrete_atom_a_hair_above_the_grid_is_not_snapped_down():
+    # an atom 1e-10 (relative) above grid point 3·Δ: snapping it onto 3·Δ would move its mass
+    # down and put δ below the truth just under the atom; it must be split (or moved up)
+    pair = pld.from_pmfs([0.6, 0.4], [0.3, 0.7])
+    loss = float(pair.losses[0])
+    step = loss / 3.0 / (1.0 + 1e-10)
+    assert loss / step > 3.0
+    p = pair.discretize(step)
+    eps = np.array([3.0 * step + 0.5 * (loss - 3.0 * step)])
+    assert p.delta(eps)[0] >= pair.hockey_stick(eps)[0] > 0.0
+    # an atom a hair *below* a grid point may sit on it (moved up): still above the truth
+    step2 = loss / 3.0 * (1.0 + 1e-12)
+    p2 = pair.discretize(step2)
+    grid = (p2.lower + np.arange(p2.masses.size)) * step2
+    assert np.all(p2.delta(grid - 1e-13) >= pair.hockey_stick(grid - 1e-13) - 1e-16)
+
+
+@pytest.mark.parametrize("pair,count", [(pld.GaussianPair(1.0), 10),
+                                        (pld.SampledGaussianPair(1.0, 0.01), 1000),
+                                        (pld.LaplacePair(1.0), 10)])
+def test_delta_at_epsilon_zero_and_tiny(pair, count):
+    # a small ε must not plan a vanishing step (was a ~1e9-point grid / MemoryError)
+    d0 = pld.delta_bound([(pair, count)], 0.0)
+    d1 = pld.delta_bound([(pair, count)], 1e-4)
+    assert 0.0 < d1 <= d0 <= 1.0
+    if isinstance(pair, pld.GaussianPair):  # exact: T Gaussians = one of σ/√T
+        exact = float(pld.GaussianPair(1.0 / math.sqrt(count)).hockey_stick(0.0)[0])
+        assert exact <= d0 <= exact * 1.005
+
+
+def test_delta_far_beyond_the_top_loss_is_a_valid_tiny_bound():
+    g = pld.GaussianPair(1.0)
+    for parts in ([(g, 1)], [(g, 2)], [(pld.SampledGaussianPair(1.0, 0.01), 10)]):
+        for eps in (100.0, 1e4):
+            d = pld.delta_bound(parts, eps)
+            assert 0.0 <= d <= 1e-250 and not math.isnan(d)
+    # above the top atom of a discrete composition δ is exactly 0 (no mass at +∞)
+    assert pld.delta_bound([(pld.randomized_response_pair(1.0), 5)], 100.0) == 0.0
+    # a far-tail bound is above the exact tiny value (two Gaussians = one of σ/√2)
+    exact = float(pld.GaussianPair(1.0 / math.sqrt(2)).hockey_stick(20.0)[0])
+    assert exact <= pld.delta_bound([(g, 2)], 20.0)
+    assert pld.sampled_gaussian_delta(1.0, 0.5, 3, 100.0) < 1e-250
+
+
+def test_all_mass_at_infinity():
+    inf_pair = pld.from_pmfs([1.0, 0.0], [0.0, 1.0])
+    assert inf_pair.infinity_mass == 1.0
+    for count in (1, 3):
+        assert pld.delta_bound([(inf_pair, count)], 1.0) == 1.0
+        assert pld.delta_bound([(inf_pair, count)], 0.0) == 1.0
+        assert pld.epsilon_bound([(inf_pair, count)], 1e-5) == math.inf
+    mixed = [(inf_pair, 1), (pld.GaussianPair(1.0), 3)]
+    assert pld.delta_bound(mixed, 5.0) == 1.0
+    assert pld.epsilon_bound(mixed, 0.5) == math.inf
+
+
+def test_single_step_losses_beyond_exp_overflow():
+    # σ = 0.02, q = 0.5: losses reach ~1250 > 709 (e^ε overflows); the threshold z(ε) must stay
+    # finite there (it was +∞, which put P(L > ε) at 0: δ far below the truth)
+    s, q = 0.02, 0.5
+    z = s * s * (1000.0 - math.log(q)) + 0.5  # L_remove(z) = 1000 (e^{−1000} terms vanish)
+    from scipy.special import ndtr
+    p_tail = (1 - q) * ndtr(-z / s) + q * ndtr((1 - z) / s)
+    assert p_tail > 0.49
+    assert pld.sampled_gaussian_delta(s, q, 1, 1000.0) >= p_tail * (1 - 1e-9)
+    assert pld.sampled_gaussian_epsilon(s, q, 1, 1e-5) > 1000.0
+
+
+def test_single_atom_pair_plans_a_finite_grid():
+    # one finite atom (loss −log 0.9): the discrete variance is only the split's (∝ step²);
+    # the step must not shrink without end ("max_points is too small" before)
+    pair = pld.from_pmfs([1.0, 0.0], [0.9, 0.1])
+    top = -3 * math.log(0.9)
+    assert pld.epsilon_bound([(pair, 3)], 0.5) == 0.0
+    exact = top + math.log(0.9)  # 1 − e^{ε − top} = 0.1
+    got = pld.epsilon_bound([(pair, 3)], 0.1)
+    assert exact <= got <= top * (1 + 1e-9)  # valid (a point mass: tightness not asserted)
+    assert pld.delta_bound([(pair, 3)], exact) >= 0.1 * (1 - 1e-12)
+
+
+def test_delta_within_rounding_of_one_is_never_understated() -> None:
+    """δ = 1 − 1e-16 is below the float rounding of a composed grid (~count · 1e-16): the
+    engine reads ε at δ = 1 − 1e-6 instead (ε(δ) is non-increasing: still an upper bound).
+    Truth (Balle & Wang 2018): Φ(μ/2 − ε/μ) = 1 − 1e-16 at μ = √2081, ε ≈ 666."""
+    from scipy.stats import norm
+
+    mu = math.sqrt(2081.0)
+    truth = mu * (mu / 2 + norm.ppf(1e-16))
+    got = pld.epsilon_bound([(pld.GaussianPair(1.0), 2081)], 1 - 1e-16)
+    assert got >= truth and got < 1.5 * truth

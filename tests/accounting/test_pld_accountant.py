@@ -313,3 +313,89 @@ def test_sampled_pure_dp_matches_the_exact_binomial_sums():
         want = max(exact(mix, (b, a), x), exact((b, a), mix, x))
         got = acct.delta(x, method="pld")
         assert want * (1 - 1e-9) <= got <= want * 1.01 + 1e-12
+
+
+# ------------------------------------------------------- validate once / calibration cost
+@pytest.mark.parametrize("parts", [
+    [(GaussianPair(1.3), 1)],
+    [(SampledGaussianPair(1.1, 0.01, REMOVE), 1)],
+    [(SampledGaussianPair(1.1, 0.01, ADD), 300)],
+    [(GaussianPair(2.0), 1), (SampledGaussianPair(0.9, 0.02, REMOVE), 50)],
+])
+def test_direction_bounds_are_the_public_bounds_without_the_checks(parts):
+    """``direction_epsilon`` / ``direction_delta`` (the accountant's and the searches' entry
+    points, on validated values) give the engine's public bounds exactly."""
+    from dpkit.accounting.pld import delta_bound, epsilon_bound
+    from dpkit.accounting.pld.ledger import direction_delta, direction_epsilon
+
+    for d in (1e-9, 1e-5, 0.3):
+        assert direction_epsilon(parts, d) == epsilon_bound(parts, d)
+    for e in (0.05, 1.0, 4.0):
+        assert direction_delta(parts, e) == delta_bound(parts, e)
+
+
+def _count_pld(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    from dpkit.accounting.pld import ledger
+
+    seen: list[float] = []
+    orig = ledger.direction_epsilon
+
+    def counting(parts, delta, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(delta)
+        return orig(parts, delta, **kwargs)
+
+    monkeypatch.setattr(ledger, "direction_epsilon", counting)
+    return seen
+
+
+@pytest.mark.parametrize("target,delta,q,steps,most", [
+    (1.0, 1e-5, 0.01, 1000, 4), (0.5, 1e-5, 0.05, 200, 4), (3.0, 1e-5, 0.004, 10_000, 5),
+    (8.0, 1e-6, 0.001, 100_000, 5)])
+def test_pld_noise_calibration_takes_few_pld_evaluations(monkeypatch, target, delta, q, steps,
+                                                          most):
+    """Issue 16 (calibration ≥ 50× Opacus PRV): the PLD search starts at the RDP σ and steers
+    by the RDP curve's slope, so it needs a few certified evaluations (one direction each),
+    the last two certifying the answer in both directions. Counts, not timings."""
+    seen = _count_pld(monkeypatch)
+    s = dpsgd.noise_multiplier(target, delta, q, steps, method="pld")
+    assert 3 <= len(seen) <= most
+    assert set(seen) == {delta}
+    monkeypatch.undo()
+    assert dpsgd.epsilon(s, q, steps, delta, method="pld") <= target
+    assert dpsgd.epsilon(s * (1 - 3e-3), q, steps, delta, method="pld") > target
+
+
+def test_auto_noise_calibration_is_the_smaller_sigma_of_both_methods():
+    """"auto" = min(RDP σ, PLD σ): the PLD σ when it is smaller (DP-SGD), the RDP σ to the
+    bit when the PLD is unavailable or skipped (outside the ranges "auto" trusts)."""
+    from dpkit.accounting import calibrate
+
+    s = dpsgd.noise_multiplier(1.0, 1e-5, 0.01, 1000)
+    assert s == dpsgd.noise_multiplier(1.0, 1e-5, 0.01, 1000, method="pld")
+    assert s < dpsgd.noise_multiplier(1.0, 1e-5, 0.01, 1000, method="rdp")
+
+    def far(x: float) -> PoissonSampled:  # sampled σ far below the auto range (0.1, 1e3)
+        return PoissonSampled(Gaussian(x), 0.5)
+
+    auto = calibrate.noise_multiplier(far, 1000.0, 1e-5, count=2, bounds=(1e-3, 0.05))
+    assert auto == calibrate.noise_multiplier(far, 1000.0, 1e-5, count=2, bounds=(1e-3, 0.05),
+                                              method="rdp")
+
+
+@pytest.mark.parametrize("eps", [0.0, 1e-9, 1e-4, 2e-3])
+def test_pld_delta_at_tiny_epsilon_is_certified(eps):
+    """δ(ε) by PLD for every ε ≥ 0 (the accountant refused ε < 1e-3 while the engine planned
+    its grid from ε): at or above the exact value (analytic Gaussian, binomial sum for RR),
+    within 0.1 %, and "auto" uses it (no note)."""
+    sigma, n = 2.0, 10
+    g = Accountant().compose(Gaussian(sigma), n)
+    want = gaussian_delta(sigma / math.sqrt(n), eps)
+    got = g.delta(eps, method="pld")
+    assert want <= got <= want * 1.001 + 1e-12
+    assert g.delta(eps) == min(got, g.delta(eps, method="rdp"))
+    rr = Accountant().compose(RandomizedResponse(0.5), 20)
+    want = rr_composed_delta(0.5, 2, 20, eps)
+    assert want * (1 - 1e-9) <= rr.delta(eps, method="pld") <= want * 1.001 + 1e-12
+    sg = Accountant().compose(PoissonSampled(Gaussian(1.0), 0.01), 1000)
+    d = sg.delta(eps, method="pld")
+    assert 0.0 < d < 1.0 and math.isfinite(d)

@@ -96,16 +96,10 @@ def _delta_checks(seen: Counter[str]) -> int:
     return sum(n for name, n in seen.items() if "delta" in name)
 
 
-#: The accounting methods. The PLD searches (``"auto"``, ``"pld"``) still call the PLD
-#: engine's public ``pld.epsilon_bound``, which validates δ (and its own grid parameters) on
-#: every search step: a known gap (issue 16), marked so that the fix is noticed (strict).
-METHODS = [
-    "rdp",
-    pytest.param("auto", marks=pytest.mark.xfail(
-        strict=True, reason="issue 16: the PLD search re-validates delta per step")),
-    pytest.param("pld", marks=pytest.mark.xfail(
-        strict=True, reason="issue 16: the PLD search re-validates delta per step")),
-]
+#: The accounting methods. The PLD searches (``"auto"``, ``"pld"``) evaluate each direction
+#: with ``pld.ledger.direction_epsilon`` and the engine reads ε off each pass with
+#: ``PrivacyLossDistribution.epsilon_checked``: both take the δ validated where it entered.
+METHODS = ["rdp", "auto", "pld"]
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -76,14 +76,40 @@ def test_order_independence_and_rng_dependence(events: Any) -> None:
     _check_limits(a, "user", "country", 2, 3)
 
 
+@pytest.mark.parametrize("method", [None, "tasks"])
 @pytest.mark.parametrize("nparts", [3, 7])
-def test_dask_equals_pandas(events: Any, to_dask: Any, sync_dask: None, nparts: int) -> None:
+def test_dask_equals_pandas(events: Any, to_dask: Any, sync_dask: None, nparts: int,
+                            method: Any) -> None:
+    dask = pytest.importorskip("dask")
     kw = dict(privacy_unit="user", partition=["country", "day"], max_partitions=3,
               max_per_partition=1, rng=21)
     serial = bound_contributions(events, **kw)
-    lazy = bound_contributions(to_dask(events, nparts), **kw)
+    with dask.config.set({"dataframe.shuffle.method": method}):  # None: dpkit's own shuffle
+        lazy = bound_contributions(to_dask(events, nparts), **kw)
     assert type(lazy).__module__.startswith("dask")
     pd.testing.assert_frame_equal(_canon(serial), _canon(lazy.compute()))
+
+
+def test_dask_shuffle_puts_each_unit_in_one_partition_and_keeps_dtypes(
+        events: Any, sync_dask: None) -> None:
+    dask = pytest.importorskip("dask")
+    dd = pytest.importorskip("dask.dataframe")
+    # an object column mixing types: it must come back as objects, not Arrow strings
+    table = events.assign(tag=[("a" if i % 3 else i) for i in range(len(events))])
+    with dask.config.set({"dataframe.convert-string": False}):
+        ddf = dd.from_pandas(table.sample(frac=1.0, random_state=5), npartitions=5, sort=False)
+    kw = dict(privacy_unit="user", partition="country", max_partitions=2, max_per_partition=2,
+              rng=8)
+    lazy = bound_contributions(ddf, **kw)
+    assert lazy.npartitions == 5
+    parts = [p.compute() for p in lazy.to_delayed()]
+    owner: dict[Any, int] = {}
+    for i, part in enumerate(parts):
+        for u in part["user"].unique():
+            assert owner.setdefault(u, i) == i  # a unit's kept rows are in one partition
+    got = pd.concat(parts)
+    assert got["tag"].dtype == object and dict(got.dtypes) == dict(table.dtypes)
+    pd.testing.assert_frame_equal(_canon(bound_contributions(table, **kw)), _canon(got))
 
 
 def test_unit_as_index_needs_known_divisions(events: Any, to_dask: Any,

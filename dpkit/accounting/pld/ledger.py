@@ -24,8 +24,13 @@ the Blackwell order, so products and mixtures below stay dominating):
   (ZDW22, Thm. 11; the map (P, Q) ↦ mixture is Blackwell-monotone and the hockey-stick
   divergence is jointly convex, so the bound holds for every α ≥ 0).
 * ``Repeated(e, n)``: e's pairs with counts × n; ``Composed``: the concatenation.
-* Events of :mod:`.mechanism_pairs` (pairs of pmfs, discrete Laplace / Gaussian): its
+* Events of :mod:`.mechanism_pairs` (``ApproxDP``: its tight four-point pair, Kairouz, Oh,
+  Viswanath 2015, Thm. 2.4; pairs of pmfs; discrete Laplace / Gaussian): its
   :func:`~.mechanism_pairs.event_pairs`, consulted first.
+
+The bounds of one direction, on values validated where they entered, are
+:func:`direction_epsilon` / :func:`direction_delta` (the accountant and the calibration
+searches call these, so a search checks δ once, not per step).
 
 Every other event — ``ZCDP``, ``RDPCurve``, ``ClaimedApproxDP``, ``SampledWithoutReplacement``
 (no pair certified here yet), a Poisson-sampled event other than the above — raises
@@ -55,6 +60,7 @@ from ..events import (
     Repeated,
     _effective_gaussian,
 )
+from . import bounds as _bounds
 from . import mechanism_pairs as _mech
 from .pairs import (
     ADD,
@@ -69,7 +75,7 @@ from .pairs import (
 )
 
 __all__ = ["ledger_directions", "BLATANT", "is_blatant", "Directions", "AUTO_RANGES",
-           "outside_auto_ranges", "quiet"]
+           "outside_auto_ranges", "quiet", "direction_epsilon", "direction_delta"]
 
 Directions = list[list[tuple[DominatingPair, int]]]
 
@@ -262,6 +268,28 @@ def ledger_directions(ledger: Iterable[tuple[Event, int]], relation: str | None)
         return [[(BLATANT, 1)]]
     _, dirs = _merge(contributions)
     return [_group(d) for d in dirs]
+
+
+def direction_epsilon(parts: list[tuple[DominatingPair, int]], delta: float, *,
+                      accuracy: float = 1e-3) -> float:
+    """Certified ε(δ) of one direction of :func:`ledger_directions`, for a δ ∈ [0, 1]
+    already validated where it entered (the accountant's queries, the calibration searches:
+    "validate once", docs/architecture.md). ``parts`` as :func:`ledger_directions` returns
+    them (pairs, counts ≥ 1).
+
+    The same value as :func:`~.bounds.epsilon_bound` (its body without the check of δ, which
+    a search would otherwise repeat on every step; tests/accounting/test_pld_accountant.py
+    keeps the two equal). ``accuracy``: the grid's relative slack aimed at (the engine's
+    default 1e-3; a coarser one is cheaper and still certified). Privacy: an upper bound on
+    the direction's ε(δ) at every accuracy (see there).
+    """
+    return _bounds.epsilon_checked(parts, delta, accuracy=accuracy)
+
+
+def direction_delta(parts: list[tuple[DominatingPair, int]], epsilon: float) -> float:
+    """Certified δ(ε) of one direction for an ε ≥ 0 already validated; the value of
+    :func:`~.bounds.delta_bound` (see :func:`direction_epsilon`)."""
+    return _bounds.delta_checked(parts, epsilon)
 
 
 def describe(dirs: Directions) -> str:

@@ -44,7 +44,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.signal
 from scipy.special import log_ndtr
 
 from ...errors import DPKitError
@@ -97,6 +96,8 @@ def _deltas(m: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray]:
     """(D, U) on the grid of ``m``: D[k] = Σ_{i>k} m_i (1 − e^{ℓ_k−ℓ_i}), U[k] = Σ_{i≥k}
     m_i e^{ℓ_k−ℓ_i} (a = e^{−step}); by the recursions D[k] = a·D[k+1] + (1−a)·S[k+1] and
     U[k] = m_k + a·U[k+1], sums of non-negative terms only (no cancellation)."""
+    import scipy.signal  # lazy: importing it costs ~0.4 s at `import dpkit`
+
     s = _suffix(m)
     x = np.zeros(m.size)
     x[1:] = s[1:][::-1]  # reversed S[k+1], with S[n] = 0 first

@@ -294,22 +294,36 @@ class SampledGaussianPair(DominatingPair):
         """z with L_remove(z) = t (−inf at or below log(1−q))."""
         q, s = self.sample_rate, self.noise_multiplier
         t = np.asarray(t, dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            inner = np.expm1(t) + q
-            z = s * s * (np.log(inner) - math.log(q)) + 0.5
-        return np.where(inner > 0, z, -np.inf)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            inner = np.expm1(np.minimum(t, 0.0)) + q
+            # log(e^t − 1 + q) = t + log1p(−(1 − q)e^{−t}) for t > 0 (no overflow at t > 709)
+            log_inner = np.where(t > 0, t + np.log1p(-(1.0 - q) * np.exp(-np.maximum(t, 0.0))),
+                                 np.log(inner))
+            z = s * s * (log_inner - math.log(q)) + 0.5
+        return np.where((t > 0) | (inner > 0), z, -np.inf)
 
     def _tails(self, epsilon: float) -> tuple[float, float]:
         """(P(L > ε), Q(L > ε)) for one ε, each a mixture of normal tails with full relative
         precision (erfc): L_remove > t ⇔ z > z(t); L_add > t ⇔ z < z(−t)."""
         q, s = self.sample_rate, self.noise_multiplier
+        z = self._z_scalar(float(epsilon) if self.direction == REMOVE else -float(epsilon))
         if self.direction == REMOVE:
-            z = float(self._z(np.array(epsilon)))
             g0, g1 = float(ndtr(-z / s)), float(ndtr((1.0 - z) / s))
             return (1 - q) * g0 + q * g1, g0
-        z = float(self._z(np.array(-epsilon)))
         g0, g1 = float(ndtr(z / s)), float(ndtr((z - 1.0) / s))
         return g0, (1 - q) * g0 + q * g1
+
+    def _z_scalar(self, t: float) -> float:
+        """:meth:`_z` for one float (math module: no array overhead; same formula)."""
+        q, s = self.sample_rate, self.noise_multiplier
+        if t > 0:
+            log_inner = t + math.log1p(-(1.0 - q) * math.exp(-t))
+        else:
+            inner = math.expm1(t) + q
+            if not inner > 0:
+                return -math.inf
+            log_inner = math.log(inner)
+        return s * s * (log_inner - math.log(q)) + 0.5
 
     def _plan_edges(self) -> np.ndarray:
         """Loss edges at equally spaced noise values z (the loss is monotone in z), so the
@@ -412,9 +426,12 @@ class DiscretePair(DominatingPair):
         ls = self.losses
         k = ls / d
         ka = np.floor(k)
-        # an atom within rounding of a grid point sits on it (no split needed)
-        near = np.abs(k - np.round(k)) <= 1e-9 * np.maximum(1.0, np.abs(k))
-        ka = np.where(near, np.round(k), ka)
+        # an atom within rounding *below* a grid point sits on it (no split needed): moving
+        # it up only raises δ (pessimistic). An atom a hair above a grid point is split
+        # normally (snapping it down would move mass down: not an upper bound).
+        kr = np.round(k)
+        near = (kr >= k) & (kr - k <= 1e-9 * np.maximum(1.0, np.abs(k)))
+        ka = np.where(near, kr, ka)
         a = ka * d
         if self.mode == "round_up":
             to_b = np.where(near, 0.0, self.p)

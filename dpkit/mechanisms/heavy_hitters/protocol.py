@@ -102,7 +102,12 @@ def partition_users(params: HeavyHitterParams, n: int, rng: RNGLike) -> list[np.
     near-equal groups (G levels; G + 1 for TreeHist).
 
     Every user is in exactly one group (reports once); group sizes differ by at most one.
+
+    Raises:
+        DPKitError: params not a HeavyHitterParams; n not an integer ≥ 1.
     """
+    if not isinstance(params, HeavyHitterParams):
+        raise DPKitError(f"params must be a HeavyHitterParams, got {type(params).__name__}")
     n = V.integer(minimum=1, n=n)
     gen = as_generator(rng)
     if hasattr(gen, "permutation"):

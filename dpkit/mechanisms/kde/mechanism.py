@@ -276,6 +276,8 @@ def query(structure: KDEStructure, queries: npt.ArrayLike | jax.Array, *,
     """
     if not isinstance(structure, KDEStructure):
         raise DPKitError(f"structure must be a KDEStructure, got {type(structure).__name__}")
+    if not isinstance(normalize, (bool, np.bool_)):
+        raise DPKitError(f"normalize must be True or False, got {type(normalize).__name__}")
     s = structure
     which = resolve(backend, queries)
     out: np.ndarray | jax.Array
