@@ -130,7 +130,7 @@ def table(quick: bool) -> list[str]:
 
 def _peak_grid(fn: Callable[[], float]) -> tuple[float, int, float]:
     """(value, largest FFT length used, peak traced MiB) of one call of ``fn``."""
-    from dpkit.accounting.pld import bounds
+    from dpkit.accounting.pld import _levels, bounds
 
     orig = bounds.fourier_compose
     peak = [0]
@@ -139,7 +139,9 @@ def _peak_grid(fn: Callable[[], float]) -> tuple[float, int, float]:
         peak[0] = max(peak[0], int(kwargs["n"]))  # type: ignore[call-overload]
         return orig(*args, **kwargs)  # type: ignore[arg-type]
 
+    # both the single-level planner and the levels (T ≥ 1e6) compose through it
     bounds.fourier_compose = spy  # type: ignore[assignment]
+    _levels.fourier_compose = spy  # type: ignore[assignment]
     tracemalloc.start()
     try:
         v = fn()
@@ -147,6 +149,7 @@ def _peak_grid(fn: Callable[[], float]) -> tuple[float, int, float]:
     finally:
         tracemalloc.stop()
         bounds.fourier_compose = orig
+        _levels.fourier_compose = orig
     return v, peak[0], mem
 
 

@@ -10,14 +10,13 @@ and every level and pass) and the peak traced memory of one call. Run:
 
 from __future__ import annotations
 
-import math
-import statistics
 import sys
-import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from benchmarks.pld import _time
 
 CURVE = (0.01, 1.0, 1e-5)
 CURVE_T = [10**k for k in range(1, 10)]
@@ -34,19 +33,6 @@ def _eps(fn_name: str, q: float, s: float, t: int, d: float) -> float:
 
     dirs = pld.bounds._sgm_directions(s, q, t)
     return max((one(p) for p in dirs), default=0.0)
-
-
-def _time(fn: Callable[[int], float], reps: int = 3) -> tuple[float, float]:
-    """(value of the first timed call, median seconds) after one warm-up call."""
-    fn(0)
-    times, value = [], math.nan
-    for r in range(reps):
-        t0 = time.perf_counter()
-        v = fn(r + 1)
-        times.append(time.perf_counter() - t0)
-        if r == 0:
-            value = v
-    return value, statistics.median(times)
 
 
 def _peak(fn: Callable[[], float]) -> tuple[int, float]:
@@ -81,7 +67,7 @@ def curve() -> list[str]:
     for t in CURVE_T:
         cells = {}
         for name in ("single", "levels"):
-            e, sec = _time(lambda r: _eps(name, q, s * (1 + 1e-9 * r), t, d))  # noqa: B023
+            e, sec = _time(lambda r: _eps(name, q, s * (1 + 1e-9 * r), t, d), 3)  # noqa: B023
             n, mem = _peak(lambda: _eps(name, q, s * (1 + 7e-9), t, d))  # noqa: B023
             cells[name] = (e, sec, n, mem)
         (e1, t1, n1, m1), (e2, t2, n2, m2) = cells["single"], cells["levels"]

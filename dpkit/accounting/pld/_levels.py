@@ -55,7 +55,6 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ... import _validate as V
-from ...errors import DPKitError
 from .distribution import (
     MAX_POINTS,
     PrivacyLossDistribution,
@@ -65,7 +64,7 @@ from .distribution import (
     _trusted,
     fourier_compose,
 )
-from .pairs import TAIL, DominatingPair, _Masses
+from .pairs import TAIL, DominatingPair, _Masses, check_parts, split_atoms
 
 __all__ = ["epsilon_bound_levels", "delta_bound_levels", "recoarsen", "use_levels",
            "LEVELS_MIN_COUNT", "LEVELS_WIRE_COUNT"]
@@ -111,20 +110,7 @@ def recoarsen(pld: PrivacyLossDistribution, step: float, *, floor: float | None 
     if floor is not None:
         f = V.finite(floor=floor)
         ls = np.maximum(ls, f)
-    k = ls / d
-    ka = np.floor(k)
-    kr = np.round(k)
-    near = (kr >= k) & (kr - k <= 1e-9 * np.maximum(1.0, np.abs(k)))
-    ka = np.where(near, kr, ka)
-    a = ka * d
-    to_b = np.where(near, 0.0, np.clip(p * -np.expm1(a - ls) / -math.expm1(-d), 0.0, p))
-    to_a = p - to_b
-    k0 = int(ka.min())
-    n = int(ka.max()) - k0 + 2
-    idx = (ka - k0).astype(np.int64)
-    out = np.bincount(idx, weights=to_a, minlength=n)
-    out += np.bincount(idx + 1, weights=to_b, minlength=n)
-    return _trusted(d, k0, out, pld.infinity_mass)
+    return split_atoms(ls, p, d, infinity_mass=pld.infinity_mass)
 
 
 class _PLDPair(DominatingPair):
@@ -359,32 +345,11 @@ def _level_parts(ps: list[tuple[DominatingPair, int]], tail: float, accuracy: fl
     return out
 
 
-def _checked(parts: Parts) -> list[tuple[DominatingPair, int]]:
-    """The (pair, count > 0) entries of ``parts``; bad entries raise, naming ``parts`` or
-    ``count``."""
-    out = []
-    try:
-        items = list(parts)
-    except TypeError:
-        raise DPKitError("parts must be a sequence of (DominatingPair, count) pairs") from None
-    for i, item in enumerate(items):
-        try:
-            pair, count = item
-        except (TypeError, ValueError):
-            raise DPKitError(f"parts[{i}] must be a (DominatingPair, count) pair") from None
-        if not isinstance(pair, DominatingPair):
-            raise DPKitError(f"parts[{i}] must hold a DominatingPair, got {type(pair).__name__}")
-        c = V.integer(minimum=0, count=count)
-        if c:
-            out.append((pair, c))
-    return out
-
-
 def use_levels(parts: Parts) -> bool:
     """Whether :func:`.bounds.epsilon_bound` / :func:`.bounds.delta_bound` should compose
     ``parts`` by levels: some count ≥ :data:`LEVELS_WIRE_COUNT` and no common atom lattice
     (pairs on one lattice, e.g. randomized response, are composed exactly on it)."""
-    ps = _checked(parts)
+    ps = check_parts(parts)
     bases = {pair.atom_base for pair, _ in ps}
     on_lattice = len(bases) == 1 and None not in bases
     return any(c >= LEVELS_WIRE_COUNT for _, c in ps) and not on_lattice
@@ -424,7 +389,7 @@ def epsilon_bound_levels(parts: Parts, delta: float, *, plan: Plan, accuracy: fl
     d = V.probability(delta=delta)
     acc = V.in_range(1e-6, 0.1, accuracy=accuracy)
     mp = V.integer(minimum=1024, max_points=max_points)
-    ps = _checked(parts)
+    ps = check_parts(parts)
     if not ps:
         return 0.0
     tail = max(1e-5 * d, 1e-300)
@@ -466,7 +431,7 @@ def delta_bound_levels(parts: Parts, epsilon: float, *, plan: Plan, accuracy: fl
     e = V.nonnegative(epsilon=epsilon)
     acc = V.in_range(1e-6, 0.1, accuracy=accuracy)
     mp = V.integer(minimum=1024, max_points=max_points)
-    ps = _checked(parts)
+    ps = check_parts(parts)
     if not ps:
         return 0.0
     # δ moves like e^{−λ·Δε}: the levels aim at a relative error `accuracy` in δ, as

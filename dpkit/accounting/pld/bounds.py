@@ -60,7 +60,15 @@ from .distribution import (
     fft_noise_floor,
     fourier_compose,
 )
-from .pairs import ADD, REMOVE, DiscretePair, DominatingPair, GaussianPair, SampledGaussianPair
+from .pairs import (
+    ADD,
+    REMOVE,
+    DiscretePair,
+    DominatingPair,
+    GaussianPair,
+    SampledGaussianPair,
+    check_parts,
+)
 
 __all__ = ["epsilon_bound", "delta_bound", "plan_pld", "sampled_gaussian_epsilon",
            "sampled_gaussian_delta"]
@@ -79,25 +87,6 @@ def _next_fast_len(size: int) -> int:
     import scipy.fft  # lazy: importing it costs ~0.2 s at `import dpkit`
 
     return int(scipy.fft.next_fast_len(size, real=True))
-
-
-def _check_parts(parts: Parts) -> list[tuple[DominatingPair, int]]:
-    out = []
-    try:
-        items = list(parts)
-    except TypeError:
-        raise DPKitError("parts must be a sequence of (DominatingPair, count) pairs") from None
-    for i, item in enumerate(items):
-        try:
-            pair, count = item
-        except (TypeError, ValueError):
-            raise DPKitError(f"parts[{i}] must be a (DominatingPair, count) pair") from None
-        if not isinstance(pair, DominatingPair):
-            raise DPKitError(f"parts[{i}] must hold a DominatingPair, got {type(pair).__name__}")
-        c = V.integer(minimum=0, count=count)
-        if c:
-            out.append((pair, c))
-    return out
 
 
 @functools.lru_cache(maxsize=16)
@@ -223,7 +212,7 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
     the last one the most refined. Exactly one of ``delta`` / ``epsilon`` is given.
     See the module docstring; used by :func:`epsilon_bound` and :func:`delta_bound`.
     """
-    ps = _check_parts(parts)
+    ps = check_parts(parts)
     acc = V.in_range(1e-6, 0.1, accuracy=accuracy)
     mp = V.integer(minimum=1024, max_points=max_points)
     if (delta is None) == (epsilon is None):
@@ -358,7 +347,7 @@ _HS_ROUND = 1e-12
 
 def _single_pair(parts: Parts) -> DominatingPair | None:
     """The pair when ``parts`` is one composition of one pair with a closed-form CDF."""
-    ps = _check_parts(parts)
+    ps = check_parts(parts)
     if len(ps) == 1 and ps[0][1] == 1 and type(ps[0][0]) in (GaussianPair, SampledGaussianPair):
         return ps[0][0]
     return None
@@ -435,7 +424,7 @@ def epsilon_bound(parts: Parts, delta: float, *, accuracy: float = 1e-3,
         DPKitError: naming the parameter.
     """
     d = V.probability(delta=delta)
-    return epsilon_checked(_check_parts(parts), d, accuracy=accuracy, max_points=max_points)
+    return epsilon_checked(check_parts(parts), d, accuracy=accuracy, max_points=max_points)
 
 
 #: δ above this is read at this δ by the grid engine: ε(δ) is non-increasing, so the value
@@ -467,7 +456,7 @@ def delta_bound(parts: Parts, epsilon: float, *, accuracy: float = 1e-3,
     """Certified δ(ε) of the composition of ``parts`` (one direction); see
     :func:`epsilon_bound`. ``epsilon`` ≥ 0 finite."""
     e = V.nonnegative(epsilon=epsilon)
-    return delta_checked(_check_parts(parts), e, accuracy=accuracy, max_points=max_points)
+    return delta_checked(check_parts(parts), e, accuracy=accuracy, max_points=max_points)
 
 
 def delta_checked(ps: list[tuple[DominatingPair, int]], epsilon: float, *,

@@ -423,27 +423,58 @@ class DiscretePair(DominatingPair):
         d = V.positive(step=step)
         if self.p.size == 0:
             return PrivacyLossDistribution(d, 0, np.zeros(1), self.infinity_mass)
-        ls = self.losses
-        k = ls / d
-        ka = np.floor(k)
-        # an atom within rounding *below* a grid point sits on it (no split needed): moving
-        # it up only raises δ (pessimistic). An atom a hair above a grid point is split
-        # normally (snapping it down would move mass down: not an upper bound).
-        kr = np.round(k)
-        near = (kr >= k) & (kr - k <= 1e-9 * np.maximum(1.0, np.abs(k)))
-        ka = np.where(near, kr, ka)
-        a = ka * d
-        if self.mode == "round_up":
-            to_b = np.where(near, 0.0, self.p)
-        else:
-            to_b = np.where(near, 0.0,
-                            np.clip(self.p * -np.expm1(a - ls) / -math.expm1(-d), 0.0, self.p))
-        to_a = self.p - to_b
-        k0 = int(ka.min())
-        n = int(ka.max()) - k0 + 2
-        out = np.bincount((ka - k0).astype(np.int64), weights=to_a, minlength=n)
-        out += np.bincount((ka - k0 + 1).astype(np.int64), weights=to_b, minlength=n)
-        return PrivacyLossDistribution(d, k0, out, self.infinity_mass)
+        return split_atoms(self.losses, self.p, d, round_up=self.mode == "round_up",
+                           infinity_mass=self.infinity_mass)
+
+
+def split_atoms(losses: np.ndarray, p: np.ndarray, step: float, *, round_up: bool = False,
+                infinity_mass: float = 0.0) -> PrivacyLossDistribution:
+    """Atoms of P-mass ``p`` at ``losses`` put on the grid of ``step`` (> 0, checked by the
+    caller), pessimistically (Doroshenko et al. 2022): connect-the-dots splits each atom
+    between its two neighbouring grid losses keeping its P- and Q-mass (``round_up``: the
+    whole atom moves up to the next grid loss). An atom within rounding *below* a grid point
+    sits on it (moving it up only raises δ); an atom a hair above one is split normally
+    (snapping it down would not be an upper bound). Privacy: δ(ε) of the result ≥ δ(ε) of
+    the atoms at every ε, also after any composition."""
+    d = step
+    k = losses / d
+    ka = np.floor(k)
+    kr = np.round(k)
+    near = (kr >= k) & (kr - k <= 1e-9 * np.maximum(1.0, np.abs(k)))
+    ka = np.where(near, kr, ka)
+    a = ka * d
+    if round_up:
+        to_b = np.where(near, 0.0, p)
+    else:
+        to_b = np.where(near, 0.0, np.clip(p * -np.expm1(a - losses) / -math.expm1(-d), 0.0, p))
+    to_a = p - to_b
+    k0 = int(ka.min())
+    n = int(ka.max()) - k0 + 2
+    idx = (ka - k0).astype(np.int64)
+    out = np.bincount(idx, weights=to_a, minlength=n)
+    out += np.bincount(idx + 1, weights=to_b, minlength=n)
+    return _trusted(d, k0, out, infinity_mass)
+
+
+def check_parts(parts: Any) -> list[tuple[DominatingPair, int]]:
+    """The (pair, count > 0) entries of ``parts`` [(DominatingPair, count ≥ 0), ...]; bad
+    entries raise a DPKitError naming ``parts`` or ``count``."""
+    out = []
+    try:
+        items = list(parts)
+    except TypeError:
+        raise DPKitError("parts must be a sequence of (DominatingPair, count) pairs") from None
+    for i, item in enumerate(items):
+        try:
+            pair, count = item
+        except (TypeError, ValueError):
+            raise DPKitError(f"parts[{i}] must be a (DominatingPair, count) pair") from None
+        if not isinstance(pair, DominatingPair):
+            raise DPKitError(f"parts[{i}] must hold a DominatingPair, got {type(pair).__name__}")
+        c = V.integer(minimum=0, count=count)
+        if c:
+            out.append((pair, c))
+    return out
 
 
 def from_pmfs(p: Any, q: Any, *, mode: str = "split") -> DiscretePair:
