@@ -64,7 +64,7 @@ from .distribution import (
     _trusted,
     fourier_compose,
 )
-from .pairs import TAIL, DominatingPair, _Masses, check_parts, split_atoms
+from .pairs import TAIL, DominatingPair, IntervalPair, _Masses, check_parts, split_atoms
 
 __all__ = ["epsilon_bound_levels", "delta_bound_levels", "recoarsen", "use_levels",
            "LEVELS_MIN_COUNT", "LEVELS_WIRE_COUNT"]
@@ -113,7 +113,7 @@ def recoarsen(pld: PrivacyLossDistribution, step: float, *, floor: float | None 
     return split_atoms(ls, p, d, infinity_mass=pld.infinity_mass)
 
 
-class _PLDPair(DominatingPair):
+class _PLDPair(IntervalPair):
     """The pair of measures (P, Q = e^{−ℓ}P) represented by a discrete PLD, as a
     :class:`DominatingPair`, so that :func:`.bounds.plan_pld` can compose it (its
     :meth:`discretize` is :func:`recoarsen`: it dominates this pair)."""
@@ -240,38 +240,6 @@ def _digits(count: int, radix: int) -> tuple[list[int], int]:
     return digits, top
 
 
-def _base_discretize(pair: DominatingPair, step: float, tail: float
-                     ) -> PrivacyLossDistribution:
-    """Connect-the-dots of ``pair`` on ``k·step`` (as :meth:`DominatingPair.discretize`),
-    with the lower share of each interval's P-mass taken as the complement of the upper one,
-    so that the P-mass of every interval is kept to rounding u (not u/step: the upper share
-    (p − q·e^a)/(1 − e^{−step}) cancels to a relative error ~u/step, which T ~ 1e8 copies of a
-    fine step would compound into a percent of spurious mass); the Q-mass is then kept to
-    ~u·p·e^{−a} too. Pairs without interval masses use their own :meth:`discretize`."""
-    lo, hi = pair.loss_range(tail)
-    k0 = math.floor(lo / step + 1e-9)
-    k1 = max(math.ceil(hi / step - 1e-9), k0 + 1)
-    edges = (k0 + np.arange(k1 - k0 + 1)) * step
-    try:
-        m = pair._masses(edges)
-    except NotImplementedError:
-        return pair.discretize(step, tail=tail)
-    with np.errstate(over="ignore", invalid="ignore"):
-        to_b = np.clip((m.p_int - m.q_int * np.exp(edges[:-1])) / -math.expm1(-step),
-                       0.0, m.p_int)
-    to_b[~np.isfinite(to_b)] = 0.0
-    out = np.zeros(edges.size)
-    out[:-1] += m.p_int - to_b
-    out[1:] += to_b
-    out[0] += m.p_below
-    keep = min(m.p_above, m.q_above * math.exp(float(edges[-1]))) if m.q_above > 0 else 0.0
-    out[-1] += keep
-    inf = min(1.0, pair.infinity_mass + max(m.p_above - keep, 0.0))
-    if not (np.all(np.isfinite(out)) and (out >= 0).all()):
-        return pair.discretize(step, tail=tail)
-    return _trusted(step, k0, out, inf)
-
-
 def _full_mass(p: PrivacyLossDistribution) -> PrivacyLossDistribution:
     """``p`` with the P-mass that rounding lost restored, at its highest loss.
 
@@ -314,7 +282,7 @@ def _levels_of(pair: DominatingPair, count: int, tail: float, accuracy: float,
         return math.sqrt(4.0 * beta * v * RADIX ** level)
 
     step = max(step_at(0), (hi - lo) / (0.25 * max_points))
-    omega = _full_mass(_base_discretize(pair, step, tail / count))
+    omega = _full_mass(pair.discretize(step, tail=tail / count))
     acc: PrivacyLossDistribution | None = None
     for lev, d in enumerate(digits):
         # composed R = count / r^lev more times: its cut mass counts R times

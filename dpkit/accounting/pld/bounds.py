@@ -66,6 +66,7 @@ from .pairs import (
     DiscretePair,
     DominatingPair,
     GaussianPair,
+    IntervalPair,
     SampledGaussianPair,
     check_parts,
 )
@@ -103,10 +104,16 @@ def _cached_atoms(pair: DominatingPair) -> tuple[np.ndarray, np.ndarray]:
         if pair.direction == ADD:
             return (ps * np.exp(-ls))[::-1], -ls[::-1]
         return ps, ls
-    return _plan_atoms(pair)
+    if isinstance(pair, IntervalPair):
+        return _plan_atoms(pair)
+    if isinstance(pair, DiscretePair):  # its own atoms, exact
+        return pair.p, pair.losses
+    lo, hi = pair.loss_range()  # any other pair: a coarse grid of its own
+    p = pair.discretize(max((hi - lo) / 256, 1e-12, abs(hi) * 1e-12))
+    return p.masses, p.losses
 
 
-def _plan_atoms(pair: DominatingPair) -> tuple[np.ndarray, np.ndarray]:
+def _plan_atoms(pair: IntervalPair) -> tuple[np.ndarray, np.ndarray]:
     """(P-masses, losses) of a small planning representation of ``pair``'s loss: the P-mass
     of each interval of :meth:`DominatingPair._plan_edges` at its e^{−L}-mean loss
     log(P-mass/Q-mass) (so E_P[e^{−L}] is kept; not a certified bound — planning only)."""
@@ -138,11 +145,9 @@ def _coarse_plan(parts: list[tuple[DominatingPair, int]]
     var = 0.0
     min_var = math.inf
     for pair, c in parts:
-        try:
-            ps, ls = _cached_atoms(pair)
-            if not (np.all(np.isfinite(ls)) and np.all(np.isfinite(ps))):
-                raise ValueError("non-finite planning atoms")
-        except Exception:  # noqa: BLE001 - planning only: fall back on a coarse grid
+        ps, ls = _cached_atoms(pair)
+        if not (np.all(np.isfinite(ls)) and np.all(np.isfinite(ps))):
+            # planning only (extreme parameters): fall back on a coarse grid
             lo, hi = pair.loss_range()
             p = pair.discretize(max((hi - lo) / 256, 1e-12, abs(hi) * 1e-12))
             ps, ls = p.masses, p.losses

@@ -56,7 +56,7 @@ from ..events import (
     PoissonSampled,
 )
 from .distribution import PrivacyLossDistribution
-from .pairs import TAIL, DiscretePair, DominatingPair, _Masses
+from .pairs import TAIL, DiscretePair, DominatingPair
 
 __all__ = [
     "EnvelopePair",
@@ -193,9 +193,6 @@ class EnvelopePair(DominatingPair):
     def loss_range(self, tail: float = TAIL) -> tuple[float, float]:
         r = [p.loss_range(tail) for p in self.members]
         return min(x for x, _ in r), max(y for _, y in r)
-
-    def _masses(self, edges: np.ndarray) -> _Masses:  # pragma: no cover - discretize overrides
-        raise NotImplementedError
 
     def discretize(self, step: float, *, tail: float = TAIL,
                    floor: float | None = None) -> PrivacyLossDistribution:

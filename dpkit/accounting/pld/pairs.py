@@ -33,6 +33,7 @@ from .distribution import PrivacyLossDistribution, _trusted
 
 __all__ = [
     "DominatingPair",
+    "IntervalPair",
     "GaussianPair",
     "LaplacePair",
     "SampledGaussianPair",
@@ -126,6 +127,20 @@ class DominatingPair(abc.ABC):
         """(lo, hi): P(L < lo) ≤ tail and P(L > hi) ≤ tail (finite numbers)."""
 
     @abc.abstractmethod
+    def discretize(self, step: float, *, tail: float = TAIL,
+                   floor: float | None = None) -> PrivacyLossDistribution:
+        """A pessimistic PLD of this pair on the grid ``k·step`` (from ``floor`` up, if given:
+        P-mass below it moves up to it, which only raises δ).
+
+        Privacy: its δ(ε) ≥ this pair's at every ε, and it is itself the PLD of a pair that
+        dominates this one, so it stays an upper bound through composition."""
+
+
+class IntervalPair(DominatingPair):
+    """A pair whose loss has a continuous law known through its interval masses: discretized
+    by connect-the-dots on any grid (Doroshenko, Ghazi, Kamath, Kumar, Manurangsi 2022)."""
+
+    @abc.abstractmethod
     def _masses(self, edges: np.ndarray) -> _Masses:
         """Interval masses for the increasing grid ``edges``."""
 
@@ -142,8 +157,8 @@ class DominatingPair(abc.ABC):
 
         Privacy: its δ(ε) ≥ this pair's at every ε, and it is itself the PLD of a pair that
         dominates this one, so it stays an upper bound through composition (module
-        docstring). Float rounding: relative ~u/step per mass (the split subtracts nearby
-        numbers), far below the discretization slack.
+        docstring). Float rounding: each interval's P-mass is kept to rounding u (its lower
+        share is the complement of the upper one), the split itself to ~u/step.
         """
         d = V.positive(step=step)
         t = V.in_range(0.0, 1.0, low_open=True, high_open=True, tail=tail)
@@ -162,13 +177,14 @@ def _connect_the_dots(m: _Masses, edges: np.ndarray, step: float, k0: int,
                       own_inf: float) -> PrivacyLossDistribution:
     a = edges[:-1]
     den_b = -math.expm1(-step)  # 1 − e^{−Δ}
-    den_a = math.expm1(step)  # e^{Δ} − 1
     with np.errstate(over="ignore", invalid="ignore"):
         qa = m.q_int * np.exp(a)  # Q_int e^{a}
         to_b = np.clip((m.p_int - qa) / den_b, 0.0, m.p_int)
-        to_a = np.clip((qa * math.exp(step) - m.p_int) / den_a, 0.0, m.p_int)
-    to_a[np.isnan(to_a)] = 0.0
-    to_b[np.isnan(to_b)] = 0.0
+    to_b[~np.isfinite(to_b)] = 0.0
+    # the lower share is the complement, (Q e^{a+Δ} − P)/(e^Δ − 1) exactly, so that each
+    # interval's P-mass is kept to rounding u (two independent formulas would lose ~u/step
+    # per atom, compounding over many compositions)
+    to_a = m.p_int - to_b
     out = np.zeros(edges.size)
     out[:-1] += to_a
     out[1:] += to_b
@@ -184,7 +200,7 @@ def _connect_the_dots(m: _Masses, edges: np.ndarray, step: float, k0: int,
 
 # ---------------------------------------------------------------------------- Gaussian
 @dataclass(frozen=True)
-class GaussianPair(DominatingPair):
+class GaussianPair(IntervalPair):
     """P = N(1, σ²), Q = N(0, σ²): tight for the Gaussian mechanism with sensitivity 1 and
     noise multiplier σ (either direction: the pair is symmetric). L ~ N(μ²/2, μ²) under P,
     μ = 1/σ. Exact curve (Balle & Wang 2018, Thm. 8): δ(ε) = Φ(μ/2 − ε/μ) − e^ε Φ(−μ/2 − ε/μ).
@@ -226,7 +242,7 @@ class GaussianPair(DominatingPair):
 
 # ---------------------------------------------------------------------------- Laplace
 @dataclass(frozen=True)
-class LaplacePair(DominatingPair):
+class LaplacePair(IntervalPair):
     """P = Lap(0, b), Q = Lap(1, b): tight for the Laplace mechanism with sensitivity 1 and
     b = noise multiplier (symmetric). L ∈ [−1/b, 1/b], atoms of P-mass ½ at 1/b and
     ½e^{−1/b} at −1/b; in between P(L ≤ t) = ½e^{(t−1/b)/2}, Q(L ≤ t) = 1 − ½e^{−(t+1/b)/2}.
@@ -263,7 +279,7 @@ class LaplacePair(DominatingPair):
 
 # ----------------------------------------------------------------- subsampled Gaussian
 @dataclass(frozen=True)
-class SampledGaussianPair(DominatingPair):
+class SampledGaussianPair(IntervalPair):
     """Poisson-subsampled Gaussian (rate q, noise multiplier σ, sensitivity 1), add/remove.
 
     ``direction="remove"``: P = (1−q)N(0,σ²) + qN(1,σ²), Q = N(0,σ²);
@@ -407,9 +423,6 @@ class DiscretePair(DominatingPair):
             return 0.0, 0.0
         ls = self.losses
         return float(ls.min()), float(ls.max())
-
-    def _masses(self, edges: np.ndarray) -> _Masses:  # pragma: no cover - discretize overrides
-        raise NotImplementedError
 
     def hockey_stick(self, epsilon: Any) -> np.ndarray:
         """Exact δ(ε) = Σ (p − e^ε q)₊ + infinity_mass, vectorized."""
