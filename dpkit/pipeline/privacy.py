@@ -36,6 +36,7 @@ replace-one ledger.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from collections.abc import Callable, Iterable
 from fractions import Fraction
@@ -94,6 +95,24 @@ def registered() -> tuple[Callable[..., Any], ...]:
     return tuple(_EVENTS)
 
 
+def _check_names(release: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    """A keyword the release does not take is refused (a misspelt option would otherwise
+    give the event of a different call)."""
+    try:
+        sig = inspect.signature(release)
+    except (TypeError, ValueError):  # pragma: no cover - every registered release is Python
+        return
+    ps = sig.parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in ps):
+        return
+    names = {p.name for p in ps}
+    unknown = sorted(set(kwargs) - names)
+    if unknown:
+        name = getattr(release, "__qualname__", repr(release))
+        raise DPKitError(f"{unknown[0]}: not a parameter of {name} (it takes "
+                         f"{', '.join(sorted(names))})")
+
+
 def privacy_event(release: Callable[..., Any], /, *, relation: str | None = None,
                   **kwargs: Any) -> Event:
     """The privacy event a call ``release(**kwargs)`` spends (data-independent).
@@ -122,6 +141,7 @@ def privacy_event(release: Callable[..., Any], /, *, relation: str | None = None
     if relation not in (None, ADD_REMOVE, REPLACE_ONE):
         raise DPKitError(f"relation must be None, {ADD_REMOVE!r} or {REPLACE_ONE!r}, got "
                          f"{relation!r}")
+    _check_names(release, kwargs)
     params = {k: v for k, v in kwargs.items() if k not in IGNORED}
     event = fn(**params)
     if relation == REPLACE_ONE:
@@ -153,6 +173,8 @@ def as_replace_one(event: Event) -> Event:
     that differ by replacing one unit's rows. Raises :class:`~dpkit.errors.DPKitError` for an
     event type with no conversion here.
     """
+    if not isinstance(event, Event):
+        raise DPKitError(f"event must be a dpkit.accounting Event, got {type(event).__name__}")
     if event.relation == REPLACE_ONE:
         return event
     if isinstance(event, Composed):

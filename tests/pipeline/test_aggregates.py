@@ -153,6 +153,11 @@ def test_privacy_events() -> None:
         privacy_event(count, by="k", **{**KW, "epsilon": 0})
     with pytest.raises(DPKitError, match="relation must be"):
         privacy_event(count, by="k", relation="swap", **KW)
+    # a misspelt option is refused, not ignored (it would be the event of another call)
+    with pytest.raises(DPKitError, match="public_partition: not a parameter of count"):
+        privacy_event(count, by="k", public_partition=["a"], **KW)
+    with pytest.raises(DPKitError, match="event must be"):
+        as_replace_one("x")  # type: ignore[arg-type]
 
 
 def test_replace_one_statements_are_group_privacy() -> None:
