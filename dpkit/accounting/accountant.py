@@ -688,36 +688,19 @@ def _check_auto(dirs: _pld.ledger.Directions, key: tuple[str, float]) -> None:
         raise DPKitError(f"delta {x:g} < 1e-14")
 
 
-def _delta_direction(parts: list[tuple[_pld.DominatingPair, int]], epsilon: float) -> float:
-    """δ(ε) of one direction. When ε is at least the sum of the pairs' largest finite losses
-    (up to a 1e-300 tail each), δ(ε) ≤ P(L > ε) ≤ P(some loss infinite) + Σ count·1e-300
-    (union bound), computed directly (the grid would hold no mass above ε)."""
-    top = 0.0
-    log_keep = 0.0  # log P(no loss is +∞)
-    for p, c in parts:
-        top += c * max(p.loss_range(1e-300)[1], 0.0)
-        m = min(p.infinity_mass, 1.0)
-        log_keep += -math.inf if m >= 1.0 else c * math.log1p(-m)
-    if epsilon >= top:
-        tails = sum(c for _, c in parts) * 1e-300
-        return min(1.0, -math.expm1(log_keep) + tails)
-    return _pld.ledger.direction_delta(parts, epsilon)
-
-
 def _pld_of(dirs: _pld.ledger.Directions, key: tuple[str, float]) -> float:
     """ε(δ) or δ(ε) of the directions (max over them): certified upper bounds, never NaN."""
     kind, x = key
     if _pld.is_blatant(dirs):
         return math.inf if kind == "eps" else 1.0
-    if kind == "eps":
-        vals = [_pld.ledger.direction_epsilon(d, x) for d in dirs]
+    if kind == "eps":  # later directions on a coarse grid first (relation_epsilon_checked)
+        v = _pld.ledger.relation_epsilon(dirs, x)
     elif math.isinf(x):  # δ(∞) = P(L = +∞) of the composition
-        vals = [-math.expm1(sum(c * math.log1p(-min(p.infinity_mass, 1.0)) if
-                                p.infinity_mass < 1.0 else -math.inf for p, c in d))
-                for d in dirs]
+        v = max((-math.expm1(sum(c * math.log1p(-min(p.infinity_mass, 1.0)) if
+                                 p.infinity_mass < 1.0 else -math.inf for p, c in d))
+                 for d in dirs), default=0.0)
     else:  # every ε ≥ 0, ε = 0 included (the engine plans its step from the loss spread)
-        vals = [_delta_direction(d, x) for d in dirs]
-    v = max(vals, default=0.0)
+        v = _pld.ledger.relation_delta(dirs, x)
     if math.isnan(v):
         raise DPKitError("the PLD bound came out NaN")  # pragma: no cover - engine guards
     return max(v, 0.0) if kind == "eps" else min(max(v, 0.0), 1.0)

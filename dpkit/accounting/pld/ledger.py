@@ -292,6 +292,19 @@ def direction_delta(parts: list[tuple[DominatingPair, int]], epsilon: float) -> 
     return _bounds.delta_checked(parts, epsilon)
 
 
+def relation_epsilon(dirs: Directions, delta: float, *, accuracy: float = 1e-3) -> float:
+    """Certified ε(δ) of the whole relation (max over :func:`ledger_directions`' directions,
+    the later ones tried on a coarse grid first): :func:`~.bounds.relation_epsilon_checked`
+    for a δ already validated. Privacy: an upper bound on the relation's ε(δ)."""
+    return _bounds.relation_epsilon_checked(dirs, delta, accuracy=accuracy)
+
+
+def relation_delta(dirs: Directions, epsilon: float, *, accuracy: float = 1e-3) -> float:
+    """Certified δ(ε) of the whole relation (see :func:`relation_epsilon`), for an ε ≥ 0
+    already validated. Privacy: an upper bound on the relation's δ(ε)."""
+    return _bounds.relation_delta_checked(dirs, epsilon, accuracy=accuracy)
+
+
 def describe(dirs: Directions) -> str:
     """A short text of the directions' sizes (for notes and errors)."""
     return "+".join(str(len(d)) for d in dirs) + " distinct pair(s)"
