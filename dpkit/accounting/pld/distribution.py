@@ -23,6 +23,7 @@ import numpy as np
 
 from ... import _validate as V
 from ...errors import DPKitError
+from ._kernels import kernel
 
 __all__ = ["PrivacyLossDistribution", "MAX_POINTS", "fourier_compose", "fft_noise_floor"]
 
@@ -122,15 +123,7 @@ class PrivacyLossDistribution:
     def _grid_deltas(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(D, S0, U): D[j] = Σ_{i>j} p_i (1 − e^{ℓ_j−ℓ_i}) (δ at grid loss j without the
         infinity mass), S0[j] = Σ_{i≥j} p_i, U[j] = Σ_{i≥j} p_i e^{ℓ_j−ℓ_i}; O(n) each."""
-        import scipy.signal  # lazy: importing it costs ~0.4 s at `import dpkit`
-
-        p = self.masses
-        a = math.exp(-self.step)
-        s0 = np.cumsum(p[::-1])[::-1]
-        u = scipy.signal.lfilter([1.0], [1.0, -a], p[::-1])[::-1]
-        d = np.empty_like(p)
-        d[:-1] = np.maximum(s0[1:] - a * u[1:], 0.0)
-        d[-1] = 0.0
+        d, s0, u = kernel("grid_deltas")(self.masses, math.exp(-self.step))
         return d, s0, u
 
     def epsilon(self, delta: float) -> float:
@@ -162,11 +155,15 @@ class PrivacyLossDistribution:
     def _epsilon(self, d: float) -> float:
         if self.infinity_mass > d:
             return math.inf
-        if self.delta(0.0) <= d:
-            return 0.0
         dj, s0, u = self._grid_deltas()
         dj = dj + self.infinity_mass
         lo = self.losses
+        # δ(0) ≤ d needs a direct evaluation only when δ at the first grid loss ≥ 0 (≥ δ(0)
+        # would be) does not already exceed d with room for rounding
+        j_zero = int(np.searchsorted(lo, 0.0, side="left"))
+        if not (j_zero < lo.size and dj[j_zero] > d * (1.0 + 1e-9) + 1e-300) \
+                and self.delta(0.0) <= d:
+            return 0.0
         ok = np.nonzero(dj <= d)[0]
         j = int(ok[0]) if ok.size else lo.size - 1  # the last grid loss always reaches it
         # between ℓ_{j-1} and ℓ_j: δ(ε) = inf + S0[j] − e^{ε−ℓ_j} U[j]
@@ -482,30 +479,15 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
     # window, which the lump below accounts for): drop them
     hi_support = _support(parts)[1]
     keep = max(1, min(n, hi_support - lo_index + 1))
-    # residue j ↔ absolute index lo_index + ((j − lo_index) mod n): read the window in order
-    start = lo_index % n
-    w = r[start:start + keep]
-    if w.size < keep:
-        w = np.concatenate([w, r[:keep - w.size]])
-    w = np.maximum(w, 0.0) + eta
-    ks = lo_index + np.arange(keep)
+    # residue j ↔ absolute index lo_index + ((j − lo_index) mod n): read the window in
+    # order, add η, untilt (each mass capped at e·total), then lump / trim below: keep from
+    # the top until the suffix mass reaches the total (one pass: :mod:`._kernels`)
     log_total_fin = sum(float(c) * math.log(float(p.masses.sum())) for p, c in parts if c
                         and p.masses.sum() > 0)
-    lp = np.log(w)
-    lp += k_tot - lam * step * ks
-    np.minimum(lp, log_total_fin + 1.0, out=lp)
-    m = np.exp(lp)
-    # lump / trim below: keep from the top until the suffix mass reaches the total
     total_fin = math.exp(log_total_fin)
-    suffix = np.cumsum(m[::-1])[::-1]
-    over = np.nonzero(suffix >= total_fin)[0]
-    if over.size:
-        j0 = int(over[-1])
-        m = m[j0:]
-        first = lo_index + j0
-    else:
-        m[0] += total_fin - float(suffix[0])
-        first = lo_index
+    m, j0, _ = kernel("untilt")(r, lo_index % n, keep, eta, k_tot, lam * step, lo_index,
+                                log_total_fin + 1.0, total_fin)
+    first = lo_index + j0
     top = (lo_index + keep - 1) * step
     if s_grid is None:
         s_grid = np.concatenate([lam * _S_TILT, _S_FIXED]) if lam > 0 else _S_FIXED
@@ -531,16 +513,16 @@ def _support(parts: Sequence[tuple[PrivacyLossDistribution, int]]) -> tuple[int,
 
 def _tilted_moments(p: PrivacyLossDistribution, lam: float) -> tuple[float, float]:
     """Mean and variance of the loss under the tilted law e^{λℓ} p / E[e^{λL}]."""
-    pos = p.masses > 0
-    if not pos.any():
-        return 0.0, 0.0
-    ls = p.losses[pos]
-    lr = np.log(p.masses[pos]) + lam * ls
-    w = np.exp(lr - float(lr.max()))
-    w /= w.sum()
-    mu = float(np.sum(w * ls))
-    var = float(np.sum(w * (ls - mu) ** 2))
+    mu, var, _ = tilted_and_plain_moments(p, lam)
     return mu, var
+
+
+def tilted_and_plain_moments(p: PrivacyLossDistribution, lam: float
+                             ) -> tuple[float, float, float]:
+    """(tilted mean, tilted variance, untilted variance) of the loss, one kernel call
+    (planning only: see :mod:`._kernels`)."""
+    mu, var, var0 = kernel("moments")(p.masses, p.losses, float(lam))
+    return float(mu), float(var), float(var0)
 
 
 def compose_many(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, tilt: float = 0.0,

@@ -1,0 +1,96 @@
+"""The PLD engine's O(n) passes: numba kernels against their numpy references, references
+against direct formulas, and the engine's value unchanged by the choice."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dpkit.accounting import pld
+from dpkit.accounting.pld import _kernels as K
+
+numba_installed = pytest.mark.skipif(not K.available("numba"), reason="numba not installed")
+
+
+@numba_installed
+@pytest.mark.parametrize("size", [1, 2, 7, 5000])
+def test_grid_deltas_kernel_is_the_reference_bit_for_bit(size):
+    rng = np.random.default_rng(size)
+    p = rng.random(size) ** 8  # spread over many magnitudes
+    p.setflags(write=False)  # the engine's masses are read-only
+    K._build_numba()
+    for a in (math.exp(-1e-4), math.exp(-0.3)):
+        got = K._NUMBA["grid_deltas"](p, a)
+        want = K.grid_deltas_reference(p, a)
+        for g, w in zip(got, want, strict=True):
+            assert np.array_equal(g, w)
+
+
+def test_grid_deltas_reference_is_delta_at_the_grid_losses():
+    rng = np.random.default_rng(1)
+    p = rng.random(40)
+    step = 0.05
+    d, s0, u = K.grid_deltas_reference(p, math.exp(-step))
+    losses = step * np.arange(p.size)
+    for j in (0, 13, 39):
+        direct = sum(p[i] * (1 - math.exp(losses[j] - losses[i])) for i in range(j + 1, p.size))
+        assert d[j] == pytest.approx(direct, rel=1e-12, abs=1e-15)
+        assert s0[j] == pytest.approx(p[j:].sum(), rel=1e-13)
+        assert u[j] == pytest.approx(sum(p[i] * math.exp(-step * (i - j))
+                                         for i in range(j, p.size)), rel=1e-12)
+
+
+def test_untilt_reference_reads_the_cyclic_window_and_trims_from_the_top():
+    rng = np.random.default_rng(2)
+    n, keep, start, lo = 64, 50, 40, -7
+    r = rng.random(n) - 0.1  # some negative entries: clipped to 0 before η
+    eta, k_tot, lam_step = 1e-9, 0.3, 0.02
+    direct = np.array([math.exp(math.log(max(r[(start + i) % n], 0.0) + eta) + k_tot
+                                - lam_step * (lo + i)) for i in range(keep)])
+    total = float(direct[20:].sum())  # the trim keeps entries ≥ 20 (up to rounding)
+    m, j0, added = K.untilt_reference(r, start, keep, eta, k_tot, lam_step, lo, 50.0,
+                                      total * (1 - 1e-12))
+    assert j0 == 20 and added == 0.0
+    np.testing.assert_allclose(m, direct[20:], rtol=1e-13)
+    # a total above the window's mass: nothing trimmed, the shortfall lumped at the bottom
+    m2, j2, added2 = K.untilt_reference(r, start, keep, eta, k_tot, lam_step, lo, 50.0,
+                                        2 * float(direct.sum()))
+    assert j2 == 0 and added2 == pytest.approx(float(direct.sum()), rel=1e-12)
+    assert m2[0] == pytest.approx(direct[0] + added2, rel=1e-12)
+    # the cap bounds every mass (above the bottom entry, which takes the lumped shortfall)
+    m3, _, _ = K.untilt_reference(r, start, keep, eta, k_tot, lam_step, lo, -3.0, 1e9)
+    assert float(m3[1:].max()) == pytest.approx(math.exp(-3.0), rel=1e-15)
+    assert float(direct[1:].max()) > math.exp(-3.0)  # so the cap did act
+
+
+def test_moments_reference_matches_weighted_formulas():
+    rng = np.random.default_rng(3)
+    masses = rng.random(30)
+    masses[[3, 9]] = 0.0
+    losses = np.linspace(-1, 2, 30)
+    mu, var, var0 = K.moments_reference(masses, losses, 1.7)
+    w = masses * np.exp(1.7 * losses)
+    w /= w.sum()
+    assert mu == pytest.approx(float(np.dot(w, losses)), rel=1e-12)
+    assert var == pytest.approx(float(np.dot(w, (losses - mu) ** 2)), rel=1e-12)
+    w0 = masses / masses.sum()
+    m0 = float(np.dot(w0, losses))
+    assert var0 == pytest.approx(float(np.dot(w0, (losses - m0) ** 2)), rel=1e-12)
+    assert K.moments_reference(np.zeros(3), losses[:3], 1.0) == (0.0, 0.0, 0.0)
+
+
+def test_env_forces_the_references(monkeypatch):
+    monkeypatch.setenv("DPKIT_PLD_KERNELS", "numpy")
+    assert not K.uses_numba()
+    assert K.kernel("grid_deltas") is K.grid_deltas_reference
+    assert K.kernel("untilt") is K.untilt_reference
+
+
+@numba_installed
+def test_engine_value_is_the_same_with_and_without_numba(monkeypatch):
+    runs = [(1.0, 0.01, 300, 1e-5), (0.8, 0.05, 40, 1e-7)]
+    with_numba = [pld.sampled_gaussian_epsilon(*r) for r in runs]
+    monkeypatch.setenv("DPKIT_PLD_KERNELS", "numpy")
+    assert [pld.sampled_gaussian_epsilon(*r) for r in runs] == with_numba
