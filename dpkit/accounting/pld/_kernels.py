@@ -16,7 +16,8 @@ Same arithmetic: the kernel's sums are sequential in the order of the reference'
 random inputs); no bound's float allowance changes.
 
 :func:`kernel` picks numba when it is installed (``dpkit[numba]``), numpy otherwise; the
-environment variable ``DPKIT_PLD_KERNELS=numpy`` forces the references (tests compare both).
+environment variable ``DPKIT_PLD_KERNELS=numpy`` (or the accountant's
+``DPKIT_ACCOUNTING_BACKEND=numpy``) forces the references (tests compare both).
 numba is imported on first use only, so ``import dpkit`` stays light.
 """
 
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ...backend import available
+from ..rdp import BACKEND_ENV
 
 __all__ = ["kernel", "untilt_reference", "grid_deltas_reference", "moments_reference",
            "uses_numba"]
@@ -115,8 +117,11 @@ _REFERENCE: dict[str, Callable[..., Any]] = {
 
 
 def uses_numba() -> bool:
-    """Whether :func:`kernel` hands out the numba kernels (installed, not forced off)."""
-    return os.environ.get("DPKIT_PLD_KERNELS", "") != "numpy" and available("numba")
+    """Whether :func:`kernel` hands out the numba kernels: installed, and not forced off by
+    ``DPKIT_PLD_KERNELS=numpy`` or the accountant's ``DPKIT_ACCOUNTING_BACKEND=numpy`` (the
+    ``dpkit`` command line sets the latter: one answer does not repay numba's start-up)."""
+    return (os.environ.get("DPKIT_PLD_KERNELS", "") != "numpy"
+            and os.environ.get(BACKEND_ENV, "") != "numpy" and available("numba"))
 
 
 def kernel(name: str) -> Callable[..., Any]:
