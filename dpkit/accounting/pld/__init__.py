@@ -39,6 +39,7 @@ from .pairs import (
     GaussianPair,
     LaplacePair,
     SampledGaussianPair,
+    SampledLaplacePair,
     from_pmfs,
     pure_dp_pair,
     randomized_response_pair,
@@ -46,7 +47,8 @@ from .pairs import (
 
 __all__ = [
     "PrivacyLossDistribution", "MAX_POINTS", "compose_many",
-    "DominatingPair", "GaussianPair", "LaplacePair", "SampledGaussianPair", "DiscretePair",
+    "DominatingPair", "GaussianPair", "LaplacePair", "SampledGaussianPair", "SampledLaplacePair",
+    "DiscretePair",
     "from_pmfs", "randomized_response_pair", "pure_dp_pair", "ADD", "REMOVE",
     "epsilon_bound", "delta_bound", "plan_pld", "sampled_gaussian_epsilon",
     "sampled_gaussian_delta", "ledger_directions", "BLATANT", "is_blatant", "quiet",

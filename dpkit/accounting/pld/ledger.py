@@ -22,15 +22,22 @@ the Blackwell order, so products and mixtures below stay dominating):
   :class:`SampledGaussianPair` (ZDW22, Prop. 30). With ``e`` a ``PureDP(ε)``: the pair of
   pmfs (q·P + (1−q)·Q, Q) for remove and (Q, q·P + (1−q)·Q) for add, (P, Q) the ε-RR pair
   (ZDW22, Thm. 11; the map (P, Q) ↦ mixture is Blackwell-monotone and the hockey-stick
-  divergence is jointly convex, so the bound holds for every α ≥ 0).
+  divergence is jointly convex, so the bound holds for every α ≥ 0). With ``e`` a
+  ``Laplace(b)``: the remove / add :class:`SampledLaplacePair`, the same mixtures of the
+  Laplace pair (same theorem); for b < 1e-4 the pair of a mechanism that reveals whether
+  the record was sampled (it dominates every Poisson-sampled mechanism; the exact pair's
+  losses up to 1/b would need grids beyond memory).
 * ``Repeated(e, n)``: e's pairs with counts × n; ``Composed``: the concatenation.
 * Events of :mod:`.mechanism_pairs` (``ApproxDP``: its tight four-point pair, Kairouz, Oh,
   Viswanath 2015, Thm. 2.4; pairs of pmfs; discrete Laplace / Gaussian): its
   :func:`~.mechanism_pairs.event_pairs`, consulted first.
 
 The bounds of one direction, on values validated where they entered, are
-:func:`direction_epsilon` / :func:`direction_delta` (the accountant and the calibration
-searches call these, so a search checks δ once, not per step).
+:func:`direction_epsilon` / :func:`direction_delta`; of the whole relation (the max over the
+directions, the later ones tried on a coarse grid first) :func:`relation_epsilon` /
+:func:`relation_delta`, whose order and tries :func:`ordered_directions` gives to the
+calibration searches (so a search checks δ once, not per step, and calls feasible only what
+the accountant's ε confirms).
 
 Every other event — ``ZCDP``, ``RDPCurve``, ``ClaimedApproxDP``, ``SampledWithoutReplacement``
 (no pair certified here yet), a Poisson-sampled event other than the above — raises
@@ -70,12 +77,14 @@ from .pairs import (
     GaussianPair,
     LaplacePair,
     SampledGaussianPair,
+    SampledLaplacePair,
     from_pmfs,
     randomized_response_pair,
 )
 
 __all__ = ["ledger_directions", "BLATANT", "is_blatant", "Directions", "AUTO_RANGES",
-           "outside_auto_ranges", "quiet", "direction_epsilon", "direction_delta"]
+           "outside_auto_ranges", "quiet", "direction_epsilon", "direction_delta",
+           "relation_epsilon", "relation_delta", "ordered_directions"]
 
 Directions = list[list[tuple[DominatingPair, int]]]
 
@@ -131,6 +140,13 @@ def _sampled_pure(epsilon: float, q: float) -> tuple[DiscretePair, DiscretePair]
 def _sampled_gaussian(sigma: float, q: float) -> tuple[DominatingPair, DominatingPair]:
     """(remove, add) pairs of the Poisson-sampled Gaussian (σ > 0 finite, 0 < q < 1)."""
     return SampledGaussianPair(sigma, q, REMOVE), SampledGaussianPair(sigma, q, ADD)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sampled_laplace(b: float, q: float) -> tuple[DominatingPair, DominatingPair]:
+    """(remove, add) pairs of the Poisson-sampled Laplace mechanism (b > 0 finite,
+    0 < q < 1; ZDW22, Thm. 11)."""
+    return SampledLaplacePair(b, q, REMOVE), SampledLaplacePair(b, q, ADD)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -197,6 +213,24 @@ def _poisson(event: PoissonSampled, relation: str | None) -> _Contribution:
             return "sym", [[]]
         r2, a2 = _sampled_pure(inner.epsilon, q)
         return "dir", [[(r2, 1)], [(a2, 1)]]
+    if isinstance(inner, Laplace):
+        b = inner.noise_multiplier
+        if math.isinf(b):
+            return "sym", [[]]
+        if b < 1e-4:
+            # b = 0: the mechanism reveals x, as for σ = 0 above. 0 < b < 1e-4 (losses up
+            # to 1/b > 1e4: the engine's grids lose all tightness, or exceed memory, below
+            # ~1e-5): the same pair, which dominates every Poisson-sampled mechanism (any
+            # pair is a post-processing of the revealing one), with δ(ε) = q per step,
+            # close to the exact one for ε well below 1/b; ε(δ < q) is then ∞ (RDP, in
+            # "auto", gives its finite ε of the order of 1/b)
+            rem = from_pmfs([1.0 - q, q], [1.0, 0.0])
+            return "dir", [[(rem, 1)], [(from_pmfs([1.0, 0.0], [1.0 - q, q]), 1)]]
+        r3, a3 = _sampled_laplace(b, q)
+        return "dir", [[(r3, 1)], [(a3, 1)]]
+    # RandomizedResponse never gets here: it is a replace-one event, and PoissonSampled
+    # (add/remove) refuses it at construction (IncompatibleRelationError); its k-RR pair
+    # dominates M(D) vs M(D') for a *replaced* record, not M(D ∪ {x}) vs M(D).
     raise _unavailable(event, f"of a {type(inner).__name__}")
 
 
@@ -299,6 +333,14 @@ def relation_epsilon(dirs: Directions, delta: float, *, accuracy: float = 1e-3) 
     return _bounds.relation_epsilon_checked(dirs, delta, accuracy=accuracy)
 
 
+def ordered_directions(dirs: Directions, delta: float) -> list[
+        tuple[list[tuple[DominatingPair, int]], float]]:
+    """The directions in :func:`relation_epsilon`'s order with the accuracy of each one's
+    coarse first try (0.0: none): :func:`~.bounds.ordered_directions` at ``delta``, for the
+    searches that decide feasibility direction by direction (:mod:`..calibrate`)."""
+    return _bounds.ordered_directions(dirs, delta=delta)
+
+
 def relation_delta(dirs: Directions, epsilon: float, *, accuracy: float = 1e-3) -> float:
     """Certified δ(ε) of the whole relation (see :func:`relation_epsilon`), for an ε ≥ 0
     already validated. Privacy: an upper bound on the relation's δ(ε)."""
@@ -328,12 +370,10 @@ def outside_auto_ranges(dirs: Directions) -> str:
                 lo, hi = r["gaussian_sigma"]
                 if not lo <= p.noise_multiplier <= hi:
                     return f"Gaussian noise {p.noise_multiplier:g} outside [{lo:g}, {hi:g}]"
-            elif isinstance(p, SampledGaussianPair):
-                lo, hi = r["sampled_sigma"]
-                qlo, qhi = r["sample_rate"]
-                if not (lo <= p.noise_multiplier <= hi and qlo <= p.sample_rate <= qhi):
-                    return (f"sampled Gaussian (σ={p.noise_multiplier:g}, q={p.sample_rate:g}) "
-                            f"outside σ in [{lo:g}, {hi:g}], q in [{qlo:g}, {qhi:g}]")
+            elif isinstance(p, (SampledGaussianPair, SampledLaplacePair)):
+                why = _sampled_outside(p)
+                if why:
+                    return why
             elif isinstance(p, LaplacePair):
                 lo, hi = r["laplace_b"]
                 if not lo <= p.noise_multiplier <= hi:
@@ -343,6 +383,19 @@ def outside_auto_ranges(dirs: Directions) -> str:
                 if p.p.size and float(np.max(np.abs(p.losses))) > top:
                     return f"a discrete pair with a loss beyond {top:g}"
     return ""
+
+
+def _sampled_outside(p: SampledGaussianPair | SampledLaplacePair) -> str:
+    """Why a subsampled pair lies outside :data:`AUTO_RANGES` ("" when inside)."""
+    gauss = isinstance(p, SampledGaussianPair)
+    name, sym, key = ("Gaussian", "σ", "sampled_sigma") if gauss else ("Laplace", "b",
+                                                                        "laplace_b")
+    lo, hi = AUTO_RANGES[key]
+    qlo, qhi = AUTO_RANGES["sample_rate"]
+    if lo <= p.noise_multiplier <= hi and qlo <= p.sample_rate <= qhi:
+        return ""
+    return (f"sampled {name} ({sym}={p.noise_multiplier:g}, q={p.sample_rate:g}) "
+            f"outside {sym} in [{lo:g}, {hi:g}], q in [{qlo:g}, {qhi:g}]")
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ the bottom grid loss moves up to it (the Q-mass left over goes to a Q-only outco
 from __future__ import annotations
 
 import abc
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
     "GaussianPair",
     "LaplacePair",
     "SampledGaussianPair",
+    "SampledLaplacePair",
     "DiscretePair",
     "from_pmfs",
     "randomized_response_pair",
@@ -277,17 +279,12 @@ class LaplacePair(IntervalPair):
                        float(fp[0]), 0.0, 0.0)
 
 
-# ----------------------------------------------------------------- subsampled Gaussian
+# ------------------------------------------------------------------- subsampled pairs
 @dataclass(frozen=True)
-class SampledGaussianPair(IntervalPair):
-    """Poisson-subsampled Gaussian (rate q, noise multiplier σ, sensitivity 1), add/remove.
-
-    ``direction="remove"``: P = (1−q)N(0,σ²) + qN(1,σ²), Q = N(0,σ²);
-    ``direction="add"``: P = N(0,σ²), Q = (1−q)N(0,σ²) + qN(1,σ²).
-    Each is tight for its direction (Zhu, Dong, Wang 2022, Prop. 30; Koskela et al. 2020);
-    under add/remove adjacency an accountant takes the larger δ(ε) of the two compositions.
-    L_remove(z) = log(1 − q + q·e^{(2z−1)/(2σ²)}) is increasing in z; L_add = −L_remove.
-    """
+class _PoissonSampledPair(IntervalPair):
+    """A direction of a Poisson-subsampled additive-noise mechanism (sensitivity 1): the
+    noise multiplier (> 0), the sample rate (in (0, 1)) and ``direction`` ("remove" /
+    "add"), validated."""
 
     noise_multiplier: float
     sample_rate: float
@@ -300,6 +297,19 @@ class SampledGaussianPair(IntervalPair):
         object.__setattr__(self, "sample_rate", q)
         if self.direction not in (REMOVE, ADD):
             raise DPKitError(f"direction must be {REMOVE!r} or {ADD!r}, got {self.direction!r}")
+
+
+# ----------------------------------------------------------------- subsampled Gaussian
+@dataclass(frozen=True)
+class SampledGaussianPair(_PoissonSampledPair):
+    """Poisson-subsampled Gaussian (rate q, noise multiplier σ, sensitivity 1), add/remove.
+
+    ``direction="remove"``: P = (1−q)N(0,σ²) + qN(1,σ²), Q = N(0,σ²);
+    ``direction="add"``: P = N(0,σ²), Q = (1−q)N(0,σ²) + qN(1,σ²).
+    Each is tight for its direction (Zhu, Dong, Wang 2022, Prop. 30; Koskela et al. 2020);
+    under add/remove adjacency an accountant takes the larger δ(ε) of the two compositions.
+    L_remove(z) = log(1 − q + q·e^{(2z−1)/(2σ²)}) is increasing in z; L_add = −L_remove.
+    """
 
     # L_remove and its inverse
     def _loss(self, z: np.ndarray) -> np.ndarray:
@@ -376,6 +386,168 @@ class SampledGaussianPair(IntervalPair):
         p_above = float(ndtr(z[-1] / s))  # L > ℓ_n ⇔ z < z(−ℓ_n)
         q_above = float((1 - q) * p_above + q * ndtr((z[-1] - 1) / s))
         return _Masses(p_int, q_int, p_below, p_above, q_above)
+
+
+# ------------------------------------------------------------------ subsampled Laplace
+@dataclass(frozen=True)
+class SampledLaplacePair(_PoissonSampledPair):
+    """Poisson-subsampled Laplace mechanism (rate q, noise multiplier b, sensitivity 1),
+    add/remove.
+
+    With A = Lap(0, b), B = Lap(1, b) (the Laplace mechanism's tight, symmetric pair):
+    ``direction="remove"``: P = (1−q)A + qB, Q = A; ``direction="add"``: P = A,
+    Q = (1−q)A + qB. Each dominates its direction of the subsampled mechanism (Zhu, Dong,
+    Wang 2022, "Optimal Accounting of Differential Privacy via Characteristic Function",
+    Thm. 11); under add/remove adjacency an accountant takes the larger δ(ε) of the two
+    compositions.
+
+    L_remove(x) = log(1 − q + q·e^{(|x| − |x−1|)/b}) is non-decreasing in x: an atom at
+    ℓ_lo = log(1 − q + q e^{−1/b}) (x ≤ 0; A-mass ½, B-mass ½e^{−1/b}), an atom at
+    ℓ_hi = log(1 − q + q e^{1/b}) (x ≥ 1; A-mass ½e^{−1/b}, B-mass ½) and a continuous part
+    on 0 < x < 1, where (2x − 1)/b = log((e^L − 1 + q)/q). L_add = −L_remove (x ~ A).
+    Interval masses are exact in closed form (differences of exponentials written with
+    expm1, mixtures of non-negative terms), and each atom sits in the interval (ℓ_j, ℓ_{j+1}]
+    that contains it, so connect-the-dots keeps it exactly (module docstring).
+    """
+
+    def _atoms(self) -> tuple[float, float]:
+        """(ℓ_lo, ℓ_hi): the remove loss at x ≤ 0 and at x ≥ 1."""
+        q, b = self.sample_rate, self.noise_multiplier
+        l1q, lq = math.log1p(-q), math.log(q)
+        return float(np.logaddexp(l1q, lq - 1.0 / b)), float(np.logaddexp(l1q, lq + 1.0 / b))
+
+    def _v(self, t: np.ndarray) -> np.ndarray:
+        """v = (2x − 1)/(2b) at remove loss t, clipped to [−1/(2b), 1/(2b)] (0 ≤ x ≤ 1):
+        v = ½·log((e^t − 1 + q)/q), −∞ where e^t − 1 + q ≤ 0 (then clipped)."""
+        q, c = self.sample_rate, 0.5 / self.noise_multiplier
+        t = np.asarray(t, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            inner = np.expm1(np.minimum(t, 0.0)) + q
+            # log(e^t − 1 + q) = t + log1p(−(1 − q)e^{−t}) for t > 0 (no overflow)
+            log_inner = np.where(t > 0, t + np.log1p(-(1.0 - q) * np.exp(-np.maximum(t, 0.0))),
+                                 np.log(inner))
+            v = 0.5 * (log_inner - math.log(q))
+        v = np.where((t > 0) | (inner > 0), v, -np.inf)
+        return np.clip(v, -c, c)
+
+    def _pieces(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(A-mass, B-mass) of the continuous part between consecutive entries of the
+        increasing array v: A((x_a, x_b]) = ½e^{−c−v_a}(1 − e^{v_a−v_b}),
+        B((x_a, x_b]) = ½e^{v_b−c}(1 − e^{v_a−v_b}), c = 1/(2b)."""
+        c = 0.5 / self.noise_multiplier
+        va, vb = v[:-1], v[1:]
+        w = -np.expm1(np.minimum(va - vb, 0.0))
+        with np.errstate(under="ignore"):
+            return 0.5 * np.exp(-c - va) * w, 0.5 * np.exp(vb - c) * w
+
+    def _plan_edges(self) -> np.ndarray:
+        """Loss edges at equally spaced x in [0, 1] (where the continuous mass is) merged
+        with equally spaced losses, over :meth:`loss_range` at the default tail (mass far
+        below any δ would only add a spurious tiny spread to the planning variance)."""
+        c = 0.5 / self.noise_multiplier
+        lo, hi = _sampled_laplace_range(self.noise_multiplier, self.sample_rate,
+                                        self.direction, TAIL)  # (not widened by ulps)
+        if self.direction == ADD:
+            lo, hi = -hi, -lo  # the remove loss's range
+        if hi - lo <= 1e-13 * max(abs(lo), abs(hi)):
+            # a point mass to float precision: one edge, a planning variance of 0 (spurious
+            # ulp-wide intervals would plan a vanishing step)
+            return np.array([hi if self.direction == REMOVE else -hi])
+        v = np.linspace(-c, c, 193)
+        t = np.logaddexp(math.log1p(-self.sample_rate), math.log(self.sample_rate) + 2 * v)
+        t = np.clip(t, lo, hi)
+        edges = np.unique(np.concatenate([t, np.linspace(lo, hi, 193)]))
+        return edges if self.direction == REMOVE else -edges[::-1]
+
+    def loss_range(self, tail: float = TAIL) -> tuple[float, float]:
+        """(lo, hi) with P(L < lo) ≤ tail and P(L > hi) ≤ tail: an atom's loss where the
+        atom holds more than ``tail``, else the loss where the tail mass of the continuous
+        part falls to ``tail`` (so a pair whose mass is all near one atom gets a narrow grid);
+        widened by 4 ulp each way for the float rounding of the losses."""
+        t = V.in_range(0.0, 1.0, low_open=True, high_open=True, tail=tail)
+        lo, hi = _sampled_laplace_range(self.noise_multiplier, self.sample_rate,
+                                        self.direction, t)
+        return lo - 4 * math.ulp(lo), hi + 4 * math.ulp(hi)
+
+    def _masses(self, edges: np.ndarray) -> _Masses:
+        q, b = self.sample_rate, self.noise_multiplier
+        c = 0.5 / b
+        e = np.asarray(edges, dtype=float)
+        n = e.size - 1
+        lo, hi = self._atoms()
+        half_small = 0.5 * math.exp(-1.0 / b)
+        # pieces k = 0..n+1 of the remove loss: remove: k = 0 is L ≤ e_0, k = j + 1 is
+        # (e_j, e_{j+1}], k = n + 1 is L > e_n. add (L' = −L on the grid e): with
+        # f = −e reversed, k = 0 is L < f_0, k = i + 1 is [f_i, f_{i+1}), k = n + 1 is
+        # L ≥ f_n; reversing the pieces gives below / (e_j, e_{j+1}] / above of L'.
+        f = e if self.direction == REMOVE else -e[::-1]
+        v = np.concatenate([[-c], self._v(f), [c]])
+        a_m, b_m = self._pieces(v)
+        if self.direction == REMOVE:
+            k_lo, k_hi = (int(np.searchsorted(f, x, side="left")) for x in (lo, hi))
+        else:
+            k_lo, k_hi = (int(np.searchsorted(f, x, side="right")) for x in (lo, hi))
+        a_m[k_lo] += 0.5
+        b_m[k_lo] += half_small
+        a_m[k_hi] += half_small
+        b_m[k_hi] += 0.5
+        mix = q * b_m + (1.0 - q) * a_m
+        if self.direction == REMOVE:
+            pm, qm = mix, a_m
+        else:
+            pm, qm = a_m[::-1], mix[::-1]
+        return _Masses(np.ascontiguousarray(pm[1:n + 1]), np.ascontiguousarray(qm[1:n + 1]),
+                       float(pm[0]), float(pm[n + 1]), float(qm[n + 1]))
+
+
+@functools.lru_cache(maxsize=1024)
+def _sampled_laplace_range(b: float, q: float, direction: str,
+                           tail: float) -> tuple[float, float]:
+    """:meth:`SampledLaplacePair.loss_range` before widening. In v = (2x − 1)/(2b) ∈ [−c, c],
+    c = 1/(2b), the remove loss is ℓ(v) = log(1 − q + q e^{2v}); the tails, with
+    A = Lap(0, b), B = Lap(1, b), for 0 ≤ x ≤ 1 (atoms included at the ends):
+    A(X > x) = ½e^{−(v+c)}, B(X > x) = 1 − ½e^{v−c}, A(X < x) = 1 − ½e^{−(v+c)},
+    B(X < x) = ½e^{v−c}."""
+    c = 0.5 / b
+    l1q, lq = math.log1p(-q), math.log(q)
+
+    def loss(v: float) -> float:
+        return float(np.logaddexp(l1q, lq + 2.0 * v))
+
+    def sa(v: float) -> float:  # A(X > x(v))
+        return 0.5 * math.exp(-(v + c))
+
+    def bisect(f: Any, target: float) -> float:
+        """The v found by bisection on [−c, c] for f non-increasing with f(c) ≤ target:
+        f(v) ≤ target always holds at the returned end."""
+        a, z = -c, c  # f(a) > target ≥ f(z) (checked by the caller)
+        for _ in range(200):
+            m = 0.5 * (a + z)
+            if not a < m < z:
+                break
+            if f(m) <= target:
+                z = m
+            else:
+                a = m
+        return z
+
+    bot, top = loss(-c), loss(c)
+    if direction == REMOVE:  # X ~ (1 − q)A + qB; L > ℓ(v) ⇔ X > x(v)
+        def above(v: float) -> float:
+            return (1.0 - q) * sa(v) + q * -math.expm1(v - c - math.log(2.0))
+
+        def below(u: float) -> float:  # P(X < x(−u)): non-increasing in u
+            return (1.0 - q) * -math.expm1(u - c - math.log(2.0)) + q * 0.5 * math.exp(-u - c)
+
+        # the bottom atom holds (1 − q)/2 + q e^{−2c}/2, the top one q/2 + (1 − q) e^{−2c}/2
+        target = tail * (1.0 - 1e-9)  # room for the rounding of the tail formulas
+        hi = top if above(c) > target else loss(bisect(above, target))
+        lo = bot if below(c) > target else loss(-bisect(below, target))
+        return lo, hi
+    # add: X ~ A, L' = −ℓ(v); P(L' > −ℓ(v)) = A(X < x(v)) ≥ ½: the top is always −ℓ(−c);
+    # P(L' < −ℓ(v)) = A(X > x(v)) = ½e^{−(v+c)} = tail at v = log(1/(2·tail)) − c
+    v = math.log(0.5 / tail) - c
+    return (-top if v >= c else -loss(max(v, -c))), -bot
 
 
 # --------------------------------------------------------------------- discrete pairs
