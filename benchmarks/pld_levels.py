@@ -11,12 +11,10 @@ and every level and pass) and the peak traced memory of one call. Run:
 from __future__ import annotations
 
 import sys
-import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.pld import _time
+from benchmarks.pld import _peak_grid, _time
 
 CURVE = (0.01, 1.0, 1e-5)
 CURVE_T = [10**k for k in range(1, 10)]
@@ -35,30 +33,6 @@ def _eps(fn_name: str, q: float, s: float, t: int, d: float) -> float:
     return max((one(p) for p in dirs), default=0.0)
 
 
-def _peak(fn: Callable[[], float]) -> tuple[int, float]:
-    """(largest FFT length used, peak traced MiB) of one call of ``fn``."""
-    from dpkit.accounting.pld import _levels, bounds
-
-    orig = bounds.fourier_compose
-    peak = [0]
-
-    def spy(*args: object, **kwargs: object) -> object:
-        peak[0] = max(peak[0], int(kwargs["n"]))  # type: ignore[call-overload]
-        return orig(*args, **kwargs)  # type: ignore[arg-type]
-
-    bounds.fourier_compose = spy  # type: ignore[assignment]
-    _levels.fourier_compose = spy  # type: ignore[assignment]
-    tracemalloc.start()
-    try:
-        fn()
-        mem = tracemalloc.get_traced_memory()[1] / 2**20
-    finally:
-        tracemalloc.stop()
-        bounds.fourier_compose = orig
-        _levels.fourier_compose = orig
-    return peak[0], mem
-
-
 def curve() -> list[str]:
     q, s, d = CURVE
     rows = [f"| T (q={q}, σ={s}, δ={d:g}) | single ε | levels ε | levels/single − 1 | "
@@ -68,7 +42,7 @@ def curve() -> list[str]:
         cells = {}
         for name in ("single", "levels"):
             e, sec = _time(lambda r: _eps(name, q, s * (1 + 1e-9 * r), t, d), 3)  # noqa: B023
-            n, mem = _peak(lambda: _eps(name, q, s * (1 + 7e-9), t, d))  # noqa: B023
+            _, n, mem = _peak_grid(lambda: _eps(name, q, s * (1 + 7e-9), t, d))  # noqa: B023
             cells[name] = (e, sec, n, mem)
         (e1, t1, n1, m1), (e2, t2, n2, m2) = cells["single"], cells["levels"]
         rows.append(f"| {t:.0e} | {e1:.6g} | {e2:.6g} | {e2 / e1 - 1:+.2e} | {t1 * 1e3:.1f} | "

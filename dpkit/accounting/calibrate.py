@@ -15,18 +15,29 @@ monotone in them, and the conversion is monotone in the RDP curve).
 
 ``method`` (every search): ``"rdp"`` searches the RDP ε as above; ``"pld"`` the certified
 PLD ε (:mod:`dpkit.accounting.pld`); ``"auto"`` (default) the smaller of both. A PLD search
-starts from the RDP answer and takes secant steps on (log x, log ε) to relative tolerance
+starts from an estimate (for σ of DP-SGD the characteristic function's, else the RDP answer)
+and takes secant steps on (log x, log ε) to relative tolerance
 ``max(rtol, 1e-3)`` (the PLD's own discretization slack is ~1e-3); every value it returns
 was evaluated and meets the target with the certified PLD bound (max over the relation's
 directions). The certified PLD ε is monotone up to its discretization slack, so "smallest"
 and "largest" hold to that slack; "meets the target" holds exactly.
 
-Cost of a PLD σ search (:func:`noise_multiplier`): an RDP search to 1 % (a handful of RDP
-queries, ~0.2 ms each), one PLD evaluation (one direction) at its σ, a second at the crossing
-that the RDP curve's log-log slope predicts, and the other direction at the answer: three
-PLD evaluations when the prediction lands within half the tolerance, four to six
-otherwise (more when the PLD σ lies far below the RDP σ, e.g. few steps). The directions
-that only check feasibility are evaluated on a coarser grid first (:class:`_PLDProbe`).
+Cost of a PLD σ search (:func:`noise_multiplier`). DP-SGD (the steering direction is one
+subsampled-Gaussian pair composed ≥ 2 times): the σ where the *exact* ε crosses the target
+is estimated first by the characteristic function (:func:`_sgm_log_delta`, Zhu, Dong, Wang
+2022; ~0.2 ms per σ, three or four σ), and the first certified evaluation is placed just
+above it (by the certified bound's discretization slack): two PLD evaluations (one per
+direction) when it lands within the tolerance (the usual case: the estimate is within
+~1e-4 relative of the exact ε), three or four otherwise; "auto" adds one RDP query at the
+answer (the RDP σ is searched only when that query shows it may be smaller). Otherwise (other pairs,
+one composition, or when the estimate fails): an RDP search to 1 % (a handful of RDP
+queries, ~0.2 ms each), one PLD evaluation (one direction) at its σ, a second at the
+crossing that the RDP curve's log-log slope predicts, and the other direction at the
+answer: three PLD evaluations when the prediction lands within half the tolerance, four
+to six otherwise (more when the PLD σ lies far below the RDP σ, e.g. few steps). Nothing
+certified depends on either estimate: they only choose where the PLD is evaluated. The
+directions that only check feasibility are evaluated on a coarser grid first
+(:class:`_PLDProbe`).
 The target and δ are validated once, where they enter (the PLD directions are evaluated
 by :func:`dpkit.accounting.pld.ledger.direction_epsilon`, which does not check δ; the
 engine's planner still does once per grid pass, a known gap).
@@ -60,8 +71,6 @@ MIN_NOISE = 1e-3
 MAX_NOISE = 1e8
 #: The relative tolerance of every PLD search (at least): the PLD's discretization slack.
 PLD_RTOL = 1e-3
-#: The grid accuracy of the PLD directions that only check feasibility (see _PLDProbe).
-_CHECK_ACCURACY = 1e-2
 #: The relative tolerance of the RDP search that starts a PLD search (its σ is a start only).
 _RDP_START_RTOL = 1e-2
 #: What a PLD search under ``method="auto"`` answers by falling back to the RDP answer (an
@@ -155,8 +164,11 @@ def _noise_multiplier_by(
 ) -> float:
     """:func:`noise_multiplier` for a validated ``method`` and values.
 
-    "pld" / "auto": the RDP search runs first to relative tolerance ``max(rtol, 1e-2)``
-    only (its σ starts the PLD search, and its evaluations give the RDP slope); the RDP σ to
+    "pld" / "auto": when the steering direction is one subsampled-Gaussian pair composed
+    ``n`` times (DP-SGD), the PLD search starts at the σ that the characteristic-function
+    estimate predicts (:func:`_pld_noise_steered`; no RDP search unless "auto" needs the RDP
+    σ). Otherwise the RDP search runs first to relative tolerance ``max(rtol, 1e-2)`` only
+    (its σ starts the PLD search, and its evaluations give the RDP slope); the RDP σ to
     ``rtol`` is searched (sharing every evaluation) only when "auto" needs it: the PLD is
     unavailable or no better, or the PLD σ lies within that tolerance of the RDP one.
     """
@@ -169,6 +181,10 @@ def _noise_multiplier_by(
         return _noise_multiplier(make_event, target, d, n, a, rtol=rtol, bounds=bounds,
                                  initial=initial, memo=memo)
 
+    steered = _pld_noise_steered(make_event, target, d, n, a, method, bounds, rtol, initial,
+                                 memo, rdp_exact)
+    if steered is not None:
+        return steered
     coarse: float | None = None
     error: InfeasibleTargetError | None = None
     try:
@@ -374,13 +390,14 @@ def _pld_max_count(event: Event, target: float, d: float, limit: int,
     pts: dict[float, float] = {1.0: probe.steer(1.0)}
     cand = start if start is not None and start > 1 else 2 + int(_predict(pts, target, 0.5)
                                                                  or 2)
+    refuted = False  # once another direction refuted the steering one: decide on all
     while True:
         width = hi - lo
         stalls = 0
         while hi - lo > 1:
             cand = min(max(cand, lo + 1), hi - 1)
             e = pts[float(cand)] = probe.steer(float(cand))
-            ok = e <= target
+            ok = probe.feasible(float(cand)) if refuted else e <= target
             if ok:
                 lo = cand
             else:
@@ -390,7 +407,8 @@ def _pld_max_count(event: Event, target: float, d: float, limit: int,
             r = _predict(pts, target, 0.5)
             if r is not None and r > 32.0 * lo and hi > limit:
                 r = 32.0 * lo  # far extrapolation: at most ×32 per step until bracketed
-            if stalls >= 3 or r is None or not math.isfinite(r):
+            if refuted or stalls >= 3 or r is None or not math.isfinite(r):
+                # (after a refutation the steering direction's curve misleads: bisect)
                 cand = lo + (hi - lo) // 2 if hi <= limit else 32 * lo
                 stalls = 0
             elif ok:  # just below the crossing: test the next count up if that closes it
@@ -403,7 +421,11 @@ def _pld_max_count(event: Event, target: float, d: float, limit: int,
         pts[float(lo)] = probe.steer(float(lo))
         hi = lo
         lo = max((int(x) for x, v in pts.items() if v <= target and x < hi), default=1)
+        while lo > 1 and not probe.feasible(float(lo)):  # (steer-feasible only)
+            hi, lo = lo, max((int(x) for x, v in pts.items() if v <= target and x < lo),
+                             default=1)
         cand = lo + (hi - lo) // 2
+        refuted = True
 
 
 def _rdp_max_count(event: Event, target: float, d: float, a: np.ndarray, limit: int) -> int:
@@ -438,6 +460,7 @@ def _rdp_max_count(event: Event, target: float, d: float, a: np.ndarray, limit: 
 
 # ------------------------------------------------------------------------ PLD searches
 _Dirs = list[list[tuple[_pld.DominatingPair, int]]]
+_Ordered = list[tuple[list[tuple[_pld.DominatingPair, int]], float]]
 
 
 class _PLDProbe:
@@ -456,35 +479,44 @@ class _PLDProbe:
         self._delta = delta
         self._target = target
         self._auto = auto  # refuse (DPKitError) what "auto" leaves to RDP
-        self._memo: dict[float, tuple[_Dirs, list[float]]] = {}
+        self._memo: dict[float, tuple[_Ordered, list[float]]] = {}
 
-    def _entry(self, x: float) -> tuple[_Dirs, list[float]]:
+    def _entry(self, x: float) -> tuple[_Ordered, list[float]]:
         got = self._memo.get(x)
         if got is None:
             with _pld.quiet():
                 dirs = self._dirs_of(x)
             if self._auto:
                 _check_auto(dirs, ("eps", self._delta))
-            got = self._memo[x] = (dirs, [math.inf] if _pld.is_blatant(dirs) else [])
+            if _pld.is_blatant(dirs):
+                got = self._memo[x] = ([(d, 0.0) for d in dirs], [math.inf])
+            else:
+                with _pld.quiet():
+                    ordered = _pld.ledger.ordered_directions(dirs, self._delta)
+                got = self._memo[x] = (ordered, [])
         return got
 
     def _next(self, x: float) -> bool:
         """Compute one more direction of x; False when all are computed.
 
-        The directions after the first only check feasibility (they seldom come near the
-        target): each is evaluated at the coarser grid accuracy :data:`_CHECK_ACCURACY`
-        first, a certified upper bound too, and again at the default accuracy only if that
-        bound exceeds the target (the smaller of two upper bounds is kept)."""
+        The directions come in the order of the accountant's relation bound
+        (:func:`dpkit.accounting.pld.ledger.ordered_directions`: largest planning estimate
+        first). The later ones only check feasibility (they seldom come near the target):
+        each is evaluated on its coarser first-try grid when it has one, a certified upper
+        bound too, and again at the default accuracy only if that bound exceeds the target
+        (the smaller of two upper bounds is kept). With the same order and tries as
+        :func:`~dpkit.accounting.pld.bounds.relation_epsilon_checked`, a point found feasible
+        here has an accountant ε within the target too."""
         dirs, vals = self._entry(x)
         if len(vals) >= max(len(dirs), 1):
             return False
         if not dirs:
             vals.append(0.0)
             return True
-        parts = dirs[len(vals)]
+        parts, check = dirs[len(vals)]
         with _pld.quiet():
-            if vals:
-                e = _pld.ledger.direction_epsilon(parts, self._delta, accuracy=_CHECK_ACCURACY)
+            if vals and check > 0:
+                e = _pld.ledger.direction_epsilon(parts, self._delta, accuracy=check)
                 if not e <= self._target:
                     e = min(e, _pld.ledger.direction_epsilon(parts, self._delta))
             else:
@@ -674,12 +706,231 @@ def _pld_noise(make_event: Callable[[float], Event], target: float, d: float, n:
     if found is None:
         if method == "auto" and rdp_sigma is not None:
             return rdp_answer()
-        raise InfeasibleTargetError(
-            f"target_epsilon={target:g} is unreachable at delta={d:g} with the PLD bound: even "
-            f"noise_multiplier={hi:g} gives epsilon={probe.value(hi):.6g}") from None
+        raise _pld_unreachable(target, d, hi, probe) from None
     if method == "pld" or rdp_sigma is None:
         return found
     # "auto": min(found, RDP σ). The RDP σ lies above every σ its search found infeasible
     # (ε non-increasing), so below the largest of them the PLD σ is the smaller one.
     below = max((x for x, e in memo.items() if e > target), default=-math.inf)
     return found if found <= below else min(found, rdp_exact())
+
+
+def _pld_unreachable(target: float, d: float, hi: float,
+                     probe: _PLDProbe) -> InfeasibleTargetError:
+    """The error of a PLD σ search whose target even the largest σ misses."""
+    return InfeasibleTargetError(
+        f"target_epsilon={target:g} is unreachable at delta={d:g} with the PLD bound: even "
+        f"noise_multiplier={hi:g} gives epsilon={probe.value(hi):.6g}")
+
+
+# ------------------------------------------- steering by the characteristic function
+#: The largest quadrature grid (points) the steering estimate may use (beyond: no estimate).
+_CF_MAX_POINTS = 20_000
+#: The subsampled-Gaussian noise range where the steering estimate is tried.
+_CF_SIGMA_RANGE = (0.05, 2e3)
+
+
+def _sgm_tilted(u: float, sigma: float, q: float, h: float
+                ) -> tuple[float, np.ndarray, np.ndarray]:
+    """(log E_P[e^{uL}], the u-tilted P-masses, the losses) of the remove pair of the
+    Poisson-subsampled Gaussian (P = (1−q)N(0,σ²) + qN(1,σ²), Q = N(0,σ²), L = log dP/dQ),
+    by the trapezoid rule on z-step ``h``: E_P[e^{uL}] = E_Q[e^{(u+1)L}], whose integrand
+    is a smooth bump of width ~σ between z = 0 and z = u + 1 (the rule converges
+    exponentially fast there). An estimate, not a bound."""
+    s2 = sigma * sigma
+    a = u + 1.0
+    n = (max(a, 1.0) + 18.0 * sigma) / h
+    if not n <= _CF_MAX_POINTS:
+        raise ArithmeticError("steering grid too large")
+    z = np.arange(-9.0 * sigma, max(a, 1.0) + 9.0 * sigma + h, h)
+    loss = np.logaddexp(math.log1p(-q), math.log(q) + (2.0 * z - 1.0) / (2.0 * s2))
+    lw = a * loss - z * z / (2.0 * s2)
+    top = float(lw.max())
+    w = np.exp(lw - top)
+    tot = float(w.sum())
+    return top + math.log(tot * h / (sigma * math.sqrt(2.0 * math.pi))), w / tot, loss
+
+
+def _sgm_log_delta(eps: float, sigma: float, q: float, count: int, u0: float | None,
+                   slope: bool = False) -> tuple[float, float, float] | None:
+    """(log δ(ε), saddle point u) of ``count`` compositions of the subsampled Gaussian's
+    remove pair, estimated by the characteristic function (Zhu, Dong, Wang 2022, "Optimal
+    accounting of differential privacy via characteristic function"): with S the composed
+    loss under P and M(s) = E[e^{sS}],
+
+        δ(ε) = E_P[(1 − e^{ε−S})₊] = (1/2πi) ∫_{u−i∞}^{u+i∞} M(s) e^{−sε} / (s(s+1)) ds,  u > 0,
+
+    integrated on the line through (near) the saddle point u, T·E_u[L] = ε (Newton's
+    method; the formula holds for any u > 0), by the trapezoid rule, which converges
+    exponentially for this analytic, Gaussian-like integrand. The third value (``slope``:
+    else NaN) is ∂K(u)/∂log σ, the leading term of ∂ log δ/∂ log σ (by a difference
+    quotient). ``(0.0, 0.0, NaN)`` when ε lies below the mean composed loss (δ(ε) is then
+    of order one), ``(−∞, ∞, NaN)`` when the saddle point lies beyond u = 1e4 (δ(ε) is then
+    negligible). Steering only: an estimate of
+    the exact δ, neither an upper nor a lower bound (None when the integrand has not
+    decayed, e.g. a near-lattice loss at few compositions, or the saddle point is far out)."""
+    h = sigma / 4.0
+    u = 10.0 if u0 is None else u0
+    ulo, uhi = 0.0, math.inf
+    v = 0.0
+    for _ in range(20):  # Newton on T·E_u[L] = ε, kept inside a bracket (u exact: not needed)
+        if u > 1e4:  # ε far out in the upper tail: δ(ε) is negligible
+            return -math.inf, math.inf, math.nan
+        _, p, loss = _sgm_tilted(u, sigma, q, h)
+        mu = float(p @ loss)
+        v = float(p @ (loss - mu) ** 2)
+        if count * mu < eps:
+            ulo = u
+        else:
+            uhi = u
+        nxt = u + (eps / count - mu) / v if v > 0 else math.nan
+        if not ulo < nxt < uhi:
+            if ulo == 0.0:  # below every u tried: is ε below the mean loss?
+                _, p, loss = _sgm_tilted(0.0, sigma, q, h)
+                if count * float(p @ loss) >= eps:
+                    return 0.0, 0.0, math.nan
+            nxt = 2.0 * u if math.isinf(uhi) else 0.5 * (ulo + uhi)
+        if abs(nxt - u) <= 1e-3 * u:
+            u = nxt
+            break
+        u = nxt
+    k2 = count * v  # K''(u) at the last Newton point (u moved by < 1e-3 relative since)
+    if not (0.0 < u <= 1e4 and k2 > 0 and math.isfinite(k2)
+            and abs(count * mu - eps) <= 0.1 * math.sqrt(k2)):
+        return None  # Newton did not reach the saddle point: the line would be ill-conditioned
+    top = 12.0 / math.sqrt(k2)  # the integrand ~ e^{−K''(u)y²/2} near y = 0: 12 spreads
+    # trapezoid in z: e^{iyL(z)} grows by ≤ e^{yη/σ²} off the real axis (L' ≤ 1/σ²), so a
+    # step h ≤ 2πσ²/(y + 8σ) keeps the rule's error below ~e^{−30}
+    hz = min(h, 2.0 * math.pi * sigma * sigma / (top + 8.0 * sigma))
+    logk, p, loss = _sgm_tilted(u, sigma, q, hz)
+    mu = float(p @ loss)
+    y = np.linspace(0.0, top, 41)
+    phi = (np.exp(1j * np.outer(y, loss - mu)) * p).sum(axis=1)  # no BLAS: threads cost
+    mag = np.abs(phi)
+    s = u + 1j * y
+    if not (mag.min() > 0 and count * math.log(float(mag[-1])) + math.log(
+            u * (u + 1.0) / abs(s[-1] * (s[-1] + 1.0))) < -16.0):
+        return None  # not decayed at the end of the line: the estimate would be off
+    logphi = count * (np.log(mag) + 1j * np.unwrap(np.angle(phi))) + 1j * y * (count * mu - eps)
+    f = np.real(np.exp(logphi) / (s * (s + 1.0)))
+    val = (float(f.sum()) - 0.5 * float(f[0] + f[-1])) * float(y[1] - y[0]) / math.pi
+    log_delta = count * logk - u * eps + math.log(val) if val > 0 else math.nan
+    if not log_delta <= 0.0:
+        return None  # not a probability: the estimate failed
+    dk = math.nan
+    if slope:  # K(u) at σ·e^{1e-4}: the difference quotient in log σ
+        dk = count * (_sgm_tilted(u, sigma * math.exp(1e-4), q, h)[0]
+                      - _sgm_tilted(u, sigma, q, h)[0]) / 1e-4
+    return log_delta, u, dk
+
+
+def _cf_start(dirs_of: Callable[[float], _Dirs], target: float, delta: float, x: float,
+              lo: float, hi: float) -> tuple[float, float] | None:
+    """(x, d log ε / d log x) where the estimated ε(δ) of the family's steering direction
+    crosses the target, when that direction is one subsampled-Gaussian remove pair (DP-SGD);
+    None otherwise or when the estimate fails. Secant steps on (log x, log δ(target)) from
+    ``x``, to ~1e-5 relative; along δ = const, d log ε / d log x = (∂ log δ/∂ log x)/(u·ε)
+    (∂ log δ/∂ε = −u at the saddle point). Steering only: nothing certified depends on it."""
+    log_d = math.log(delta)
+    prev: tuple[float, float] | None = None  # (log x, log ε̂/target) of the last estimate
+    last: float | None = None  # log x of the last point that gave an answer (or a sentinel)
+    u: float | None = None
+    for _ in range(16):
+        with _pld.quiet():
+            dirs = dirs_of(x)
+        if not dirs or len(dirs[0]) != 1:
+            return None
+        pair, c = dirs[0][0]
+        if (type(pair) is not _pld.SampledGaussianPair or pair.direction != _pld.REMOVE
+                or c < 2):  # one use: the engine's exact single-use path is cheap anyway
+            return None
+        sigma, q = pair.noise_multiplier, pair.sample_rate
+        if not _CF_SIGMA_RANGE[0] <= sigma <= _CF_SIGMA_RANGE[1]:
+            return None
+        with np.errstate(all="ignore"):
+            got = _sgm_log_delta(target, sigma, q, c, u, prev is None)
+        if got is None:
+            if last is None:
+                return None
+            x = min(max(math.exp(0.5 * (math.log(x) + last)), lo), hi)  # back off halfway
+            continue
+        last = math.log(x)
+        if got[1] == 0.0 or math.isinf(got[1]):  # far too little / far too much noise
+            u, prev = None, None
+            nxt = min(max(x * math.exp(1.0 if got[1] == 0.0 else -1.0), lo), hi)
+            if nxt == x:
+                return None
+            x = nxt
+            continue
+        u = got[1]
+        # the ε where δ(ε) = δ, by one Newton step from the target (∂ log δ/∂ε = −u)
+        e_hat = target + (got[0] - log_d) / u
+        if not e_hat > 0:
+            e_hat = 0.5 * target
+        g = math.log(e_hat / target)
+        lx = math.log(x)
+        k = got[2] / (u * target) if got[2] < 0 else -1.0  # first step: ∂K/∂log σ, or ε ∝ 1/x
+        if prev is not None and lx != prev[0]:
+            k2 = (g - prev[1]) / (lx - prev[0])
+            if math.isfinite(k2) and k2 < 0:
+                k = k2
+        secant = prev is not None
+        prev = (lx, g)
+        step = min(max(-g / k, -1.5), 1.5)
+        nxt = min(max(x * math.exp(step), lo), hi)
+        if abs(step) <= (2e-3 if secant else 2e-4):  # the next step is far smaller: done
+            return (nxt, k) if -20.0 <= k <= -0.05 else None
+        if nxt == x:
+            return None  # pinned at a bound
+        u *= (nxt / x) ** 2  # the saddle point moves ~ like σ² (a start for Newton only)
+        x = nxt
+    return None
+
+
+def _pld_noise_steered(make_event: Callable[[float], Event], target: float, d: float, n: int,
+                       a: np.ndarray, method: str, bounds: tuple[float, float], rtol: float,
+                       initial: float | None, memo: dict[float, float],
+                       rdp_exact: Callable[[], float]) -> float | None:
+    """σ for ``method`` "pld" or "auto" by a PLD search started where the characteristic
+    function predicts the crossing (:func:`_cf_start`), aimed at half the tolerance above it
+    (the certified ε lies a discretization slack, ≤ ~5e-4 relative, above the exact one):
+    the first certified evaluation usually lands within tolerance, and the answer costs one
+    evaluation of each direction. None (nothing evaluated by PLD) when the estimate does not
+    apply; the caller then searches from the RDP σ. "auto": one RDP query at the PLD σ shows
+    whether the RDP σ can be smaller (ε non-increasing in σ); only then is it searched."""
+    lo, hi = bounds
+
+    def dirs_of(x: float) -> _Dirs:
+        ev = make_event(x)
+        return _pld.ledger_directions([(ev, n)], ev.relation)
+
+    x_start = min(max(initial if initial is not None else math.sqrt(lo * hi), lo), hi)
+    try:
+        est = _cf_start(dirs_of, target, d, x_start, lo, hi)
+    except _AUTO_FALLBACK:
+        est = None
+    if est is None:
+        return None
+    x_est, k = est
+    slope = min(max(k, -4.0), -0.25) if math.isfinite(k) else -1.0
+    x0 = min(max(x_est * (1.0 + 5e-4 / abs(slope) + 2e-4), lo), hi)
+    probe = _PLDProbe(dirs_of, d, target, method == "auto")
+    try:
+        found = _pld_smallest(probe, target, x0, lo, hi, max(rtol, PLD_RTOL), slope)
+    except _AUTO_FALLBACK:
+        if method == "auto":
+            return rdp_exact()
+        raise
+    if found is None:
+        if method == "auto":
+            try:
+                return rdp_exact()
+            except InfeasibleTargetError:
+                pass
+        raise _pld_unreachable(target, d, hi, probe) from None
+    if method == "pld":
+        return found
+    # "auto": min(found, RDP σ); the RDP σ lies above any σ whose RDP ε exceeds the target
+    if _epsilon_of(make_event, a, d, n, memo)(found) > target:
+        return found
+    return min(found, rdp_exact())

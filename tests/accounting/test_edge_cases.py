@@ -309,3 +309,15 @@ def test_quadrature_node_budget_falls_back_to_the_sound_interpolation(monkeypatc
                                                                     backend="numpy"), a)
     np.testing.assert_array_equal(capped, interp)
     assert np.all(capped >= exact) and np.all(np.isfinite(capped))
+
+
+# dp_accounting 0.6.0's PLD ε (default pessimistic discretization; 143 s and 28 s there) of
+# two steps of the subsampled Gaussian at q = 0.5, δ = 1e-6
+@pytest.mark.parametrize("sigma,dpacc_pld", [(0.02, 2814.35), (0.05, 523.98)])
+def test_pld_with_a_point_mass_direction_plans_a_finite_grid(sigma, dpacc_pld):
+    # the add direction holds all but ~e^{−1/(2σ²)} of its mass at log 2: its planned
+    # spread step once vanished (6.6e-70) and the grid index overflowed
+    acct = Accountant().compose(PoissonSampled(Gaussian(sigma), 0.5), 2)
+    e = acct.epsilon(1e-6, method="pld")
+    assert e <= acct.epsilon(1e-6, method="rdp")
+    assert e == pytest.approx(dpacc_pld, rel=5e-3)

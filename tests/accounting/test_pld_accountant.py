@@ -353,12 +353,13 @@ def _count_pld(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     (8.0, 1e-6, 0.001, 100_000, 5)])
 def test_pld_noise_calibration_takes_few_pld_evaluations(monkeypatch, target, delta, q, steps,
                                                           most):
-    """Issue 16 (calibration ≥ 50× Opacus PRV): the PLD search starts at the RDP σ and steers
-    by the RDP curve's slope, so it needs a few certified evaluations (one direction each),
-    the last two certifying the answer in both directions. Counts, not timings."""
+    """Issue 16 (calibration ≥ 50× Opacus PRV): the PLD search starts at the
+    characteristic-function estimate of the crossing (or the RDP σ) and steers by the
+    slope, so it needs a few certified evaluations (one direction each), the last two
+    certifying the answer in both directions. Counts, not timings."""
     seen = _count_pld(monkeypatch)
     s = dpsgd.noise_multiplier(target, delta, q, steps, method="pld")
-    assert 3 <= len(seen) <= most
+    assert 2 <= len(seen) <= most
     assert set(seen) == {delta}
     monkeypatch.undo()
     assert dpsgd.epsilon(s, q, steps, delta, method="pld") <= target

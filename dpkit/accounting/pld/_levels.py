@@ -363,11 +363,7 @@ def epsilon_bound_levels(parts: Parts, delta: float, *, plan: Plan, accuracy: fl
     tail = max(1e-5 * d, 1e-300)
     best = math.inf
     for _ in range(3):
-        try:
-            lp = _level_parts(ps, tail, acc, mp)
-        except _TooBig:  # a small max_points: one level, coarser step (plan_pld)
-            lp = ps
-        top_acc = acc / 2 if lp != ps else acc
+        lp, top_acc = _levelled(ps, tail, acc, acc, mp)
         best = min(best, min(p.epsilon_checked(d) for p in plan(lp, delta=d, accuracy=top_acc,
                                                         max_points=mp)))
         used = _tail_from_levels(lp)
@@ -378,6 +374,18 @@ def epsilon_bound_levels(parts: Parts, delta: float, *, plan: Plan, accuracy: fl
 
 
 _T_PLAN = np.geomspace(1e-4, 1e4, 97)
+
+
+def _levelled(ps: list[tuple[DominatingPair, int]], tail: float, level_acc: float,
+              acc: float, mp: int) -> tuple[list[tuple[DominatingPair, int]], float]:
+    """(the level parts at ``tail``, the accuracy of the top grid): the top grid gets half
+    of ``acc`` when the levels split the parts (the other half goes to the levels); a
+    ``max_points`` too small for the levels gives the parts as one level at ``acc``."""
+    try:
+        lp = _level_parts(ps, tail, level_acc, mp)
+    except _TooBig:  # a small max_points: one level, coarser step (plan_pld)
+        lp = ps
+    return lp, (acc / 2 if lp != ps else acc)
 
 
 def _chernoff_exponent(ps: list[tuple[DominatingPair, int]], epsilon: float) -> float:
@@ -408,11 +416,7 @@ def delta_bound_levels(parts: Parts, epsilon: float, *, plan: Plan, accuracy: fl
     tail = 1e-20
     best = 1.0
     for _ in range(4):
-        try:
-            lp = _level_parts(ps, tail, acc_lev, mp)
-        except _TooBig:  # a small max_points: one level, coarser step (plan_pld)
-            lp = ps
-        top_acc = acc / 2 if lp != ps else acc
+        lp, top_acc = _levelled(ps, tail, acc_lev, acc, mp)
         best = min(best, min(p.delta(e) for p in plan(lp, epsilon=e, accuracy=top_acc,
                                                       max_points=mp)))
         used = _tail_from_levels(lp)

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -228,6 +228,10 @@ def _choose_tilt(kk: np.ndarray, eps_hat: float, log_target: float, step: float,
     return float(_T_GRID[i[ok[0] if ok.size else -1]])
 
 
+#: The smallest step relative to the largest loss of a pair (see :func:`plan_pld`).
+_MIN_REL_STEP = 1e-9
+
+
 def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None = None,
              accuracy: float = 1e-3, max_points: int = MAX_POINTS
              ) -> list[PrivacyLossDistribution]:
@@ -270,10 +274,17 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
     # P-mass cut from each composition's tails (upper → +∞, lower → moved up): ≤ 1e-4·δ in all
     tail = max(min(1e-4 * d_ref / (n_total * len(ps)), 1e-12), 1e-300)
     # memory bound on each pair's own grid: its loss range must fit in max_points
+    # mem_step: the smallest step that keeps every pair's grid within it, and not below
+    # 1e-9 of the largest loss (grid indices stay far inside int64 and float precision;
+    # a pair with nearly all its mass at one loss plans a vanishing spread step)
+    mem_step = 0.0
     for pair, _ in ps:
         lo_p, hi_p = pair.loss_range(tail)
-        if math.isfinite(hi_p - lo_p) and (hi_p - lo_p) / step > 0.5 * mp:
-            step = _align((hi_p - lo_p) / (0.5 * mp), ps) if not aligned else step
+        if math.isfinite(hi_p - lo_p):
+            mem_step = max(mem_step, (hi_p - lo_p) / (0.5 * mp),
+                           _MIN_REL_STEP * max(abs(lo_p), abs(hi_p)))
+    if mem_step > step and not aligned:
+        step = _align(mem_step, ps)
     fa = fb = 1.0
     floor: float | None = None  # one composition of one pair: below the window is moot
     min_step = 0.0  # set when the memory bound forced a coarser step
@@ -293,10 +304,11 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
             min_var = min(min_var, v0) if v0 > 0 else min_var
         if (not aligned and math.isfinite(min_var) and step * step > 6.0 * acc * min_var * 1.5
                 and step * step > 6.0 * acc * plan_var * 1.5
-                and math.sqrt(6.0 * acc * min_var) > min_step):
+                and math.sqrt(6.0 * acc * min_var) > max(min_step, mem_step)):
             # a step coarse against one composition's spread inflates the variance (the
             # planning variance must agree: a pair of one atom has only the split's own
-            # variance ∝ step², which would shrink the step without end)
+            # variance ∝ step², which would shrink the step without end); never below the
+            # memory bound (a tiny spread would ask for a grid beyond memory)
             step = _align(math.sqrt(6.0 * acc * min_var), ps)
             continue
         # δ(ε) reads only losses above ε, so the window runs from a few tilted spreads below
@@ -596,17 +608,29 @@ def relation_epsilon_checked(dirs: Sequence[list[tuple[DominatingPair, int]]], d
     the first. Privacy: an upper bound on the
     smallest ε with δ(ε) ≤ ``delta`` under the relation (the max of the directions' curves).
     """
+    return _max_over(ordered_directions(dirs, delta=delta),
+                     lambda parts, acc: epsilon_checked(parts, delta, accuracy=acc),
+                     accuracy, math.inf)
+
+
+def _max_over(ordered: list[tuple[list[tuple[DominatingPair, int]], float]],
+              bound: Callable[[list[tuple[DominatingPair, int]], float], float],
+              accuracy: float, worst: float) -> float:
+    """The max over ``ordered`` (:func:`ordered_directions`) of ``bound(parts, accuracy)``,
+    a later direction with a coarse first try computed at that accuracy first and refined
+    only when it exceeds the running max (the smaller of its two upper bounds kept);
+    ``worst`` if a bound is NaN. A max of upper bounds: an upper bound."""
     best = 0.0
-    for i, (parts, check) in enumerate(ordered_directions(dirs, delta=delta)):
+    for i, (parts, check) in enumerate(ordered):
         if i and accuracy < check:
-            e = epsilon_checked(parts, delta, accuracy=check)
-            if e > best:
-                e = min(e, epsilon_checked(parts, delta, accuracy=accuracy))
+            v = bound(parts, check)
+            if v > best:
+                v = min(v, bound(parts, accuracy))
         else:
-            e = epsilon_checked(parts, delta, accuracy=accuracy)
-        if math.isnan(e):  # pragma: no cover - the engine never returns NaN
-            return math.inf
-        best = max(best, e)
+            v = bound(parts, accuracy)
+        if math.isnan(v):  # pragma: no cover - the engine never returns NaN
+            return worst
+        best = max(best, v)
     return best
 
 
@@ -661,11 +685,19 @@ def _ordered(dirs: Sequence[list[tuple[DominatingPair, int]]], *,
             est.append(math.inf if parts else -math.inf)  # closed form or nothing: exact
             continue
         kk = _coarse_plan(list(parts))[0]
+        # the composed mass at +∞ loss (the planning cumulant leaves it out): 1 − Π(1 − m)^c
+        log_keep = sum(c * math.log1p(-p.infinity_mass) if p.infinity_mass < 1 else -math.inf
+                       for p, c in parts)
+        inf_mass = -math.expm1(log_keep)
         with np.errstate(invalid="ignore"):
             if delta is not None:
                 v = float(np.nanmin((kk - math.log(max(delta, 1e-300))) / _T_GRID))
+                if inf_mass >= delta:  # ε(δ) = ∞
+                    v = math.inf
             else:
                 v = float(np.nanmin(kk - _T_GRID * float(epsilon)))  # type: ignore[arg-type]
+                if inf_mass > 0:
+                    v = max(v, math.log(inf_mass))
         est.append(v if math.isfinite(v) else math.inf)
     order = sorted(range(len(dirs)), key=lambda j: -est[j])
     top = est[order[0]]
@@ -687,18 +719,9 @@ def relation_delta_checked(dirs: Sequence[list[tuple[DominatingPair, int]]], eps
     :func:`delta_checked`, the later directions tried at :data:`CHECK_ACCURACY` first and
     refined only when that bound exceeds the running max (see
     :func:`relation_epsilon_checked`). Privacy: an upper bound on the relation's δ(ε)."""
-    best = 0.0
-    for i, (parts, check) in enumerate(ordered_directions(dirs, epsilon=epsilon)):
-        if i and accuracy < check:
-            d = delta_checked(parts, epsilon, accuracy=check)
-            if d > best:
-                d = min(d, delta_checked(parts, epsilon, accuracy=accuracy))
-        else:
-            d = delta_checked(parts, epsilon, accuracy=accuracy)
-        if math.isnan(d):  # pragma: no cover - the engine never returns NaN
-            return 1.0
-        best = max(best, d)
-    return min(best, 1.0)
+    return min(_max_over(ordered_directions(dirs, epsilon=epsilon),
+                         lambda parts, acc: delta_checked(parts, epsilon, accuracy=acc),
+                         accuracy, 1.0), 1.0)
 
 
 def _sgm_directions(noise_multiplier: float, sample_rate: float, steps: int
