@@ -321,3 +321,21 @@ def test_pld_with_a_point_mass_direction_plans_a_finite_grid(sigma, dpacc_pld):
     e = acct.epsilon(1e-6, method="pld")
     assert e <= acct.epsilon(1e-6, method="rdp")
     assert e == pytest.approx(dpacc_pld, rel=5e-3)
+
+
+def test_max_steps_of_a_revealing_step_is_its_infinity_mass_count():
+    # σ = 0: each step reveals the record with probability q, so δ(ε) = 1 − (1 − q)^T for
+    # every ε ≥ 0 (remove direction) and T = 100 is the last count with δ ≤ 1e-10. The add
+    # direction (loss ≈ 1e-12 per step) once steered the count search up to 1e6, and each
+    # refutation by the remove direction moved it down by one count
+    assert dpsgd.max_steps(0.0, 1e-12, 1.0, 1e-10) == 100
+
+
+def test_the_relation_bound_tries_the_direction_with_infinite_loss_first():
+    from dpkit.accounting.pld import bounds, ledger_directions
+
+    ev = PoissonSampled(Gaussian(0.0), 1e-12)
+    dirs = ledger_directions([(ev, 10**6)], ev.relation)
+    first = bounds.ordered_directions(dirs, delta=1e-10)[0][0]
+    assert first[0][0].infinity_mass > 0  # the remove direction: ε(1e-10) = ∞
+    assert math.isinf(bounds.relation_epsilon_checked(dirs, 1e-10))
