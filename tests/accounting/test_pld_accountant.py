@@ -163,7 +163,7 @@ def test_auto_is_the_minimum_of_both_and_says_which_decided():
 
 
 @pytest.mark.parametrize("event", [RDPCurve((2.0, 10.0), (0.1, 0.5)), ZCDP(0.01),
-                                   SampledWithoutReplacement(Gaussian(1.0), 0.1)], ids=repr)
+                                   SampledWithoutReplacement(ZCDP(0.01), 0.1)], ids=repr)
 def test_pld_unavailable_names_the_event_and_auto_falls_back(event):
     acct = Accountant().compose(Gaussian(1.0), 2).compose(event)
     with pytest.raises(PLDUnavailableError, match=type(event).__name__):

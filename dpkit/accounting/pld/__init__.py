@@ -40,16 +40,18 @@ from .pairs import (
     LaplacePair,
     SampledGaussianPair,
     SampledLaplacePair,
+    SymmetrizedPair,
     from_pmfs,
     pure_dp_pair,
     randomized_response_pair,
+    symmetrized_pmfs,
 )
 
 __all__ = [
     "PrivacyLossDistribution", "MAX_POINTS", "compose_many",
     "DominatingPair", "GaussianPair", "LaplacePair", "SampledGaussianPair", "SampledLaplacePair",
-    "DiscretePair",
-    "from_pmfs", "randomized_response_pair", "pure_dp_pair", "ADD", "REMOVE",
+    "SymmetrizedPair", "DiscretePair",
+    "from_pmfs", "symmetrized_pmfs", "randomized_response_pair", "pure_dp_pair", "ADD", "REMOVE",
     "epsilon_bound", "delta_bound", "plan_pld", "sampled_gaussian_epsilon",
     "sampled_gaussian_delta", "ledger_directions", "BLATANT", "is_blatant", "quiet",
 ]

@@ -68,6 +68,7 @@ from .pairs import (
     GaussianPair,
     IntervalPair,
     SampledGaussianPair,
+    SymmetrizedPair,
     check_parts,
 )
 
@@ -106,6 +107,14 @@ def _cached_atoms(pair: DominatingPair) -> tuple[np.ndarray, np.ndarray]:
         return ps, ls
     if isinstance(pair, IntervalPair):
         return _plan_atoms(pair)
+    if isinstance(pair, SymmetrizedPair):  # the base's atoms above 0, mirrored, the rest at 0
+        ps, ls = _cached_atoms(pair.base)
+        up = ls > 0
+        pu, lu = ps[up], ls[up]
+        mirror = pu * np.exp(-lu)
+        rest = max(1.0 - pair.infinity_mass - float(pu.sum() + mirror.sum()), 0.0)
+        return (np.concatenate([mirror[::-1], [rest], pu]),
+                np.concatenate([-lu[::-1], [0.0], lu]))
     if isinstance(pair, DiscretePair):  # its own atoms, exact
         return pair.p, pair.losses
     lo, hi = pair.loss_range()  # any other pair: a coarse grid of its own

@@ -27,6 +27,12 @@ the Blackwell order, so products and mixtures below stay dominating):
   Laplace pair (same theorem); for b < 1e-4 the pair of a mechanism that reveals whether
   the record was sampled (it dominates every Poisson-sampled mechanism; the exact pair's
   losses up to 1/b would need grids beyond memory).
+* ``SampledWithoutReplacement(e, γ)`` (replace-one) with ``e`` a Gaussian (or Gaussians
+  composed), a Laplace, a randomized response or a pure-DP event: one symmetric pair,
+  :class:`SymmetrizedPair` of the mixture (γP + (1−γ)Q, Q) of e's pair, which bounds δ(ε)
+  for ε ≥ 0 (Balle, Barthe, Gaboardi 2018, Thm. 10), made symmetric so that it dominates
+  for every α ≥ 0 and composes (see there); σ = 0, b < 1e-4, ε = ∞: the mixture of the
+  revealing pair.
 * ``Repeated(e, n)``: e's pairs with counts × n; ``Composed``: the concatenation.
 * Events of :mod:`.mechanism_pairs` (``ApproxDP``: its tight four-point pair, Kairouz, Oh,
   Viswanath 2015, Thm. 2.4; pairs of pmfs; discrete Laplace / Gaussian): its
@@ -39,8 +45,8 @@ directions, the later ones tried on a coarse grid first) :func:`relation_epsilon
 calibration searches (so a search checks δ once, not per step, and calls feasible only what
 the accountant's ε confirms).
 
-Every other event — ``ZCDP``, ``RDPCurve``, ``ClaimedApproxDP``, ``SampledWithoutReplacement``
-(no pair certified here yet), a Poisson-sampled event other than the above — raises
+Every other event — ``ZCDP``, ``RDPCurve``, ``ClaimedApproxDP``, a Poisson-sampled or
+without-replacement event of another inner event — raises
 :class:`~dpkit.errors.PLDUnavailableError` naming the event type; the RDP accountant
 (``method="rdp"`` or ``"auto"``) still bounds it.
 """
@@ -65,6 +71,7 @@ from ..events import (
     PureDP,
     RandomizedResponse,
     Repeated,
+    SampledWithoutReplacement,
     _effective_gaussian,
 )
 from . import bounds as _bounds
@@ -78,8 +85,10 @@ from .pairs import (
     LaplacePair,
     SampledGaussianPair,
     SampledLaplacePair,
+    SymmetrizedPair,
     from_pmfs,
     randomized_response_pair,
+    symmetrized_pmfs,
 )
 
 __all__ = ["ledger_directions", "BLATANT", "is_blatant", "Directions", "AUTO_RANGES",
@@ -189,7 +198,58 @@ def _contribution(event: Event, relation: str | None) -> _Contribution:
         return _merge([_contribution(e, relation) for e in event.events])
     if isinstance(event, PoissonSampled):
         return _poisson(event, relation)
+    if isinstance(event, SampledWithoutReplacement):
+        return _without_replacement(event, relation)
     raise _unavailable(event)
+
+
+@functools.lru_cache(maxsize=4096)
+def _wor_pair(kind: str, param: float, k: int, g: float) -> DominatingPair:
+    """The symmetric pair of an inner mechanism ``kind`` ("gaussian" σ, "laplace" b, "rr" ε
+    with k outputs, "reveal") sampled without replacement at rate g (0 < g < 1): the
+    mixture (gP + (1 − g)Q, Q) of the inner's replace-one pair, symmetrized
+    (:class:`~.pairs.SymmetrizedPair`)."""
+    if kind == "gaussian":
+        return SymmetrizedPair(SampledGaussianPair(param, g, REMOVE))
+    if kind == "laplace":
+        return SymmetrizedPair(SampledLaplacePair(param, g, REMOVE))
+    if kind == "rr":
+        pair = _rr(param, k)
+        p, q = pair.p, pair.q
+    else:  # "reveal": P = δ_1, Q = δ_0
+        p, q = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    mix = g * p + (1.0 - g) * q
+    return symmetrized_pmfs(mix / mix.sum(), q)
+
+
+def _without_replacement(event: SampledWithoutReplacement, relation: str | None
+                         ) -> _Contribution:
+    """m of n records sampled without replacement (g = m/n), replace-one: one symmetric
+    pair (:func:`_wor_pair`; Balle, Barthe, Gaboardi 2018, Thm. 10, symmetrized)."""
+    g = event.sample_rate
+    if g == 0.0:
+        return "sym", [[]]
+    if g == 1.0:
+        return _contribution(event.event, relation)
+    s = _effective_gaussian(event.event)
+    inner = event.event
+    if s is not None:
+        if math.isinf(s):
+            return "sym", [[]]
+        return "sym", [[(_wor_pair("reveal" if s == 0.0 else "gaussian", s, 2, g), 1)]]
+    if isinstance(inner, Laplace):
+        b = inner.noise_multiplier
+        if math.isinf(b):
+            return "sym", [[]]
+        # b < 1e-4: the revealing pair, as for PoissonSampled(Laplace) (see there)
+        return "sym", [[(_wor_pair("reveal" if b < 1e-4 else "laplace", b, 2, g), 1)]]
+    if isinstance(inner, (RandomizedResponse, PureDP)):
+        e = inner.epsilon
+        if e == 0.0:
+            return "sym", [[]]
+        k = inner.k if isinstance(inner, RandomizedResponse) else 2
+        return "sym", [[(_wor_pair("reveal" if math.isinf(e) else "rr", e, k, g), 1)]]
+    raise _unavailable(event, f"of a {type(inner).__name__}")
 
 
 def _poisson(event: PoissonSampled, relation: str | None) -> _Contribution:
@@ -372,6 +432,10 @@ def outside_auto_ranges(dirs: Directions) -> str:
                     return f"Gaussian noise {p.noise_multiplier:g} outside [{lo:g}, {hi:g}]"
             elif isinstance(p, (SampledGaussianPair, SampledLaplacePair)):
                 why = _sampled_outside(p)
+                if why:
+                    return why
+            elif isinstance(p, SymmetrizedPair):
+                why = outside_auto_ranges([[(p.base, 1)]])
                 if why:
                     return why
             elif isinstance(p, LaplacePair):

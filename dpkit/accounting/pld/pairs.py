@@ -39,6 +39,9 @@ __all__ = [
     "LaplacePair",
     "SampledGaussianPair",
     "SampledLaplacePair",
+    "SymmetrizedPair",
+    "symmetrize",
+    "symmetrized_pmfs",
     "DiscretePair",
     "from_pmfs",
     "randomized_response_pair",
@@ -548,6 +551,101 @@ def _sampled_laplace_range(b: float, q: float, direction: str,
     # P(L' < −ℓ(v)) = A(X > x(v)) = ½e^{−(v+c)} = tail at v = log(1/(2·tail)) − c
     v = math.log(0.5 / tail) - c
     return (-top if v >= c else -loss(max(v, -c))), -bot
+
+
+# ----------------------------------------------------- symmetrized (replace-one) pairs
+#: How far below 0 the mass left at loss 0 of a symmetrized pair may fall from rounding.
+_SYM_SLACK = 1e-12
+
+
+@dataclass(frozen=True)
+class SymmetrizedPair(DominatingPair):
+    """The symmetric pair (P*, Q*) that agrees with ``base`` = (P, Q) above loss 0:
+    P*-mass ω(ℓ) at every loss ℓ > 0 (and +∞) as under P, its mirror e^{−ℓ}·ω(ℓ) at −ℓ, and
+    the rest, 1 − P(L > 0) − Q(L > 0), at loss 0. Swapping P* and Q* gives the same loss law.
+
+    Use (sampling without replacement, replace-one): with γ = m/n and (P, Q) a dominating
+    pair of the inner mechanism under replace-one, Balle, Barthe, Gaboardi 2018 (Thm. 10)
+    give H_{e^ε'}(M(D) ‖ M(D′)) ≤ γ·H_{e^ε}(P ‖ Q) = H_{e^ε'}(γP + (1−γ)Q ‖ Q) for every
+    ε' = log(1 + γ(e^ε − 1)) ≥ 0, i.e. ``base`` = (γP + (1−γ)Q, Q) bounds δ(ε') for ε' ≥ 0
+    only. Below 0, H_α(A ‖ B) = 1 − α + α·H_{1/α}(B ‖ A) (α = e^ε' < 1) and the relation is
+    symmetric ((D′, D) are neighbours too), so every α < 1 is bounded by the same identity
+    on the symmetric pair, whose H_α for α ≥ 1 is the base's (δ(ε ≥ 0) reads only losses
+    above ε). Hence (P*, Q*) dominates for every α ≥ 0 and composes (Zhu, Dong, Wang 2022,
+    Thm. 10) — the PLD form of the symmetrization of Dong, Roth, Su 2022 (Prop. 2.4, Thm. 4.2).
+
+    It is a pair of distributions only when P(L > 0) + Q(L > 0) ≤ 1 (true for a symmetric
+    inner pair: Gaussian, Laplace, randomized response); :meth:`discretize` refuses
+    (DPKitError) a base that breaks this beyond rounding. Discretization: ``base``'s own
+    pessimistic PLD, symmetrized (its δ(ε ≥ 0) is the base's, so it dominates the
+    symmetrized exact pair by the same argument).
+    """
+
+    base: DominatingPair
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.base, DominatingPair):
+            raise DPKitError(f"base must be a DominatingPair, got {self.base!r}")
+        object.__setattr__(self, "atom_base", self.base.atom_base)
+        object.__setattr__(self, "infinity_mass", self.base.infinity_mass)
+
+    def loss_range(self, tail: float = TAIL) -> tuple[float, float]:
+        """(−h, h), h the base's upper end: P*(L < −h) = Σ_{ℓ>h} e^{−ℓ}ω(ℓ) ≤ P(L > h)."""
+        hi = max(self.base.loss_range(tail)[1], 0.0)
+        return -hi, hi
+
+    def discretize(self, step: float, *, tail: float = TAIL,
+                   floor: float | None = None) -> PrivacyLossDistribution:
+        d = self.base.discretize(step, tail=tail)
+        return symmetrize(d, floor=floor)
+
+
+def symmetrize(d: PrivacyLossDistribution, *, floor: float | None = None
+               ) -> PrivacyLossDistribution:
+    """The symmetric PLD of :class:`SymmetrizedPair` from a PLD ``d`` of the base pair
+    (masses at grid losses k·Δ, k ≥ 1, kept; mirrored to −k with factor e^{−kΔ}; the rest at
+    0), with P-mass below ``floor`` moved up to it (which only raises δ)."""
+    dd = d.step
+    k = d.lower + np.arange(d.masses.size)
+    pos = k >= 1
+    kp, mp = k[pos], d.masses[pos]
+    top = int(kp[-1]) if kp.size else 0
+    out = np.zeros(2 * top + 1)
+    if kp.size:
+        out[top + kp] = mp
+        with np.errstate(under="ignore"):
+            out[top - kp] = mp * np.exp(-kp * dd)
+    rest = 1.0 - d.infinity_mass - float(np.sum(out))
+    if rest < -_SYM_SLACK:
+        raise DPKitError(
+            f"the base pair is not symmetrizable: P(L > 0) + Q(L > 0) exceeds 1 by {-rest:.3g}")
+    out[top] = max(rest, 0.0)
+    lower = -top
+    if floor is not None and math.isfinite(floor):
+        kf = math.floor(floor / dd + 1e-9)
+        if kf > lower:
+            cut = min(kf - lower, out.size - 1)
+            out[cut] += float(np.sum(out[:cut]))
+            out = out[cut:]
+            lower += cut
+    return _trusted(dd, lower, out, d.infinity_mass)
+
+
+def symmetrized_pmfs(p: Any, q: Any) -> DiscretePair:
+    """The exact :class:`SymmetrizedPair` of a pair of pmfs (P, Q) on one support, as pmfs:
+    each outcome with P > Q kept, (P, Q) = (p_i, q_i), and mirrored, (q_i, p_i); one outcome
+    with the rest, 1 − Σ (p_i + q_i) over those, under both (see there for when it applies).
+    Raises DPKitError when that rest is negative beyond rounding."""
+    pp = np.asarray(p, dtype=float)
+    qq = np.asarray(q, dtype=float)
+    up = pp > qq
+    rest = 1.0 - float(np.sum(pp[up]) + np.sum(qq[up]))
+    if rest < -_SYM_SLACK:
+        raise DPKitError(
+            f"the pair is not symmetrizable: P(L > 0) + Q(L > 0) exceeds 1 by {-rest:.3g}")
+    rest = max(rest, 0.0)
+    return from_pmfs(np.concatenate([pp[up], qq[up], [rest]]),
+                     np.concatenate([qq[up], pp[up], [rest]]))
 
 
 # --------------------------------------------------------------------- discrete pairs
