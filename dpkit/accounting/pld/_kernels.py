@@ -8,8 +8,8 @@ kernel where one loop beats numpy's passes.
 * :func:`grid_deltas_reference` and its numba kernel: δ at every grid loss and the suffix
   sums behind the closed form between grid losses
   (:meth:`~.distribution.PrivacyLossDistribution._grid_deltas`);
-* :func:`moments_reference`: mean and variance of the loss, tilted by e^{λℓ} and untilted
-  (one log pass for both), used for planning only.
+* :func:`moments_reference`: mean and variance of the loss tilted by e^{λℓ}, used for
+  planning only.
 
 Same arithmetic: the kernel's sums are sequential in the order of the reference's
 ``cumsum`` and ``lfilter`` recursion, so the two agree bit for bit (tests check it on
@@ -80,21 +80,18 @@ def grid_deltas_reference(p: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarr
 
 
 def moments_reference(masses: np.ndarray, losses: np.ndarray, lam: float
-                      ) -> tuple[float, float, float]:
-    """(tilted mean, tilted variance, untilted variance) of the loss over the positive masses
-    (tilt e^{λℓ}; zeros when there is no positive mass); one log of the masses serves both."""
+                      ) -> tuple[float, float]:
+    """(mean, variance) of the loss under the tilted law e^{λℓ}·p / E[e^{λL}] over the
+    positive masses (zeros when there is no positive mass); planning only."""
     pos = masses > 0
     if not pos.any():
-        return 0.0, 0.0, 0.0
+        return 0.0, 0.0
     ls = losses[pos]
-    lp = np.log(masses[pos])
-    out = []
-    for lr in (lp + lam * ls, lp):
-        w = np.exp(lr - float(lr.max()))
-        w /= w.sum()
-        mu = float(np.sum(w * ls))
-        out.append((mu, float(np.sum(w * (ls - mu) ** 2))))
-    return out[0][0], out[0][1], out[1][1]
+    lr = np.log(masses[pos]) + lam * ls
+    w = np.exp(lr - float(lr.max()))
+    w /= w.sum()
+    mu = float(np.sum(w * ls))
+    return mu, float(np.sum(w * (ls - mu) ** 2))
 
 
 _NUMBA: dict[str, Callable[..., Any]] = {}

@@ -512,17 +512,10 @@ def _support(parts: Sequence[tuple[PrivacyLossDistribution, int]]) -> tuple[int,
 
 
 def _tilted_moments(p: PrivacyLossDistribution, lam: float) -> tuple[float, float]:
-    """Mean and variance of the loss under the tilted law e^{λℓ} p / E[e^{λL}]."""
-    mu, var, _ = tilted_and_plain_moments(p, lam)
-    return mu, var
-
-
-def tilted_and_plain_moments(p: PrivacyLossDistribution, lam: float
-                             ) -> tuple[float, float, float]:
-    """(tilted mean, tilted variance, untilted variance) of the loss, one kernel call
-    (planning only: see :mod:`._kernels`)."""
-    mu, var, var0 = kernel("moments")(p.masses, p.losses, float(lam))
-    return float(mu), float(var), float(var0)
+    """Mean and variance of the loss under the tilted law e^{λℓ} p / E[e^{λL}] (one kernel
+    call; planning only: see :mod:`._kernels`)."""
+    mu, var = kernel("moments")(p.masses, p.losses, float(lam))
+    return float(mu), float(var)
 
 
 def compose_many(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, tilt: float = 0.0,
