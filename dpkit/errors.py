@@ -13,6 +13,7 @@ __all__ = [
     "UnsupportedEventError",
     "IncompatibleRelationError",
     "PLDUnavailableError",
+    "PLDNumericalError",
 ]
 
 
@@ -41,3 +42,9 @@ class IncompatibleRelationError(DPKitError):
 
 class PLDUnavailableError(DPKitError):
     """A ledger holding an event with no certified dominating pair (only an RDP/zCDP bound)."""
+
+
+class PLDNumericalError(DPKitError):
+    """A ledger whose PLD the engine cannot represent in floating point (extreme parameters,
+    e.g. a noise scale near 0 composed ~1e18 times); its RDP bound (``method="rdp"``, or
+    ``"auto"``, which falls back to it) still holds."""

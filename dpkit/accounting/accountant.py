@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .. import _validate as V
-from ..errors import DPKitError, PLDUnavailableError
+from ..errors import DPKitError, PLDNumericalError, PLDUnavailableError
 from . import _pruning
 from . import conversions as C
 from . import pld as _pld
@@ -504,8 +504,16 @@ class Accountant:
         got = _PLD_CACHE.get(shared_key)
         if got is None:
             dirs = self._check_pairs(limit, key, auto)
-            with _pld.quiet():
-                got = _pld_of(dirs, key)
+            try:
+                with _pld.quiet():
+                    got = _pld_of(dirs, key)
+            except DPKitError:
+                raise
+            except (ArithmeticError, ValueError, MemoryError) as exc:
+                # a numerical limit of the engine (never a wrong value): a named error
+                raise PLDNumericalError(
+                    f"the PLD of this ledger is beyond the engine's float range ({exc}); "
+                    "use method=\"rdp\" or \"auto\"") from exc
             _PLD_CACHE.put(shared_key, got)
         self._pld[key] = got
         return got

@@ -138,3 +138,24 @@ def test_numba_backend_subset(monkeypatch, sigma, q):
         monkeypatch.setenv(BACKEND_ENV, "auto")
         assert got is not None and want is not None
         assert got == pytest.approx(want, rel=1e-9, abs=1e-300)
+
+
+# method="pld" on its own (no RDP fallback): a value or a DPKitError (PLDNumericalError where
+# the PLD is beyond the engine's float range), never another exception. Found by a sweep of
+# sampled Gaussian / Laplace events at extreme noise scales (each case below raised
+# ZeroDivisionError, OverflowError or ValueError before).
+PLD_EXTREMES = [(Gaussian(5e-324), 1), (Gaussian(1e-200), 10**18), (Laplace(5e-324), 1),
+                (PoissonSampled(Laplace(1e-8), 0.5), 10**18),
+                (SampledWithoutReplacement(Gaussian(1e-300), 1e-12), 1),
+                (SampledWithoutReplacement(Laplace(1e-8), 1.0), 10**18),
+                (Composed((Gaussian(1e-200), Gaussian(1.0))), 3)]
+
+
+@pytest.mark.parametrize("event,count", PLD_EXTREMES, ids=[repr(e)[:50] for e, _ in PLD_EXTREMES])
+def test_pld_method_extremes(event, count):
+    acct = Accountant().compose(event, count)
+    for d in (5e-324, 1e-10, 0.5):
+        strict(lambda dd: acct.epsilon(dd, method="pld"), d)
+    for e in (0.0, 1.0, 1e308):
+        v = strict(lambda ee: acct.delta(ee, method="pld"), e)
+        assert v is None or v <= 1.0

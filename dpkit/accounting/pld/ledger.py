@@ -320,11 +320,16 @@ def _group(parts: list[tuple[DominatingPair, int]]) -> list[tuple[DominatingPair
         if c == 0:
             continue
         if isinstance(pair, GaussianPair):
-            inv_var += c / pair.noise_multiplier ** 2
+            s = pair.noise_multiplier
+            inv_var += c / (s * s) if s * s > 0.0 else math.inf
             continue
         counts[pair] = counts.get(pair, 0) + c
     out = list(counts.items())
-    if inv_var > 0.0:
+    if math.isinf(inv_var):
+        # σ_eff = 1/√Σ(count/σ²) below ~1e-154: ε(δ) beyond every float for δ < 1; the
+        # revealing pair (δ(ε) = 1) dominates it
+        out.insert(0, (BLATANT, 1))
+    elif inv_var > 0.0:
         out.insert(0, (GaussianPair(1.0 / math.sqrt(inv_var)), 1))
     return out
 
