@@ -311,7 +311,7 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
     # the variance rule: connect-the-dots adds ≤ Δ²/4 to the variance of each composition
     var_step = (_align(math.sqrt(6.0 * acc * plan_var), ps)
                 if not aligned and math.isfinite(plan_var) else math.inf)
-    if delta is not None and t_star > 0:  # for ε(δ) the Chernoff rule may relax it
+    if delta is not None and t_star > 0 and not aligned:  # ε(δ): the Chernoff rule may relax it
         var_step = max(var_step if math.isfinite(var_step) else 0.0,
                        _align(_chernoff_step(t_star, max(eps_hat, spread, 1e-6), n_total, acc),
                               ps))
