@@ -159,3 +159,15 @@ def test_pld_method_extremes(event, count):
     for e in (0.0, 1.0, 1e308):
         v = strict(lambda ee: acct.delta(ee, method="pld"), e)
         assert v is None or v <= 1.0
+
+
+@pytest.mark.parametrize("event,count", PLD_EXTREMES[:2] + PLD_EXTREMES[-1:],
+                         ids=["tiny", "tiny-1e18", "tiny+gaussian(1)"])
+def test_pld_vanishing_gaussian_is_the_revealing_pair(event, count):
+    # σ_eff below ~1e-154 (1/σ² overflows): δ(ε) = 1 is the only sound float answer (the true
+    # δ(ε) is 1 − O(e^{−1e300}) for every representable ε); a ledger that dropped the tiny
+    # Gaussian (the Composed case) would report Gaussian(1)'s finite ε instead
+    acct = Accountant().compose(event, count)
+    assert acct.epsilon(1e-10, method="pld") == math.inf
+    assert acct.delta(1.0, method="pld") == 1.0
+    assert acct.delta(1e300, method="pld") == 1.0
