@@ -86,8 +86,70 @@ def test_env_forces_the_references(monkeypatch):
 
 
 @numba_installed
-def test_engine_value_is_the_same_with_and_without_numba(monkeypatch):
+def test_engine_value_agrees_with_and_without_numba(monkeypatch):
     runs = [(1.0, 0.01, 300, 1e-5), (0.8, 0.05, 40, 1e-7)]
     with_numba = [pld.sampled_gaussian_epsilon(*r) for r in runs]
     monkeypatch.setenv("DPKIT_PLD_KERNELS", "numpy")
-    assert [pld.sampled_gaussian_epsilon(*r) for r in runs] == with_numba
+    without = [pld.sampled_gaussian_epsilon(*r) for r in runs]
+    # libm and numpy log/exp differ by a few ulp: the values agree to rounding
+    assert without == pytest.approx(with_numba, rel=1e-12, abs=0.0)
+
+
+def _tilt_inputs(seed: int, size: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    m = rng.random(size) ** 12  # masses over ~30 orders of magnitude
+    m[rng.random(size) < 0.1] = 0.0
+    m[size // 2] = 0.5  # at least one positive mass
+    m.setflags(write=False)
+    return m
+
+
+@pytest.mark.parametrize("lower,lam,n", [(-40, 7.5, 64), (3, 0.0, 500), (-1000, 120.0, 997)])
+def test_tilt_fold_reference_is_the_tilted_law_within_its_rounding_bound(lower, lam, n):
+    m = _tilt_inputs(abs(lower) + n, 300)
+    step = 1.7e-3
+    x, lm, rel = K.tilt_fold_reference(m, lower, step, lam, n)
+    # exact in extended precision: m_i e^{λℓ_i}, placed at (lower + i) mod n
+    ld = np.longdouble
+    want = np.zeros(n, dtype=ld)
+    for i, mi in enumerate(m):
+        if mi > 0:
+            want[(lower + i) % n] += ld(mi) * np.exp(ld(lam) * (ld(lower + i) * ld(step)))
+    got = x.astype(ld) * np.exp(ld(lm))
+    pos = want > 0
+    ratio = np.abs(np.log(got[pos] / want[pos]))
+    assert float(ratio.max()) <= rel  # the bound holds ...
+    assert 0 < rel < 1e-10  # ... and is a rounding-sized allowance
+    assert float(x.sum()) == pytest.approx(1.0, rel=1e-13)
+    assert np.all(x[~pos] == 0)
+
+
+@numba_installed
+@pytest.mark.parametrize("lower,lam,n", [(-40, 7.5, 64), (3, 0.0, 500), (-1000, 120.0, 997)])
+def test_tilt_fold_kernel_agrees_with_the_reference(lower, lam, n):
+    m = _tilt_inputs(n, 300)
+    K._build_numba()
+    x, lm, rel = K._NUMBA["tilt_fold"](m, lower, 1.7e-3, lam, n)
+    xr, lmr, relr = K.tilt_fold_reference(m, lower, 1.7e-3, lam, n)
+    np.testing.assert_allclose(x, xr, rtol=1e-12, atol=0)
+    assert lm == pytest.approx(lmr, rel=1e-14, abs=1e-14)
+    assert rel == pytest.approx(relr, rel=1e-9)
+
+
+@numba_installed
+@pytest.mark.parametrize("total_scale", [0.5, 3.0])  # a trim from the top; a lumped shortfall
+def test_untilt_kernel_agrees_with_the_reference(total_scale):
+    rng = np.random.default_rng(4)
+    n, keep, start, lo = 4096, 3000, 2500, -1200
+    r = rng.random(n) ** 6 - 1e-3
+    args = (1e-12, 0.4, 2e-3, lo, 3.0)
+    w = np.roll(r, -start)[:keep]
+    whole = float(np.exp(np.minimum(np.log(np.maximum(w, 0) + 1e-12) + 0.4
+                                    - 2e-3 * (lo + np.arange(keep)), 3.0)).sum())
+    ref = K.untilt_reference(r, start, keep, *args, total_scale * whole)
+    K._build_numba()
+    got = K._NUMBA["untilt"](r, start, keep, *args, total_scale * whole)
+    assert got[1] == ref[1]
+    np.testing.assert_allclose(got[0], ref[0], rtol=1e-13, atol=0)
+    assert got[2] == pytest.approx(ref[2], rel=1e-12, abs=1e-300)
+    assert (ref[2] > 0) == (total_scale > 1)  # both cases are exercised

@@ -24,6 +24,7 @@ import numpy as np
 from ... import _validate as V
 from ...errors import DPKitError
 from ._kernels import kernel
+from ._rounding import TILT_ROUNDING
 
 __all__ = ["PrivacyLossDistribution", "MAX_POINTS", "fourier_compose", "fft_noise_floor"]
 
@@ -379,17 +380,6 @@ def _upper_tail_bound(parts: Sequence[tuple[PrivacyLossDistribution, int]], top:
     return float(min(1.0, math.exp(min(0.0, float(np.min(v))))))
 
 
-def _fold(r: np.ndarray, first: int, n: int) -> np.ndarray:
-    """r placed at indices first, first+1, … of a cyclic array of length n (summed mod n)."""
-    out = np.zeros(n)
-    start = first % n
-    if start + r.size <= n:
-        out[start:start + r.size] = r
-        return out
-    idx = (start + np.arange(r.size)) % n
-    return np.bincount(idx, weights=r, minlength=n)
-
-
 def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, tilt: float,
                     lo_index: int, n: int, s_grid: np.ndarray | None = None,
                     tail_target: float = 0.0) -> PrivacyLossDistribution:
@@ -419,6 +409,8 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
     n_parts = 0
     k_tot = 0.0  # log of the untilted total: Σ count · log E[e^{λL}]
     log_inf_keep = 0.0  # log P(all finite) = Σ count · log(1 − inf)
+    slack = 0.0  # log-allowance for the rounding of the tilts (relative, every entry)
+    tilt_fold = kernel("tilt_fold")
     total_count = 0.0
     spectra: list[tuple[np.ndarray, float]] = []
     for p, c in parts:
@@ -429,18 +421,13 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
             if p.infinity_mass > 0:
                 return PrivacyLossDistribution(step, lo_index, np.zeros(1), 1.0)
             continue
-        with np.errstate(divide="ignore"):
-            lr = np.log(p.masses) + lam * p.losses
-        mx = float(lr[pos].max())
-        r = np.exp(lr - mx)
-        sr = float(r.sum())
-        r /= sr
-        lm = mx + math.log(sr)
-        f = scipy.fft.rfft(_fold(r, p.lower, n))
+        x, lm, rel = tilt_fold(p.masses, p.lower, step, lam, n)
+        f = scipy.fft.rfft(x)
         log_hi += float(c) * np.log(np.abs(f) + eps_f)
         spectra.append((f, float(c)))
         n_parts += 1
         k_tot += float(c) * lm
+        slack += float(c) * rel
         if p.infinity_mass < 1:
             log_inf_keep += float(c) * math.log1p(-p.infinity_mass)
         else:
@@ -463,7 +450,9 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
         with np.errstate(divide="ignore"):
             lf = np.log(np.abs(fl))
         log_mod += cf * lf
-        log_err += cf * (np.abs(np.nan_to_num(lf, neginf=0.0)) + 1.0)
+        alf = np.abs(lf)
+        alf[alf == math.inf] = 0.0  # |ẑ| = 0: its power is 0 exactly, nothing to round
+        log_err += cf * (alf + 1.0)
         phase += cf * np.arctan2(fl.imag, fl.real)
     del spectra
     mod = np.exp(log_mod)
@@ -485,8 +474,14 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
     log_total_fin = sum(float(c) * math.log(float(p.masses.sum())) for p, c in parts if c
                         and p.masses.sum() > 0)
     total_fin = math.exp(log_total_fin)
-    m, j0, _ = kernel("untilt")(r, lo_index % n, keep, eta, k_tot, lam * step, lo_index,
-                                log_total_fin + 1.0, total_fin)
+    # the untilt's own rounding (log, the exponent's sum, exp: TILT_ROUNDING per unit of
+    # their magnitudes; every w = max(r, 0) + η lies in [η, 2], so |log w| ≤ max(|log η|, 1))
+    # joins the tilts' slack: every mass is raised by e^{slack}, above the exact one
+    k_far = max(abs(lo_index), abs(lo_index + keep - 1))
+    slack += TILT_ROUNDING * (max(abs(math.log(eta)), 1.0) + 2.0 * abs(k_tot)
+                              + 2.0 * abs(lam * step) * k_far + 4.0)
+    m, j0, _ = kernel("untilt")(r, lo_index % n, keep, eta, k_tot + slack, lam * step,
+                                lo_index, log_total_fin + 1.0, total_fin)
     first = lo_index + j0
     top = (lo_index + keep - 1) * step
     if s_grid is None:
