@@ -104,22 +104,40 @@ def _tilt_inputs(seed: int, size: int) -> np.ndarray:
     return m
 
 
-@pytest.mark.parametrize("lower,lam,n", [(-40, 7.5, 64), (3, 0.0, 500), (-1000, 120.0, 997)])
-def test_tilt_fold_reference_is_the_tilted_law_within_its_rounding_bound(lower, lam, n):
+def _tilt_folds() -> list[str]:
+    return ["reference"] + (["numba"] if K.available("numba") else [])
+
+
+@pytest.mark.parametrize("impl", _tilt_folds())
+@pytest.mark.parametrize("lower,lam,n", [(-40, 7.5, 64), (3, 0.0, 500), (-1000, 120.0, 997),
+                                         (-90000, 1.0, 4096), (2, 2e5, 300)])
+def test_tilt_fold_is_the_tilted_law_within_its_rounding_bound(impl, lower, lam, n):
+    """Both implementations (the numba one by an exponential ramp, or entry by entry where the
+    ramp would overflow: the last two cases) against extended precision."""
     m = _tilt_inputs(abs(lower) + n, 300)
     step = 1.7e-3
-    x, lm, rel = K.tilt_fold_reference(m, lower, step, lam, n)
-    # exact in extended precision: m_i e^{λℓ_i}, placed at (lower + i) mod n
+    if impl == "numba":
+        K._build_numba()
+    fold = K._NUMBA["tilt_fold"] if impl == "numba" else K.tilt_fold_reference
+    x, lm, rel = fold(m, lower, step, lam, n)
+    # exact in extended precision, in logs: log Σ m_i e^{λℓ_i} over the entries at each slot
     ld = np.longdouble
-    want = np.zeros(n, dtype=ld)
+    terms: dict[int, list] = {}
     for i, mi in enumerate(m):
         if mi > 0:
-            want[(lower + i) % n] += ld(mi) * np.exp(ld(lam) * (ld(lower + i) * ld(step)))
-    got = x.astype(ld) * np.exp(ld(lm))
-    pos = want > 0
-    ratio = np.abs(np.log(got[pos] / want[pos]))
-    assert float(ratio.max()) <= rel  # the bound holds ...
-    assert 0 < rel < 1e-10  # ... and is a rounding-sized allowance
+            terms.setdefault((lower + i) % n, []).append(
+                np.log(ld(mi)) + ld(lam) * (ld(lower + i) * ld(step)))
+    pos = np.zeros(n, dtype=bool)
+    pos[list(terms)] = True
+    for j, ts in terms.items():
+        t = np.array(ts, dtype=ld)
+        want = t.max() + np.log(np.sum(np.exp(t - t.max())))
+        if x[j] == 0:  # underflowed: only a normalized mass below float range is dropped
+            assert float(want - ld(lm)) < -700
+            continue
+        got = np.log(ld(x[j])) + ld(lm)
+        assert abs(float(got - want)) <= rel  # the bound holds ...
+    assert 0 < rel < 1e-8  # ... and is a rounding-sized allowance (u·|λℓ| ≤ 1e-11 here)
     assert float(x.sum()) == pytest.approx(1.0, rel=1e-13)
     assert np.all(x[~pos] == 0)
 
@@ -133,7 +151,7 @@ def test_tilt_fold_kernel_agrees_with_the_reference(lower, lam, n):
     xr, lmr, relr = K.tilt_fold_reference(m, lower, 1.7e-3, lam, n)
     np.testing.assert_allclose(x, xr, rtol=1e-12, atol=0)
     assert lm == pytest.approx(lmr, rel=1e-14, abs=1e-14)
-    assert rel == pytest.approx(relr, rel=1e-9)
+    assert 0 < rel < 1e-10 and 0 < relr < 1e-10
 
 
 @numba_installed
@@ -153,3 +171,19 @@ def test_untilt_kernel_agrees_with_the_reference(total_scale):
     np.testing.assert_allclose(got[0], ref[0], rtol=1e-13, atol=0)
     assert got[2] == pytest.approx(ref[2], rel=1e-12, abs=1e-300)
     assert (ref[2] > 0) == (total_scale > 1)  # both cases are exercised
+
+
+@pytest.mark.parametrize("lower,step", [(-50, 0.013), (7, 1e-4), (-3, 0.1), (0, 1.0 / 3.0)])
+def test_first_above_is_searchsorted_on_the_losses(lower, step):
+    p = pld.PrivacyLossDistribution(step, lower, np.full(100, 0.01))
+    lo = p.losses
+    rng = np.random.default_rng(abs(lower))
+    xs = np.concatenate([lo, np.nextafter(lo, np.inf), np.nextafter(lo, -np.inf),
+                         rng.uniform(lo[0] - 1, lo[-1] + 1, 200),
+                         [-math.inf, math.inf, -1e300, 1e300, 0.0, -0.0]])
+    for x in xs:
+        assert p._first_above(float(x)) == np.searchsorted(lo, x, side="right")
+        assert p._first_above(float(x), strict=False) == np.searchsorted(lo, x, side="left")
+    for j in (0, 37, 99):
+        assert p._loss_at(j) == lo[j]
+        assert np.array_equal(p._losses_from(j), lo[j:])

@@ -35,11 +35,78 @@ def grid_deltas(p: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray, np.nda
     return d, s0, u
 
 
+#: Block length of the exponential tables of :func:`untilt` and :func:`tilt_fold`.
+_BLOCK = 256
+
+
 @njit(cache=True)
-def tilt_fold(masses: np.ndarray, lower: int, step: float, lam: float, n: int
-              ) -> tuple[np.ndarray, float, float]:
-    """:func:`._kernels.tilt_fold_reference` in three loops (the same ``rel`` bound: it
-    holds for libm's log/exp as for numpy's)."""
+def _ramp(c0: float, slope: float, i0: int, count: int, table: np.ndarray,
+          out: np.ndarray) -> bool:
+    """out[k] = e^{c0 + slope·(i0 + k)} for k < count, as e^{c0 + slope·(i0 + bB)}·e^{slope·r}
+    (k = bB + r, table[r] = e^{slope·r}): two exps per block of B instead of one per entry.
+    Each factor is ≤ 1 ulp of libm's exp on an argument rounded to u·|argument|, their
+    product another ½ ulp: within the slack of :func:`._kernels.untilt_reference`'s caller.
+    False (and ``out`` unusable) when a block's factor over- or underflows."""
+    for b0 in range(0, count, _BLOCK):
+        arg = c0 + slope * (i0 + b0)
+        if not (-700.0 < arg < 700.0):
+            return False
+        base = math.exp(arg)
+        for r in range(min(_BLOCK, count - b0)):
+            out[b0 + r] = base * table[r]
+    return True
+
+
+@njit(cache=True)
+def _table(slope: float) -> np.ndarray:
+    t = np.empty(_BLOCK)
+    for r in range(_BLOCK):
+        t[r] = math.exp(slope * r)
+    return t
+
+
+@njit(cache=True)
+def untilt(r: np.ndarray, start: int, keep: int, eta: float, k_tot: float, lam_step: float,
+           lo_index: int, cap: float, total: float) -> tuple[np.ndarray, int, float]:
+    """:func:`._kernels.untilt_reference` in two loops (the suffix sums from the top, in the
+    reference's ``cumsum`` order). The factor e^{k_tot − lam_step·(lo_index + i)} comes from
+    :func:`_ramp` when its exponents stay within ±700 (w·e^{c} instead of e^{log w + c}: no
+    log, one product per entry; the same rounding allowance), else entry by entry."""
+    n = r.size
+    m = np.empty(keep)
+    ok = False
+    if abs(lam_step) * _BLOCK < 700.0:
+        ok = _ramp(k_tot, -lam_step, lo_index, keep, _table(-lam_step), m)
+    top = math.exp(cap) if cap < 709.0 else np.inf
+    for i in range(keep):
+        j = start + i
+        if j >= n:
+            j -= n
+        x = r[j]
+        w = (x if x > 0.0 else 0.0) + eta
+        if ok:
+            m[i] = min(w * m[i], top)
+        else:
+            lp = math.log(w) + (k_tot - lam_step * (lo_index + i))
+            m[i] = math.exp(min(lp, cap))
+    s = 0.0
+    j0 = -1
+    for i in range(keep - 1, -1, -1):
+        s += m[i]
+        if s >= total:
+            j0 = i
+            break
+    if j0 >= 0:
+        return m[j0:].copy(), j0, 0.0
+    added = total - s
+    m[0] += added
+    return m, 0, added
+
+
+@njit(cache=True)
+def _tilt_fold_logs(masses: np.ndarray, lower: int, step: float, lam: float, n: int
+                    ) -> tuple[np.ndarray, float, float]:
+    """:func:`tilt_fold` entry by entry (log and exp of each mass: the reference's steps)."""
     k = masses.size
     lr = np.empty(k)
     mx = -np.inf
@@ -61,8 +128,7 @@ def tilt_fold(masses: np.ndarray, lower: int, step: float, lam: float, n: int
     out = np.zeros(n)
     start = lower % n
     for i in range(k):
-        j = (start + i) % n
-        out[j] += lr[i] / sr
+        out[(start + i) % n] += lr[i] / sr
     lmax = abs(lam) * max(abs(lower * step), abs((lower + k - 1) * step))
     rel = TILT_ROUNDING * (3.0 * abs(mx) + 2.0 * (mx - mn) + 4.0 * lmax
                            + abs(math.log(sr)) + 8.0)
@@ -70,28 +136,41 @@ def tilt_fold(masses: np.ndarray, lower: int, step: float, lam: float, n: int
 
 
 @njit(cache=True)
-def untilt(r: np.ndarray, start: int, keep: int, eta: float, k_tot: float, lam_step: float,
-           lo_index: int, cap: float, total: float) -> tuple[np.ndarray, int, float]:
-    """:func:`._kernels.untilt_reference` in two loops (the suffix sums from the top, in the
-    reference's ``cumsum`` order)."""
-    n = r.size
-    m = np.empty(keep)
-    for i in range(keep):
-        j = start + i
-        if j >= n:
-            j -= n
-        x = r[j]
-        lp = math.log((x if x > 0.0 else 0.0) + eta) + (k_tot - lam_step * (lo_index + i))
-        m[i] = math.exp(min(lp, cap))
-    s = 0.0
-    j0 = -1
-    for i in range(keep - 1, -1, -1):
-        s += m[i]
-        if s >= total:
-            j0 = i
-            break
-    if j0 >= 0:
-        return m[j0:].copy(), j0, 0.0
-    added = total - s
-    m[0] += added
-    return m, 0, added
+def tilt_fold(masses: np.ndarray, lower: int, step: float, lam: float, n: int
+              ) -> tuple[np.ndarray, float, float]:
+    """:func:`._kernels.tilt_fold_reference` without a log or exp per entry where it can:
+    y_i = m_i·e^{λℓ_i − M} from :func:`_ramp`, M = log max m + max λℓ (≥ every log m_i +
+    λℓ_i, so y_i ≤ 1), then x = y/Σy and lm = M + log Σy. Its ``rel`` bounds this arithmetic:
+    the ramp factor is within (5 + |argument|)·u of exact, the product and the division ½ ulp
+    each, lm within u·(|M| + |log Σy|) + 1 ulp: TILT_ROUNDING·(3|M| + 4|λ|·max|ℓ| +
+    |log Σy| + 8) covers it. Entries that underflow (y < 1e-308, only when max y > 1e-200,
+    i.e. ≤ 1e-108 of the largest) drop ≤ n·1e-308 of the unit mass, far inside the FFT's
+    rounding floor η added to every output. Entry by entry (the reference's steps) when the
+    ramp over- or underflows or the largest y is below 1e-200."""
+    k = masses.size
+    ell0 = lower * step
+    ell1 = (lower + k - 1) * step
+    lmax = abs(lam) * max(abs(ell0), abs(ell1))
+    mmax = 0.0
+    for i in range(k):
+        mmax = max(mmax, masses[i])
+    big = math.log(mmax) + max(lam * ell0, lam * ell1)
+    y = np.empty(k)
+    slope = lam * step
+    if not (abs(slope) * _BLOCK < 700.0 and _ramp(-big, slope, lower, k, _table(slope), y)):
+        return _tilt_fold_logs(masses, lower, step, lam, n)
+    sr = 0.0
+    ymax = 0.0
+    for i in range(k):
+        v = masses[i] * y[i]
+        y[i] = v
+        sr += v
+        ymax = max(ymax, v)
+    if not ymax > 1e-200:
+        return _tilt_fold_logs(masses, lower, step, lam, n)
+    out = np.zeros(n)
+    start = lower % n
+    for i in range(k):
+        out[(start + i) % n] += y[i] / sr
+    rel = TILT_ROUNDING * (3.0 * abs(big) + 4.0 * lmax + abs(math.log(sr)) + 8.0)
+    return out, big + math.log(sr), rel

@@ -92,6 +92,36 @@ class PrivacyLossDistribution:
         """Grid index of the last mass."""
         return self.lower + self.masses.size - 1
 
+    def _loss_at(self, i: int) -> float:
+        """``losses[i]`` without building the array (the same float: (lower + i)·step)."""
+        return float((self.lower + i) * self.step)
+
+    def _losses_from(self, j: int) -> np.ndarray:
+        """``losses[j:]`` (the same floats), built for the tail only."""
+        return (self.lower + np.arange(j, self.masses.size)) * self.step
+
+    def _first_above(self, x: float, *, strict: bool = True) -> int:
+        """``searchsorted(losses, x, side="right" if strict else "left")`` without building
+        the losses: the first index whose loss is > x (≥ x when not ``strict``), from the
+        nearest grid index, corrected against the very floats of :attr:`losses`."""
+        size = self.masses.size
+        if math.isnan(x) or x == math.inf:  # (numpy sorts NaN last)
+            return size
+        if x == -math.inf:
+            return 0
+        k = math.floor(x / self.step) - self.lower
+        k = min(max(k, 0), size)
+
+        def before(i: int) -> bool:  # losses[i] comes before the insertion point
+            v = self._loss_at(i)
+            return v <= x if strict else v < x
+
+        while k > 0 and not before(k - 1):
+            k -= 1
+        while k < size and before(k):
+            k += 1
+        return k
+
     # ------------------------------------------------------------------ δ(ε)
     @overload
     def delta(self, epsilon: float) -> float: ...
@@ -111,13 +141,13 @@ class PrivacyLossDistribution:
         if np.isnan(e).any():
             raise DPKitError("epsilon must not be NaN")
         out = np.empty_like(e)
-        lo = self.losses
         for k, x in enumerate(e):
             if x == -math.inf:
                 out[k] = min(1.0, float(self.masses.sum()) + self.infinity_mass)
                 continue
-            j = int(np.searchsorted(lo, x, side="right"))
-            s = float(np.sum(self.masses[j:] * -np.expm1(x - lo[j:]))) if j < lo.size else 0.0
+            j = self._first_above(float(x))
+            s = (float(np.sum(self.masses[j:] * -np.expm1(x - self._losses_from(j))))
+                 if j < self.masses.size else 0.0)
             out[k] = min(1.0, s + self.infinity_mass)
         return float(out[0]) if scalar else out
 
@@ -157,28 +187,32 @@ class PrivacyLossDistribution:
         if self.infinity_mass > d:
             return math.inf
         dj, s0, u = self._grid_deltas()
-        dj = dj + self.infinity_mass
-        lo = self.losses
+        size = self.masses.size
+        # (the losses are never built here: ℓ_j = (lower + j)·step, the same floats)
+        d_grid = d - self.infinity_mass  # dj + infinity_mass ≤ d, compared without a pass
         # δ(0) ≤ d needs a direct evaluation only when δ at the first grid loss ≥ 0 (≥ δ(0)
         # would be) does not already exceed d with room for rounding
-        j_zero = int(np.searchsorted(lo, 0.0, side="left"))
-        if not (j_zero < lo.size and dj[j_zero] > d * (1.0 + 1e-9) + 1e-300) \
+        j_zero = self._first_above(0.0, strict=False)
+        if not (j_zero < size and dj[j_zero] + self.infinity_mass > d * (1.0 + 1e-9) + 1e-300) \
                 and self.delta(0.0) <= d:
             return 0.0
-        ok = np.nonzero(dj <= d)[0]
-        j = int(ok[0]) if ok.size else lo.size - 1  # the last grid loss always reaches it
+        ok = np.flatnonzero(dj <= d_grid)
+        # (the last grid loss always reaches it; an index where dj + inf rounds above d while
+        # dj ≤ d − inf is re-checked directly below, as every candidate is)
+        j = int(ok[0]) if ok.size else size - 1
+        lo_j = self._loss_at(j)
         # between ℓ_{j-1} and ℓ_j: δ(ε) = inf + S0[j] − e^{ε−ℓ_j} U[j]
-        cand = float(lo[j])
+        cand = lo_j
         if j > 0 and u[j] > 0:
             num = self.infinity_mass + float(s0[j]) - d
             if num > 0:
-                x = float(lo[j]) + math.log(num / float(u[j]))
-                if lo[j - 1] <= x <= lo[j]:
+                x = lo_j + math.log(num / float(u[j]))
+                if self._loss_at(j - 1) <= x <= lo_j:
                     cand = x
         cand = max(cand, 0.0)
         # float safety: verify candidates directly (vectorized), from the closed form up to
         # the grid loss ℓ_j, and return the first that reaches ``delta``
-        top = max(float(lo[j]), cand)
+        top = max(lo_j, cand)
         cands = np.minimum(cand + _BUMPS * max(cand, 1.0), top)
         # the closed form is off by ~1e-13 relative in δ: try 1e-12·ε higher first
         if self._delta_many(cands[2:3])[0] <= d:  # the usual case
@@ -187,25 +221,24 @@ class PrivacyLossDistribution:
         if ok_c.size:
             return float(cands[ok_c[0]])
         # fall back on grid losses: δ is non-increasing, so bisect on direct evaluations
-        lo_i, hi_i = j, lo.size - 1
-        if self._delta_many(np.array([lo[hi_i]]))[0] > d:
+        lo_i, hi_i = j, size - 1
+        if self._delta_many(np.array([self._loss_at(hi_i)]))[0] > d:
             return math.inf
         while lo_i < hi_i:
             mid = (lo_i + hi_i) // 2
-            if self._delta_many(np.array([lo[mid]]))[0] <= d:
+            if self._delta_many(np.array([self._loss_at(mid)]))[0] <= d:
                 hi_i = mid
             else:
                 lo_i = mid + 1
-        return max(float(lo[hi_i]), 0.0)
+        return max(self._loss_at(hi_i), 0.0)
 
     def _delta_many(self, eps: np.ndarray) -> np.ndarray:
         """:meth:`delta` at several finite ε at once (one pass over the masses above min ε)."""
-        lo = self.losses
-        j = int(np.searchsorted(lo, float(np.min(eps)), side="right"))
-        if j >= lo.size:
+        j = self._first_above(float(np.min(eps)))
+        if j >= self.masses.size:
             return np.minimum(1.0, np.full(eps.size, self.infinity_mass))
         with np.errstate(over="ignore"):
-            t = np.maximum(-np.expm1(eps[:, None] - lo[None, j:]), 0.0)
+            t = np.maximum(-np.expm1(eps[:, None] - self._losses_from(j)[None, :]), 0.0)
         t *= self.masses[j:]  # (no BLAS: its threads cost more than they give here)
         return np.minimum(1.0, t.sum(axis=1) + self.infinity_mass)
 
