@@ -55,6 +55,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ... import _validate as V
+from ._planning import planning_variance
 from .distribution import (
     MAX_POINTS,
     PrivacyLossDistribution,
@@ -258,12 +259,6 @@ def _full_mass(p: PrivacyLossDistribution) -> PrivacyLossDistribution:
     return _trusted(p.step, p.lower, m, p.infinity_mass)
 
 
-def _one_copy_variance(pair: DominatingPair) -> float:
-    lo, hi = pair.loss_range(1e-12)
-    w = max(hi - lo, 1e-12)
-    return _tilted_moments(pair.discretize(w / 4096, tail=1e-12), 0.0)[1]
-
-
 def _levels_of(pair: DominatingPair, count: int, tail: float, accuracy: float,
                max_points: int) -> list[tuple[DominatingPair, int]]:
     """``count`` compositions of ``pair`` as parts for the top level: [(ω_L, d_L), (A_L, 1)],
@@ -272,7 +267,7 @@ def _levels_of(pair: DominatingPair, count: int, tail: float, accuracy: float,
     n_lev = len(digits)
     if n_lev == 0:
         return [(pair, count)]
-    v = _one_copy_variance(pair)
+    v = planning_variance(pair)  # planning only: it sets the level steps
     lo, hi = pair.loss_range(tail / count)
     if not (v > 0 and math.isfinite(v)):
         return [(pair, count)]

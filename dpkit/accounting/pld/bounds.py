@@ -52,6 +52,7 @@ import numpy as np
 from ... import _validate as V
 from ...errors import DPKitError
 from ._levels import delta_bound_levels, epsilon_bound_levels, use_levels
+from ._planning import planning_atoms
 from .distribution import (
     MAX_POINTS,
     PrivacyLossDistribution,
@@ -66,9 +67,7 @@ from .pairs import (
     DiscretePair,
     DominatingPair,
     GaussianPair,
-    IntervalPair,
     SampledGaussianPair,
-    SymmetrizedPair,
     check_parts,
 )
 
@@ -89,53 +88,6 @@ def _next_fast_len(size: int) -> int:
     import scipy.fft  # lazy: importing it costs ~0.2 s at `import dpkit`
 
     return int(scipy.fft.next_fast_len(size, real=True))
-
-
-@functools.lru_cache(maxsize=16)
-def _sgm_remove_atoms(noise_multiplier: float, sample_rate: float
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    return _plan_atoms(SampledGaussianPair(noise_multiplier, sample_rate, REMOVE))
-
-
-def _cached_atoms(pair: DominatingPair) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_plan_atoms`, shared by the two directions of a subsampled Gaussian: the add
-    pair is the remove pair swapped, (Q, P), whose loss is −L with law e^{−ℓ}·P(L = ℓ)."""
-    if type(pair) is SampledGaussianPair:
-        ps, ls = _sgm_remove_atoms(pair.noise_multiplier, pair.sample_rate)
-        if pair.direction == ADD:
-            return (ps * np.exp(-ls))[::-1], -ls[::-1]
-        return ps, ls
-    if isinstance(pair, IntervalPair):
-        return _plan_atoms(pair)
-    if isinstance(pair, SymmetrizedPair):  # the base's atoms above 0, mirrored, the rest at 0
-        ps, ls = _cached_atoms(pair.base)
-        up = ls > 0
-        pu, lu = ps[up], ls[up]
-        mirror = pu * np.exp(-lu)
-        rest = max(1.0 - pair.infinity_mass - float(pu.sum() + mirror.sum()), 0.0)
-        return (np.concatenate([mirror[::-1], [rest], pu]),
-                np.concatenate([-lu[::-1], [0.0], lu]))
-    if isinstance(pair, DiscretePair):  # its own atoms, exact
-        return pair.p, pair.losses
-    lo, hi = pair.loss_range()  # any other pair: a coarse grid of its own
-    p = pair.discretize(max((hi - lo) / 256, 1e-12, abs(hi) * 1e-12))
-    return p.masses, p.losses
-
-
-def _plan_atoms(pair: IntervalPair) -> tuple[np.ndarray, np.ndarray]:
-    """(P-masses, losses) of a small planning representation of ``pair``'s loss: the P-mass
-    of each interval of :meth:`DominatingPair._plan_edges` at its e^{−L}-mean loss
-    log(P-mass/Q-mass) (so E_P[e^{−L}] is kept; not a certified bound — planning only)."""
-    edges = pair._plan_edges()
-    m = pair._masses(edges)
-    p, q = m.p_int, m.q_int
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mid = np.log(p) - np.log(q)
-    lbar = np.clip(np.where(q > 0, mid, edges[1:]), edges[:-1], edges[1:])
-    ps = np.concatenate([p, [m.p_below, m.p_above]])
-    ls = np.concatenate([lbar, [edges[0], edges[-1]]])
-    keep = ps > 0
-    return ps[keep], ls[keep]
 
 
 def _coarse_cumulant(parts: list[tuple[DominatingPair, int]]) -> np.ndarray:
@@ -172,7 +124,7 @@ def _coarse_plan_of(parts: list[tuple[DominatingPair, int]]
     var = 0.0
     min_var = math.inf
     for pair, c in parts:
-        ps, ls = _cached_atoms(pair)
+        ps, ls = planning_atoms(pair)
         if not (np.all(np.isfinite(ls)) and np.all(np.isfinite(ps))):
             # planning only (extreme parameters): fall back on a coarse grid
             lo, hi = pair.loss_range()
