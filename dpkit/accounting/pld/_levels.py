@@ -211,11 +211,15 @@ def _compose_level(parts: list[tuple[PrivacyLossDistribution, int]], tail: float
     if b - a + 1 > max_points:
         raise _TooBig
     n = int(scipy.fft.next_fast_len(int(b - a + 1), real=True))
-    s = lam * _S_TAIL if lam > 0 and math.isfinite(lam) else s  # upper-tail Chernoff bound
-    flat = fourier_compose(parts, tilt=0.0, lo_index=a, n=n, s_grid=s)
     if not (lam > 0 and math.isfinite(lam)):
-        return flat
-    tilted = fourier_compose(parts, tilt=lam, lo_index=a, n=n, s_grid=s)
+        return fourier_compose(parts, tilt=0.0, lo_index=a, n=n, s_grid=s)
+    # the mass above the window: the tilted composition's Chernoff bound (at s = λ, free with
+    # its tilt, when that meets the level's budget; else the best of λ·_S_TAIL); the flat one
+    # skips it (tail_target = ∞ takes the trivial bound 1), since the result keeps the
+    # smaller of the two
+    tilted = fourier_compose(parts, tilt=lam, lo_index=a, n=n, s_grid=lam * _S_TAIL,
+                             tail_target=tail)
+    flat = fourier_compose(parts, tilt=0.0, lo_index=a, n=n, tail_target=math.inf)
     lo = min(flat.lower, tilted.lower)
     hi = max(flat.upper, tilted.upper)
     x = np.full((2, hi - lo + 1), np.inf)

@@ -424,6 +424,8 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
     ``tail_target``: when the Chernoff bound at s = λ alone (free: K(λ) is the tilt's
     normalizer, computed anyway) is ≤ this, it is used without trying ``s_grid`` (any s > 0
     gives a valid bound; this only saves time when the cheap one is already negligible).
+    ``math.inf`` skips the tail bound (untilted: the trivial bound 1 goes into
+    ``infinity_mass``), for a caller that keeps another composition's bound.
 
     The power ẑ^count is taken in polar form, |ẑ|^count·e^{i·count·arg ẑ} (real logs and
     exps, several times faster than the complex exp(count·log ẑ)); its rounding, ≤ u/e for
