@@ -78,8 +78,13 @@ LEVELS_MIN_COUNT = 4096
 #: Counts from which :func:`.bounds.epsilon_bound` / :func:`.bounds.delta_bound` hand over to
 #: the levels (measured: faster from ~1e6 on, 2–30× at 1e7–1e9; benchmarks/pld_levels.py).
 LEVELS_WIRE_COUNT = 1_000_000
-#: Radix r: compositions per level.
+#: Radix r: compositions per level (the default; :func:`_radix` may take another of
+#: :data:`RADICES`).
 RADIX = 64
+#: The radices tried for a count: the one with the fewest FFT passes, weighted by √r (a level's
+#: window holds ~√r spreads of its input), wins. 100 suits the round counts people use
+#: (T = 1e6 = 100³: two levels, no remainder digits, 4 passes against 64's 6).
+RADICES = (64, 100)
 #: Chernoff exponents (in units of 1/spread) for the window cuts of a level.
 _S_UNITS = np.geomspace(3e-2, 3e2, 17)
 #: Multiples of the cut's exponent tried for the certified upper-tail bound of a level.
@@ -245,6 +250,17 @@ def _digits(count: int, radix: int) -> tuple[list[int], int]:
     return digits, top
 
 
+def _radix(count: int) -> int:
+    """The radix of :data:`RADICES` with the least estimated work for ``count`` compositions:
+    each level composes ω^r (two FFT passes: flat and tilted) and, for a non-zero digit, the
+    remainder accumulator (two more), on a window ∝ √r; ties go to :data:`RADIX`."""
+    def cost(r: int) -> float:
+        digits, _ = _digits(count, r)
+        return (2 * len(digits) + 2 * sum(1 for d in digits if d)) * math.sqrt(r)
+
+    return min(RADICES, key=lambda r: (cost(r), r != RADIX))
+
+
 def _full_mass(p: PrivacyLossDistribution) -> PrivacyLossDistribution:
     """``p`` with the P-mass that rounding lost restored, at its highest loss.
 
@@ -267,7 +283,8 @@ def _levels_of(pair: DominatingPair, count: int, tail: float, accuracy: float,
                max_points: int) -> list[tuple[DominatingPair, int]]:
     """``count`` compositions of ``pair`` as parts for the top level: [(ω_L, d_L), (A_L, 1)],
     both wrapped as pairs that dominate the compositions they stand for."""
-    digits, top = _digits(count, RADIX)
+    radix = _radix(count)
+    digits, top = _digits(count, radix)
     n_lev = len(digits)
     if n_lev == 0:
         return [(pair, count)]
@@ -278,19 +295,19 @@ def _levels_of(pair: DominatingPair, count: int, tail: float, accuracy: float,
     beta = accuracy / (2.0 * (n_lev + 1))
 
     def step_at(level: int) -> float:
-        return math.sqrt(4.0 * beta * v * RADIX ** level)
+        return math.sqrt(4.0 * beta * v * radix ** level)
 
     step = max(step_at(0), (hi - lo) / (0.25 * max_points))
     omega = _full_mass(pair.discretize(step, tail=tail / count))
     acc: PrivacyLossDistribution | None = None
     for lev, d in enumerate(digits):
         # composed R = count / r^lev more times: its cut mass counts R times
-        t_l = tail / (count / RADIX ** lev) / (n_lev + 1)
+        t_l = tail / (count / radix ** lev) / (n_lev + 1)
         nxt = step_at(lev + 1)
         if d:
             acc = _compose_level([(omega, d)] + ([(acc, 1)] if acc is not None else []),
                                  t_l, max_points)
-        omega = _compose_level([(omega, RADIX)], t_l, max_points)
+        omega = _compose_level([(omega, radix)], t_l, max_points)
         if nxt > omega.step:
             omega = recoarsen(omega, nxt)
             if acc is not None:
