@@ -3,7 +3,8 @@
 One FFT composition of T copies on one grid needs a step Δ ∝ √(ε/T) (connect-the-dots raises
 the variance of every copy by up to Δ²/4, and T copies add it up) on a window ∝ √T wide, so
 its grid grows like √T. Here T is written in base r (mixed radix, T = d_L·r^L + Σ_{l<L}
-d_l·r^l) and composed level by level:
+d_l·r^l; r = 64 or 100, whichever needs fewer FFT passes: :func:`_radix`) and composed level
+by level:
 
 * ω_0 is the pair discretized (connect-the-dots) on step Δ_0; ω_{l+1} = ω_l^{*r} and the
   remainder accumulator A_{l+1} = A_l * ω_l^{*d_l} are composed by FFT exponentiation
@@ -38,8 +39,8 @@ Use: :func:`.bounds.epsilon_bound` / :func:`.bounds.delta_bound` hand a composit
 when :func:`use_levels` says so (a count ≥ :data:`LEVELS_WIRE_COUNT`, pairs not on one atom
 lattice), passing their planner :func:`.bounds.plan_pld` in (this module sits below
 :mod:`.bounds`; no import cycle). Measured (benchmarks/pld_levels.py, q=0.01, σ=1, δ=1e-5):
-the largest grid stays at 13 500 – 27 000 points from T = 1e4 to 1e9 (single level: 16 384 →
-3 840 000), ~20–30 ms per direction pair, ε within −6.3e-4 … 0 of the single level.
+the largest grid stays at 14 400 – 39 366 points from T = 1e4 to 1e9 (single level: 16 384 →
+3 840 000), ~8–18 ms per direction pair, ε within −5.2e-4 … 0 of the single level.
 
 Tails: the level windows send the mass above them to +∞ (bounded by a Chernoff bound, counted
 in ``infinity_mass``, which later levels compose) and lift the mass below them (pessimistic);
