@@ -143,10 +143,12 @@ def tilt_fold(masses: np.ndarray, lower: int, step: float, lam: float, n: int
     λℓ_i, so y_i ≤ 1), then x = y/Σy and lm = M + log Σy. Its ``rel`` bounds this arithmetic:
     the ramp factor is within (5 + |argument|)·u of exact, the product and the division ½ ulp
     each, lm within u·(|M| + |log Σy|) + 1 ulp: TILT_ROUNDING·(3|M| + 4|λ|·max|ℓ| +
-    |log Σy| + 8) covers it. Entries that underflow (y < 1e-308, only when max y > 1e-200,
-    i.e. ≤ 1e-108 of the largest) drop ≤ n·1e-308 of the unit mass, far inside the FFT's
-    rounding floor η added to every output. Entry by entry (the reference's steps) when the
-    ramp over- or underflows or the largest y is below 1e-200."""
+    |log Σy| + 8) covers it. Entries that underflow (y < 1e-308 while max y > 1e-200, i.e.
+    ≤ 1e-108 of the largest) drop ≤ n·1e-108 of the normalized unit mass, which moves each
+    composed entry by ≤ K·n·1e-108 (K compositions), far inside the 1 % margin of the FFT's
+    rounding floor η (≥ ~1e-19 from the DC bin alone) added to every output; the reference's
+    exp underflows the same entries. Entry by entry (the reference's steps) when the ramp
+    over- or underflows or the largest y is below 1e-200."""
     k = masses.size
     ell0 = lower * step
     ell1 = (lower + k - 1) * step
