@@ -156,19 +156,28 @@ def test_tilt_fold_kernel_agrees_with_the_reference(lower, lam, n):
 
 @numba_installed
 @pytest.mark.parametrize("total_scale", [0.5, 3.0])  # a trim from the top; a lumped shortfall
-def test_untilt_kernel_agrees_with_the_reference(total_scale):
+@pytest.mark.parametrize("k_tot,lam_step,cap", [
+    (0.4, 2e-3, 3.0),  # the exponential ramp
+    (0.4, 5.0, 3.0),  # |slope|·256 > 700: entry by entry
+    (650.0, -0.05, 700.0),  # the ramp leaves ±700 after a few blocks: entry by entry
+    (0.4, 2e-3, -2.0),  # the cap binds
+])
+def test_untilt_kernel_agrees_with_the_reference(total_scale, k_tot, lam_step, cap):
     rng = np.random.default_rng(4)
     n, keep, start, lo = 4096, 3000, 2500, -1200
+    if lam_step < 0:
+        lo = 0
     r = rng.random(n) ** 6 - 1e-3
-    args = (1e-12, 0.4, 2e-3, lo, 3.0)
+    args = (1e-12, k_tot, lam_step, lo, cap)
     w = np.roll(r, -start)[:keep]
-    whole = float(np.exp(np.minimum(np.log(np.maximum(w, 0) + 1e-12) + 0.4
-                                    - 2e-3 * (lo + np.arange(keep)), 3.0)).sum())
+    with np.errstate(over="ignore"):
+        whole = float(np.exp(np.minimum(np.log(np.maximum(w, 0) + 1e-12) + k_tot
+                                        - lam_step * (lo + np.arange(keep)), cap)).sum())
     ref = K.untilt_reference(r, start, keep, *args, total_scale * whole)
     K._build_numba()
     got = K._NUMBA["untilt"](r, start, keep, *args, total_scale * whole)
     assert got[1] == ref[1]
-    np.testing.assert_allclose(got[0], ref[0], rtol=1e-13, atol=0)
+    np.testing.assert_allclose(got[0], ref[0], rtol=2e-13, atol=0)
     assert got[2] == pytest.approx(ref[2], rel=1e-12, abs=1e-300)
     assert (ref[2] > 0) == (total_scale > 1)  # both cases are exercised
 
