@@ -196,3 +196,27 @@ def test_first_above_is_searchsorted_on_the_losses(lower, step):
     for j in (0, 37, 99):
         assert p._loss_at(j) == lo[j]
         assert np.array_equal(p._losses_from(j), lo[j:])
+
+
+@numba_installed
+@pytest.mark.parametrize("round_up", [False, True])
+@pytest.mark.parametrize("case", ["random", "on_grid", "wide"])
+def test_split_kernel_agrees_with_the_reference(round_up, case):
+    rng = np.random.default_rng(7)
+    step = 0.0137
+    if case == "random":
+        losses = np.sort(rng.uniform(-3, 5, 400))
+    elif case == "on_grid":  # atoms at, a hair below and a hair above grid losses
+        k = rng.integers(-200, 300, 300).astype(float)
+        losses = np.concatenate([k * step, np.nextafter(k * step, -np.inf),
+                                 np.nextafter(k * step, np.inf), (k + 0.5) * step])
+    else:
+        losses = rng.uniform(-1e4, 1e4, 50)
+    p = rng.random(losses.size) ** 3
+    K._build_numba()
+    got, k0 = K._NUMBA["split"](losses, p, step, round_up)
+    want, w0 = K.split_reference(losses, p, step, round_up)
+    assert k0 == w0  # the same grid indices ...
+    assert np.array_equal(got > 0, want > 0)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)  # ... expm1 a few ulp apart
+    assert float(got.sum()) == pytest.approx(float(p.sum()), rel=1e-12)

@@ -11,6 +11,7 @@ one loop beats numpy's passes.
 * :func:`grid_deltas_reference` and its numba kernel: δ at every grid loss and the suffix
   sums behind the closed form between grid losses
   (:meth:`~.distribution.PrivacyLossDistribution._grid_deltas`);
+* :func:`split_reference`: connect-the-dots of atoms onto a grid (:func:`~.pairs.split_atoms`);
 * :func:`moments_reference`: mean and variance of the loss tilted by e^{λℓ}, used for
   planning only.
 
@@ -46,7 +47,7 @@ from ..rdp import BACKEND_ENV
 from ._rounding import TILT_ROUNDING
 
 __all__ = ["kernel", "tilt_fold_reference", "untilt_reference", "grid_deltas_reference",
-           "moments_reference", "uses_numba"]
+           "moments_reference", "split_reference", "uses_numba"]
 
 
 def tilt_fold_reference(masses: np.ndarray, lower: int, step: float, lam: float, n: int
@@ -80,6 +81,30 @@ def tilt_fold_reference(masses: np.ndarray, lower: int, step: float, lam: float,
     else:
         out = np.bincount((start + np.arange(r.size)) % n, weights=r, minlength=n)
     return out, mx + math.log(sr), rel
+
+
+def split_reference(losses: np.ndarray, p: np.ndarray, step: float, round_up: bool
+                    ) -> tuple[np.ndarray, int]:
+    """(masses, k0): the connect-the-dots pass of :func:`~.pairs.split_atoms` (atoms ``p`` at
+    ``losses`` onto the grid k·step from index k0; see there for the rules)."""
+    d = step
+    k = losses / d
+    ka = np.floor(k)
+    kr = np.round(k)
+    near = (kr >= k) & (kr - k <= 1e-9 * np.maximum(1.0, np.abs(k)))
+    ka = np.where(near, kr, ka)
+    a = ka * d
+    if round_up:
+        to_b = np.where(near, 0.0, p)
+    else:
+        to_b = np.where(near, 0.0, np.clip(p * -np.expm1(a - losses) / -math.expm1(-d), 0.0, p))
+    to_a = p - to_b
+    k0 = int(ka.min())
+    n = int(ka.max()) - k0 + 2
+    idx = (ka - k0).astype(np.int64)
+    out = np.bincount(idx, weights=to_a, minlength=n)
+    out += np.bincount(idx + 1, weights=to_b, minlength=n)
+    return out, k0
 
 
 def untilt_reference(r: np.ndarray, start: int, keep: int, eta: float, k_tot: float,
@@ -142,19 +167,19 @@ def moments_reference(masses: np.ndarray, losses: np.ndarray, lam: float
 
 _NUMBA: dict[str, Callable[..., Any]] = {}
 #: The passes with a numba kernel (``moments`` is planning only, on small arrays).
-_NUMBA_NAMES = ("grid_deltas", "tilt_fold", "untilt")
+_NUMBA_NAMES = ("grid_deltas", "tilt_fold", "untilt", "split")
 
 
 def _build_numba() -> None:
     from . import _kernels_numba  # compiles on first call (cached on disk by numba)
 
     _NUMBA.update(grid_deltas=_kernels_numba.grid_deltas, tilt_fold=_kernels_numba.tilt_fold,
-                  untilt=_kernels_numba.untilt)
+                  untilt=_kernels_numba.untilt, split=_kernels_numba.split)
 
 
 _REFERENCE: dict[str, Callable[..., Any]] = {
     "tilt_fold": tilt_fold_reference, "untilt": untilt_reference,
-    "grid_deltas": grid_deltas_reference,
+    "grid_deltas": grid_deltas_reference, "split": split_reference,
     "moments": moments_reference}
 
 
@@ -167,7 +192,7 @@ def uses_numba() -> bool:
 
 
 def kernel(name: str) -> Callable[..., Any]:
-    """The pass ``name`` ("tilt_fold", "untilt", "grid_deltas", "moments"): numba's when
+    """The pass ``name`` ("tilt_fold", "untilt", "grid_deltas", "split", "moments"): numba's when
     :func:`uses_numba` and one exists, else the numpy reference."""
     if not uses_numba() or name not in _NUMBA_NAMES:
         return _REFERENCE[name]

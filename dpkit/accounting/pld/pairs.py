@@ -30,6 +30,7 @@ from scipy.special import log_ndtr, ndtr, ndtri
 
 from ... import _validate as V
 from ...errors import DPKitError
+from ._kernels import kernel
 from .distribution import PrivacyLossDistribution, _trusted
 
 __all__ = [
@@ -719,24 +720,10 @@ def split_atoms(losses: np.ndarray, p: np.ndarray, step: float, *, round_up: boo
     sits on it (moving it up only raises δ); an atom a hair above one is split normally
     (snapping it down would not be an upper bound). Privacy: δ(ε) of the result ≥ δ(ε) of
     the atoms at every ε, also after any composition."""
-    d = step
-    k = losses / d
-    ka = np.floor(k)
-    kr = np.round(k)
-    near = (kr >= k) & (kr - k <= 1e-9 * np.maximum(1.0, np.abs(k)))
-    ka = np.where(near, kr, ka)
-    a = ka * d
-    if round_up:
-        to_b = np.where(near, 0.0, p)
-    else:
-        to_b = np.where(near, 0.0, np.clip(p * -np.expm1(a - losses) / -math.expm1(-d), 0.0, p))
-    to_a = p - to_b
-    k0 = int(ka.min())
-    n = int(ka.max()) - k0 + 2
-    idx = (ka - k0).astype(np.int64)
-    out = np.bincount(idx, weights=to_a, minlength=n)
-    out += np.bincount(idx + 1, weights=to_b, minlength=n)
-    return _trusted(d, k0, out, infinity_mass)
+    out, k0 = kernel("split")(np.ascontiguousarray(losses, dtype=np.float64),
+                              np.ascontiguousarray(p, dtype=np.float64), float(step),
+                              bool(round_up))
+    return _trusted(step, k0, out, infinity_mass)
 
 
 def check_parts(parts: Any) -> list[tuple[DominatingPair, int]]:
