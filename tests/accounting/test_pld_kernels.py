@@ -76,6 +76,11 @@ def test_moments_reference_matches_weighted_formulas():
     assert mu == pytest.approx(float(np.dot(w, losses)), rel=1e-12)
     assert var == pytest.approx(float(np.dot(w, (losses - mu) ** 2)), rel=1e-12)
     assert K.moments_reference(np.zeros(3), losses[:3], 1.0) == (0.0, 0.0)
+    mu0, var0 = K.moments_reference(masses, losses, 0.0)  # the untilted shortcut
+    w0 = masses / masses.sum()
+    assert mu0 == pytest.approx(float(np.dot(w0, losses)), rel=1e-12)
+    assert var0 == pytest.approx(float(np.dot(w0, (losses - mu0) ** 2)), rel=1e-12)
+    assert K.moments_reference(np.zeros(3), losses[:3], 0.0) == (0.0, 0.0)
 
 
 def test_env_forces_the_references(monkeypatch):

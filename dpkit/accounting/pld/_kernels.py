@@ -154,13 +154,19 @@ def moments_reference(masses: np.ndarray, losses: np.ndarray, lam: float
                       ) -> tuple[float, float]:
     """(mean, variance) of the loss under the tilted law e^{λℓ}·p / E[e^{λL}] over the
     positive masses (zeros when there is no positive mass); planning only."""
-    pos = masses > 0
-    if not pos.any():
-        return 0.0, 0.0
-    ls = losses[pos]
-    lr = np.log(masses[pos]) + lam * ls
-    w = np.exp(lr - float(lr.max()))
-    w /= w.sum()
+    if lam == 0.0:  # untilted: the masses themselves (zeros weigh nothing)
+        tot = float(masses.sum())
+        if not tot > 0:
+            return 0.0, 0.0
+        w, ls = masses / tot, losses
+    else:
+        pos = masses > 0
+        if not pos.any():
+            return 0.0, 0.0
+        ls = losses[pos]
+        lr = np.log(masses[pos]) + lam * ls
+        w = np.exp(lr - float(lr.max()))
+        w /= w.sum()
     mu = float(np.sum(w * ls))
     return mu, float(np.sum(w * (ls - mu) ** 2))
 
