@@ -39,8 +39,8 @@ Use: :func:`.bounds.epsilon_bound` / :func:`.bounds.delta_bound` hand a composit
 when :func:`use_levels` says so (a count ≥ :data:`LEVELS_WIRE_COUNT`, pairs not on one atom
 lattice), passing their planner :func:`.bounds.plan_pld` in (this module sits below
 :mod:`.bounds`; no import cycle). Measured (benchmarks/pld_levels.py, q=0.01, σ=1, δ=1e-5):
-the largest grid stays at 14 400 – 39 366 points from T = 1e4 to 1e9 (single level: 16 384 →
-3 840 000), ~8–18 ms per direction pair, ε within −5.2e-4 … 0 of the single level.
+the largest grid stays at 14 400 – 39 366 points from T = 1e4 to 1e9 (single level: 15 625 →
+3 779 136), ~6–15 ms per direction pair, ε within −5.6e-4 … 0 of the single level.
 
 Tails: the level windows send the mass above them to +∞ (bounded by a Chernoff bound, counted
 in ``infinity_mass``, which later levels compose) and lift the mass below them (pessimistic);
