@@ -198,6 +198,9 @@ def test_first_above_is_searchsorted_on_the_losses(lower, step):
     for x in xs:
         assert p._first_above(float(x)) == np.searchsorted(lo, x, side="right")
         assert p._first_above(float(x), strict=False) == np.searchsorted(lo, x, side="left")
+    tiny = pld.PrivacyLossDistribution(1e-300, lower, np.full(5, 0.2))  # x/step overflows
+    for x in (1e300, -1e300, 1e308):
+        assert tiny._first_above(x) == np.searchsorted(tiny.losses, x, side="right")
     for j in (0, 37, 99):
         assert p._loss_at(j) == lo[j]
         assert np.array_equal(p._losses_from(j), lo[j:])

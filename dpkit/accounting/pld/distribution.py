@@ -109,8 +109,10 @@ class PrivacyLossDistribution:
             return size
         if x == -math.inf:
             return 0
-        k = math.floor(x / self.step) - self.lower
-        k = min(max(k, 0), size)
+        ratio = x / self.step
+        if not math.isfinite(ratio):  # |x| beyond float range in grid units
+            return size if ratio > 0 else 0
+        k = min(max(math.floor(ratio) - self.lower, 0), size)
 
         def before(i: int) -> bool:  # losses[i] comes before the insertion point
             v = self._loss_at(i)
@@ -510,11 +512,13 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
                         and p.masses.sum() > 0)
     total_fin = math.exp(log_total_fin)
     # the untilt's own rounding (log, the exponent's sum, exp: TILT_ROUNDING per unit of
-    # their magnitudes; every w = max(r, 0) + η lies in [η, 2], so |log w| ≤ max(|log η|, 1))
-    # joins the tilts' slack: every mass is raised by e^{slack}, above the exact one
+    # their magnitudes; every w = max(r, 0) + η lies in [η, max r + η], so |log w| is at
+    # most the larger of the two ends' |log|) joins the tilts' slack: every mass is raised
+    # by e^{slack}, above the exact one
     k_far = max(abs(lo_index), abs(lo_index + keep - 1))
-    slack += TILT_ROUNDING * (max(abs(math.log(eta)), 1.0) + 2.0 * abs(k_tot)
-                              + 2.0 * abs(lam * step) * k_far + 4.0)
+    log_w = max(abs(math.log(max(eta, 5e-324))),
+                abs(math.log(max(float(r.max()), 0.0) + max(eta, 5e-324))))
+    slack += TILT_ROUNDING * (log_w + 2.0 * abs(k_tot) + 2.0 * abs(lam * step) * k_far + 4.0)
     m, j0, _ = kernel("untilt")(r, lo_index % n, keep, eta, k_tot + slack, lam * step,
                                 lo_index, log_total_fin + 1.0, total_fin)
     first = lo_index + j0
