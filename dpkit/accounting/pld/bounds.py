@@ -603,18 +603,106 @@ def relation_epsilon_checked(dirs: Sequence[list[tuple[DominatingPair, int]]], d
     """
     return _max_over(ordered_directions(dirs, delta=delta),
                      lambda parts, acc: epsilon_checked(parts, delta, accuracy=acc),
-                     accuracy, math.inf)
+                     accuracy, math.inf,
+                     below=lambda parts, best: chernoff_below(parts, best, delta))
+
+
+#: Connect-the-dots may raise the Chernoff exponent of :func:`chernoff_below` by this much (in
+#: log δ) at the planned exponent: the step is the largest that keeps n·t(t+1)Δ²/8 below it.
+_BELOW_SLACK = 0.05
+#: :func:`chernoff_below` is tried only when its planning value is this far (in log δ) below
+#: log δ, and on at most this many grid points per pair.
+_BELOW_MARGIN = 0.5
+_BELOW_MAX_POINTS = 4096
+#: The exponents of :func:`chernoff_below`, as multiples of the planned one (any t > 0 gives
+#: a valid bound; the smallest is kept).
+_BELOW_TS = np.array([0.6, 0.8, 1.0, 1.25, 1.6])
+
+
+def chernoff_below(parts: list[tuple[DominatingPair, int]], epsilon: float,
+                   delta: float) -> bool:
+    """Whether :func:`chernoff_delta_bound` certifies δ(ε) ≤ ``delta`` for the composition
+    of ``parts`` (one direction), i.e. that its ε(δ) is ≤ ``epsilon``: then a relation's
+    later direction cannot raise the max (:func:`relation_epsilon_checked`) and needs no grid
+    of its own. Measured: the add direction of (q, σ, T) = (0.01, 1, 1000) at δ = 1e-5 is
+    certified below the remove direction's ε in ~0.3 ms instead of a 0.45 ms check grid."""
+    bound = chernoff_delta_bound(parts, epsilon, delta)
+    return bound is not None and bound <= delta
+
+
+def chernoff_delta_bound(parts: list[tuple[DominatingPair, int]], epsilon: float,
+                         delta: float) -> float | None:
+    """A certified upper bound on δ(ε) of the composition of ``parts`` (one direction) by a
+    Chernoff bound on pessimistic discretizations, or None where it is not tried.
+
+    Each pair is discretized pessimistically (connect-the-dots: a pair D that dominates it,
+    through any composition). For the composed D and any t > 0, with
+    c(t) = sup_{x>0} (1 − e^{−x})e^{−tx} = (1/(1+t))·(t/(1+t))^t,
+
+        δ(ε) = P(L = ∞) + E[(1 − e^{ε−L})₊; L finite]
+             ≤ 1 − Π(1 − m_p)^{c_p} + c(t)·e^{−tε}·Π E_{D_p}[e^{tL}; finite]^{c_p}
+
+    (the product over the independent copies; m_p each D_p's mass at +∞). The value is
+    raised by 1e-9 relative per unit of its exponent's magnitude for the float rounding of
+    the sums (far above it). False whenever the planning cumulant says the bound would not
+    reach ``delta`` with room (:data:`_BELOW_MARGIN`), or the grid would be large: the caller
+    then computes the direction on a grid as before. Privacy: an upper bound on the true
+    δ(ε) (D dominates each pair); ``delta`` only sets the tails and whether to try."""
+    if not (parts and math.isfinite(epsilon) and epsilon > 0 and delta > 0):
+        return None
+    if _single_pair(parts) is not None:
+        return None  # closed form: computed exactly (and cheaply) by the caller
+    kk = _coarse_plan(parts)[0]
+    log_c = -np.log1p(_T_GRID) + _T_GRID * np.log(_T_GRID / (1.0 + _T_GRID))
+    with np.errstate(invalid="ignore"):
+        plan = kk + log_c - _T_GRID * epsilon
+    plan[~np.isfinite(plan)] = np.inf
+    i = int(np.argmin(plan))
+    if not plan[i] < math.log(delta) - _BELOW_MARGIN:
+        return None
+    t0 = float(_T_GRID[i])
+    ts = t0 * _BELOW_TS
+    log_cs = -np.log1p(ts) + ts * np.log(ts / (1.0 + ts))
+    n_total = float(sum(c for _, c in parts))
+    step = _align(math.sqrt(8.0 * _BELOW_SLACK / (n_total * t0 * (t0 + 1.0))), parts)
+    tail = max(min(1e-3 * delta / (n_total * len(parts)), 1e-12), 1e-300)
+    # P-mass below the floor moves up to it (pessimistic: D still dominates); at t ≥ 0.6·t0
+    # that adds ≤ e^{−16}/n to each copy's E[e^{tL}] per unit of mass, e^{−16} over all
+    floor = -(math.log(max(n_total, 1.0)) + 16.0) / float(ts.min())
+    k = np.zeros(ts.size)
+    log_keep = 0.0
+    for pair, c in parts:
+        lo, hi = pair.loss_range(tail)
+        lo = max(lo, floor)
+        if not (math.isfinite(hi - lo) and (hi - lo) / step <= _BELOW_MAX_POINTS):
+            return None
+        d = pair.discretize(step, tail=tail, floor=floor)
+        if d.infinity_mass >= 1.0:
+            return None
+        log_keep += c * math.log1p(-d.infinity_mass)
+        k = k + c * _log_mgf(d, ts)
+    with np.errstate(invalid="ignore"):
+        expo = k + log_cs - ts * epsilon
+        expo = expo + 1e-9 * (np.abs(k) + np.abs(log_cs) + ts * epsilon + 1.0)
+    expo[~np.isfinite(expo)] = np.inf
+    return min(1.0, -math.expm1(log_keep) + math.exp(min(float(np.min(expo)), 0.0)))
 
 
 def _max_over(ordered: list[tuple[list[tuple[DominatingPair, int]], float]],
               bound: Callable[[list[tuple[DominatingPair, int]], float], float],
-              accuracy: float, worst: float) -> float:
+              accuracy: float, worst: float,
+              below: Callable[[list[tuple[DominatingPair, int]], float], bool] | None = None
+              ) -> float:
     """The max over ``ordered`` (:func:`ordered_directions`) of ``bound(parts, accuracy)``,
     a later direction with a coarse first try computed at that accuracy first and refined
     only when it exceeds the running max (the smaller of its two upper bounds kept);
-    ``worst`` if a bound is NaN. A max of upper bounds: an upper bound."""
+    ``worst`` if a bound is NaN. A later direction for which ``below(parts, best)``
+    certifies a value ≤ the running max is not computed (it cannot raise the max). A max of
+    upper bounds: an upper bound."""
     best = 0.0
     for i, (parts, check) in enumerate(ordered):
+        if i and check > 0 and below is not None and below(parts, best):
+            continue  # certified ≤ best
         if i and accuracy < check:
             v = bound(parts, check)
             if v > best:
