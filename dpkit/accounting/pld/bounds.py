@@ -609,7 +609,7 @@ def relation_epsilon_checked(dirs: Sequence[list[tuple[DominatingPair, int]]], d
 
 #: Connect-the-dots may raise the Chernoff exponent of :func:`chernoff_below` by this much (in
 #: log δ) at the planned exponent: the step is the largest that keeps n·t(t+1)Δ²/8 below it.
-_BELOW_SLACK = 0.05
+_BELOW_SLACK = 0.2
 #: :func:`chernoff_below` is tried only when its planning value is this far (in log δ) below
 #: log δ, and on at most this many grid points per pair.
 _BELOW_MARGIN = 0.5
