@@ -76,3 +76,14 @@ def test_not_tried_where_it_cannot_help():
     assert B.chernoff_delta_bound([(pair, 1000)], 0.0, 1e-5) is None
     assert B.chernoff_delta_bound([(pair, 1)], 1.0, 1e-5) is None  # closed form instead
     assert B.chernoff_delta_bound([(pair, 1000)], 0.2, 1e-5) is None  # planning says no
+
+
+def test_a_float_failure_of_the_certificate_falls_back_to_the_grid(monkeypatch):
+    def overflow(*args):
+        raise OverflowError("math range error")
+
+    make, count, delta = RUNS[0]
+    eps = B.sampled_gaussian_epsilon(1.0, 0.01, count, delta)
+    monkeypatch.setattr(B, "chernoff_delta_bound", overflow)
+    assert not B.chernoff_below([(make(ADD), count)], eps, delta)
+    assert B.sampled_gaussian_epsilon(1.0, 0.01, count, delta) == eps  # the grid decides
