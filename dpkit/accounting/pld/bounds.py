@@ -69,6 +69,7 @@ from .pairs import (
     GaussianPair,
     SampledGaussianPair,
     check_parts,
+    recall_swapped,
 )
 
 __all__ = ["epsilon_bound", "delta_bound", "plan_pld", "sampled_gaussian_epsilon",
@@ -677,11 +678,13 @@ def chernoff_delta_bound(parts: list[tuple[DominatingPair, int]], epsilon: float
     k = np.zeros(ts.size)
     log_keep = 0.0
     for pair, c in parts:
-        lo, hi = pair.loss_range(tail)
-        lo = max(lo, floor)
-        if not (math.isfinite(hi - lo) and (hi - lo) / step <= _BELOW_MAX_POINTS):
-            return None
-        d = pair.discretize(step, tail=tail, floor=floor)
+        d = recall_swapped(pair, step)  # the other direction's grid, swapped: no new masses
+        if d is None:
+            lo, hi = pair.loss_range(tail)
+            lo = max(lo, floor)
+            if not (math.isfinite(hi - lo) and (hi - lo) / step <= _BELOW_MAX_POINTS):
+                return None
+            d = pair.discretize(step, tail=tail, floor=floor)
         if d.infinity_mass >= 1.0:
             return None
         log_keep += c * math.log1p(-d.infinity_mass)

@@ -31,6 +31,7 @@ from scipy.special import log_ndtr, ndtr, ndtri
 from ... import _validate as V
 from ...errors import DPKitError
 from ._kernels import kernel
+from ._rounding import UNIT_ROUNDOFF as _U
 from .distribution import PrivacyLossDistribution, _trusted
 
 __all__ = [
@@ -141,6 +142,11 @@ class DominatingPair(abc.ABC):
         Privacy: its δ(ε) ≥ this pair's at every ε, and it is itself the PLD of a pair that
         dominates this one, so it stays an upper bound through composition."""
 
+    def swapped(self) -> DominatingPair | None:
+        """The pair (Q, P) when it is a pair of this package (then the PLD of this pair's
+        discretization, swapped by :func:`swap_discretization`, dominates it), else None."""
+        return None
+
 
 class IntervalPair(DominatingPair):
     """A pair whose loss has a continuous law known through its interval masses: discretized
@@ -176,7 +182,75 @@ class IntervalPair(DominatingPair):
         k0 = math.floor(lo / d + 1e-9)
         k1 = max(math.ceil(hi / d - 1e-9), k0 + 1)
         edges = (k0 + np.arange(k1 - k0 + 1)) * d
-        return _connect_the_dots(self._masses(edges), edges, d, k0, self.infinity_mass)
+        out = _connect_the_dots(self._masses(edges), edges, d, k0, self.infinity_mass)
+        if floor is None and type(self).swapped is not DominatingPair.swapped:
+            _remember(self, out)
+        return out
+
+
+#: Discretizations remembered for :func:`recall_swapped` (the latest per pair, a few pairs,
+#: only grids of at most this many points: cheap to keep).
+_RECALL_PAIRS = 4
+_RECALL_MAX_POINTS = 1 << 15
+_RECALLED: dict[DominatingPair, PrivacyLossDistribution] = {}
+
+
+def _remember(pair: DominatingPair, pld: PrivacyLossDistribution) -> None:
+    """Keep ``pld`` (a whole-range discretization of ``pair``) for :func:`recall_swapped`."""
+    if pld.masses.size > _RECALL_MAX_POINTS:
+        return
+    _RECALLED.pop(pair, None)
+    _RECALLED[pair] = pld
+    while len(_RECALLED) > _RECALL_PAIRS:
+        _RECALLED.pop(next(iter(_RECALLED)))
+
+
+def recall_swapped(pair: DominatingPair, max_step: float) -> PrivacyLossDistribution | None:
+    """A pessimistic PLD of ``pair`` on a grid of step ≤ ``max_step`` without computing any
+    interval mass: the swap (:func:`swap_discretization`) of the latest whole-range
+    discretization of ``pair.swapped()`` when one is remembered, else None.
+
+    The two directions of a subsampled mechanism are each other's swap (add = remove with P
+    and Q exchanged), so once a relation's first direction is discretized, the second one's
+    connect-the-dots PLD on the mirrored grid comes from it for the price of one pass.
+    Privacy: it dominates ``pair`` (see :func:`swap_discretization`)."""
+    other = pair.swapped()
+    if other is None:
+        return None
+    try:
+        pld = _RECALLED.get(other)
+    except TypeError:  # an unhashable pair
+        return None
+    if pld is None or not pld.step <= max_step:
+        return None
+    return swap_discretization(pld)
+
+
+def swap_discretization(pld: PrivacyLossDistribution) -> PrivacyLossDistribution:
+    """The PLD of the swapped pair (Q̃, P̃), for ``pld`` the PLD of a discrete pair (P̃, Q̃)
+    (a discretization of one pair, not a composition).
+
+    Atom k of P̃-mass p_k at loss ℓ_k has Q̃-mass p_k·e^{−ℓ_k}; under (Q̃, P̃) it is an atom of
+    P-mass p_k·e^{−ℓ_k} at loss −ℓ_k, and the Q̃-mass on outcomes that P̃ cannot produce,
+    1 − Σ_k p_k e^{−ℓ_k}, sits at loss +∞. Swapping preserves domination at every ε ∈ ℝ:
+    δ_{Q‖P}(ε) = 1 − e^ε + e^ε·δ_{P‖Q}(−ε) is non-decreasing in δ_{P‖Q}(−ε), and
+    connect-the-dots (with its tail rules) dominates at every ε, being a pair from which the
+    original is recovered by post-processing (merging atoms). Float rounding: the sum S is
+    within (k + 8 + max|ℓ|)·u·S of the exact one (k atoms; e^{−ℓ} of a loss rounded to
+    u·|ℓ|), so the mass at +∞ is raised by 2·(k + 8 + max|ℓ|)·u·max(S, 1): never below the
+    exact deficit. Privacy: for ``pld`` dominating (P, Q), the result dominates (Q, P).
+    """
+    m = pld.masses
+    k = m.size
+    hi_abs = max(abs(pld._loss_at(0)), abs(pld._loss_at(k - 1)))
+    with np.errstate(over="ignore", under="ignore"):
+        qm = m * np.exp(-pld.losses)
+    if not np.isfinite(qm).all():
+        qm = np.where(np.isfinite(qm), qm, 0.0)
+        return PrivacyLossDistribution(pld.step, -pld.upper, qm[::-1], 1.0)
+    s = float(qm.sum())
+    inf = max(0.0, 1.0 - s) + 2.0 * (k + 8.0 + hi_abs) * _U * max(s, 1.0)
+    return _trusted(pld.step, -pld.upper, qm[::-1], min(1.0, inf))
 
 
 def _connect_the_dots(m: _Masses, edges: np.ndarray, step: float, k0: int,
@@ -301,6 +375,11 @@ class _PoissonSampledPair(IntervalPair):
         object.__setattr__(self, "sample_rate", q)
         if self.direction not in (REMOVE, ADD):
             raise DPKitError(f"direction must be {REMOVE!r} or {ADD!r}, got {self.direction!r}")
+
+    def swapped(self) -> DominatingPair:
+        """The other direction: add is remove with P and Q exchanged, and back."""
+        return type(self)(self.noise_multiplier, self.sample_rate,
+                          ADD if self.direction == REMOVE else REMOVE)
 
 
 # ----------------------------------------------------------------- subsampled Gaussian
