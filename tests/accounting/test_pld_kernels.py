@@ -65,22 +65,29 @@ def test_untilt_reference_reads_the_cyclic_window_and_trims_from_the_top():
     assert float(direct[1:].max()) > math.exp(-3.0)  # so the cap did act
 
 
-def test_moments_reference_matches_weighted_formulas():
+@pytest.mark.parametrize("name", ["reference", "numba"])
+def test_moments_match_weighted_formulas(name):
+    if name == "numba" and not K.uses_numba():
+        pytest.skip("numba not installed")
+    f = K.moments_reference if name == "reference" else K.kernel("moments")
     rng = np.random.default_rng(3)
     masses = rng.random(30)
     masses[[3, 9]] = 0.0
-    losses = np.linspace(-1, 2, 30)
-    mu, var = K.moments_reference(masses, losses, 1.7)
-    w = masses * np.exp(1.7 * losses)
-    w /= w.sum()
-    assert mu == pytest.approx(float(np.dot(w, losses)), rel=1e-12)
-    assert var == pytest.approx(float(np.dot(w, (losses - mu) ** 2)), rel=1e-12)
-    assert K.moments_reference(np.zeros(3), losses[:3], 1.0) == (0.0, 0.0)
-    mu0, var0 = K.moments_reference(masses, losses, 0.0)  # the untilted shortcut
+    lower, step = -10, 0.1
+    losses = (lower + np.arange(30)) * step
+    for lam in (1.7, 40.0, 5000.0):  # 5000: the ramp overflows, entry by entry
+        mu, var = f(masses, lower, step, lam)
+        lw = np.log(np.where(masses > 0, masses, 1e-300)) + lam * losses
+        w = np.where(masses > 0, np.exp(lw - lw.max()), 0.0)
+        w /= w.sum()
+        assert mu == pytest.approx(float(np.dot(w, losses)), rel=1e-10, abs=1e-12)
+        assert var == pytest.approx(float(np.dot(w, (losses - mu) ** 2)), rel=1e-8, abs=1e-14)
+    assert f(np.zeros(3), 0, 0.1, 1.0) == (0.0, 0.0)
+    mu0, var0 = f(masses, lower, step, 0.0)  # the untilted shortcut
     w0 = masses / masses.sum()
     assert mu0 == pytest.approx(float(np.dot(w0, losses)), rel=1e-12)
     assert var0 == pytest.approx(float(np.dot(w0, (losses - mu0) ** 2)), rel=1e-12)
-    assert K.moments_reference(np.zeros(3), losses[:3], 0.0) == (0.0, 0.0)
+    assert f(np.zeros(3), 0, 0.1, 0.0) == (0.0, 0.0)
 
 
 def test_env_forces_the_references(monkeypatch):

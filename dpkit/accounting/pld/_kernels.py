@@ -13,7 +13,7 @@ one loop beats numpy's passes.
   (:meth:`~.distribution.PrivacyLossDistribution._grid_deltas`);
 * :func:`split_reference`: connect-the-dots of atoms onto a grid (:func:`~.pairs.split_atoms`);
 * :func:`moments_reference`: mean and variance of the loss tilted by e^{λℓ}, used for
-  planning only.
+  planning only (its numba kernel takes e^{λℓ} as the tilt's ramp).
 
 The same quantities to a few ulp: the kernels' sums run sequentially in the order of the
 references' ``cumsum`` and ``lfilter`` recursions (``grid_deltas`` agrees bit for bit; tests
@@ -152,10 +152,12 @@ def grid_deltas_reference(p: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarr
     return d, s0, u
 
 
-def moments_reference(masses: np.ndarray, losses: np.ndarray, lam: float
+def moments_reference(masses: np.ndarray, lower: int, step: float, lam: float
                       ) -> tuple[float, float]:
-    """(mean, variance) of the loss under the tilted law e^{λℓ}·p / E[e^{λL}] over the
-    positive masses (zeros when there is no positive mass); planning only."""
+    """(mean, variance) of the loss ℓ_i = (lower + i)·step under the tilted law
+    e^{λℓ}·p / E[e^{λL}] over the positive masses (zeros when there is no positive mass);
+    planning only."""
+    losses = (lower + np.arange(masses.size)) * step
     if lam == 0.0:  # untilted: the masses themselves (zeros weigh nothing)
         tot = float(masses.sum())
         if not tot > 0:
@@ -174,15 +176,16 @@ def moments_reference(masses: np.ndarray, losses: np.ndarray, lam: float
 
 
 _NUMBA: dict[str, Callable[..., Any]] = {}
-#: The passes with a numba kernel (``moments`` is planning only, on small arrays).
-_NUMBA_NAMES = ("grid_deltas", "tilt_fold", "untilt", "split")
+#: The passes with a numba kernel.
+_NUMBA_NAMES = ("grid_deltas", "tilt_fold", "untilt", "split", "moments")
 
 
 def _build_numba() -> None:
     from . import _kernels_numba  # compiles on first call (cached on disk by numba)
 
     _NUMBA.update(grid_deltas=_kernels_numba.grid_deltas, tilt_fold=_kernels_numba.tilt_fold,
-                  untilt=_kernels_numba.untilt, split=_kernels_numba.split)
+                  untilt=_kernels_numba.untilt, split=_kernels_numba.split,
+                  moments=_kernels_numba.moments)
 
 
 _REFERENCE: dict[str, Callable[..., Any]] = {

@@ -9,7 +9,7 @@ from numba import njit
 
 from ._rounding import TILT_ROUNDING
 
-__all__ = ["grid_deltas", "tilt_fold", "untilt", "split"]
+__all__ = ["grid_deltas", "tilt_fold", "untilt", "split", "moments"]
 
 
 @njit(cache=True)
@@ -219,3 +219,55 @@ def split(losses: np.ndarray, p: np.ndarray, step: float, round_up: bool
         lo[j] += p[i] - to_b[i]
         hi[j + 1] += to_b[i]
     return lo + hi, kmin
+
+
+@njit(cache=True)
+def moments(masses: np.ndarray, lower: int, step: float, lam: float) -> tuple[float, float]:
+    """:func:`._kernels.moments_reference` (planning only): the tilted weights
+    m_i·e^{λℓ_i − M} from :func:`_ramp` as in :func:`tilt_fold` (one log and exp per entry
+    where the ramp over- or underflows), then the weighted mean and variance."""
+    k = masses.size
+    w = np.empty(k)
+    if lam == 0.0:
+        for i in range(k):
+            w[i] = masses[i]
+    else:
+        ell0 = lower * step
+        ell1 = (lower + k - 1) * step
+        mmax = 0.0
+        for i in range(k):
+            mmax = max(mmax, masses[i])
+        if not mmax > 0.0:
+            return 0.0, 0.0
+        big = math.log(mmax) + max(lam * ell0, lam * ell1)
+        slope = lam * step
+        ok = abs(slope) * _BLOCK < 700.0 and _ramp(-big, slope, lower, k, _table(slope), w)
+        if ok:
+            ymax = 0.0
+            for i in range(k):
+                w[i] *= masses[i]
+                ymax = max(ymax, w[i])
+            ok = ymax > 1e-200
+        if not ok:  # entry by entry, shifted by the largest log-weight
+            mx = -np.inf
+            for i in range(k):
+                if masses[i] > 0.0:
+                    mx = max(mx, math.log(masses[i]) + lam * ((lower + i) * step))
+            for i in range(k):
+                if masses[i] > 0.0:
+                    w[i] = math.exp(math.log(masses[i]) + lam * ((lower + i) * step) - mx)
+                else:
+                    w[i] = 0.0
+    tot = 0.0
+    s1 = 0.0
+    for i in range(k):
+        tot += w[i]
+        s1 += w[i] * ((lower + i) * step)
+    if not tot > 0.0:
+        return 0.0, 0.0
+    mu = s1 / tot
+    s2 = 0.0
+    for i in range(k):
+        d = (lower + i) * step - mu
+        s2 += w[i] * d * d
+    return mu, s2 / tot

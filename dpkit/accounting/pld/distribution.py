@@ -548,7 +548,7 @@ def _support(parts: Sequence[tuple[PrivacyLossDistribution, int]]) -> tuple[int,
 def _tilted_moments(p: PrivacyLossDistribution, lam: float) -> tuple[float, float]:
     """Mean and variance of the loss under the tilted law e^{λℓ} p / E[e^{λL}] (one kernel
     call; planning only: see :mod:`._kernels`)."""
-    mu, var = kernel("moments")(p.masses, p.losses, float(lam))
+    mu, var = kernel("moments")(p.masses, p.lower, p.step, float(lam))
     return float(mu), float(var)
 
 
