@@ -22,6 +22,7 @@ from __future__ import annotations
 import abc
 import functools
 import math
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,16 +194,18 @@ class IntervalPair(DominatingPair):
 _RECALL_PAIRS = 4
 _RECALL_MAX_POINTS = 1 << 15
 _RECALLED: dict[DominatingPair, PrivacyLossDistribution] = {}
+_RECALL_LOCK = threading.Lock()
 
 
 def _remember(pair: DominatingPair, pld: PrivacyLossDistribution) -> None:
     """Keep ``pld`` (a whole-range discretization of ``pair``) for :func:`recall_swapped`."""
     if pld.masses.size > _RECALL_MAX_POINTS:
         return
-    _RECALLED.pop(pair, None)
-    _RECALLED[pair] = pld
-    while len(_RECALLED) > _RECALL_PAIRS:
-        _RECALLED.pop(next(iter(_RECALLED)))
+    with _RECALL_LOCK:  # (accountants may run in threads)
+        _RECALLED.pop(pair, None)
+        _RECALLED[pair] = pld
+        while len(_RECALLED) > _RECALL_PAIRS:
+            _RECALLED.pop(next(iter(_RECALLED)))
 
 
 def recall_swapped(pair: DominatingPair, max_step: float) -> PrivacyLossDistribution | None:
@@ -218,7 +221,8 @@ def recall_swapped(pair: DominatingPair, max_step: float) -> PrivacyLossDistribu
     if other is None:
         return None
     try:
-        pld = _RECALLED.get(other)
+        with _RECALL_LOCK:
+            pld = _RECALLED.get(other)
     except TypeError:  # an unhashable pair
         return None
     if pld is None or not pld.step <= max_step:
