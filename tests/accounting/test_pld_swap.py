@@ -97,6 +97,8 @@ def test_recall_only_whole_range_grids_at_a_fine_enough_step():
     got = recall_swapped(add, 1e-2)
     assert got is not None and got.step == d.step
     assert recall_swapped(add, 5e-3) is None  # coarser than asked
+    assert recall_swapped(add, 1.0, min_step=2e-2) is None  # finer than wanted
+    assert recall_swapped(add, 1e-2, min_step=1e-2) is not None
     assert recall_swapped(rem, 1.0) is None  # the add pair was never discretized
     for i in range(P._RECALL_PAIRS + 1):  # bounded memory
         SampledGaussianPair(1.0 + i, 0.02, REMOVE).discretize(0.05)
@@ -118,6 +120,7 @@ def test_relation_epsilon_is_the_max_of_its_directions():
                          [(1.0, 0.01, 1000, 1e-5), (0.8, 0.001, 20000, 1e-6)])
 def test_chernoff_through_the_swap_bounds_the_add_direction(sigma, q, count, delta, monkeypatch):
     monkeypatch.setattr(B, "_BELOW_MARGIN", -1e9)  # always tried, so that it can fail
+    monkeypatch.setattr(B, "_BELOW_RECALL_FINER", 1e9)  # and through the fine swapped grid
     rem = SampledGaussianPair(sigma, q, REMOVE)
     add = [(SampledGaussianPair(sigma, q, ADD), count)]
     truth = {f: B.delta_checked(add, f * B.epsilon_checked(add, delta), accuracy=1e-4)

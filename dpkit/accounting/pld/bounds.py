@@ -615,6 +615,9 @@ _BELOW_SLACK = 0.2
 #: log δ, and on at most this many grid points per pair.
 _BELOW_MARGIN = 0.5
 _BELOW_MAX_POINTS = 4096
+#: :func:`chernoff_delta_bound` takes the other direction's grid, swapped, when its step is at
+#: most this many times finer than its own (its sums cost about one pass per grid point).
+_BELOW_RECALL_FINER = 8.0
 #: The exponents of :func:`chernoff_below`, as multiples of the planned one (any t > 0 gives
 #: a valid bound; the smallest is kept).
 _BELOW_TS = np.array([0.6, 0.8, 1.0, 1.25, 1.6])
@@ -678,7 +681,8 @@ def chernoff_delta_bound(parts: list[tuple[DominatingPair, int]], epsilon: float
     k = np.zeros(ts.size)
     log_keep = 0.0
     for pair, c in parts:
-        d = recall_swapped(pair, step)  # the other direction's grid, swapped: no new masses
+        # the other direction's grid, swapped (no new masses), unless far finer than needed
+        d = recall_swapped(pair, step, min_step=step / _BELOW_RECALL_FINER)
         if d is None:
             lo, hi = pair.loss_range(tail)
             lo = max(lo, floor)

@@ -208,10 +208,13 @@ def _remember(pair: DominatingPair, pld: PrivacyLossDistribution) -> None:
             _RECALLED.pop(next(iter(_RECALLED)))
 
 
-def recall_swapped(pair: DominatingPair, max_step: float) -> PrivacyLossDistribution | None:
-    """A pessimistic PLD of ``pair`` on a grid of step ≤ ``max_step`` without computing any
-    interval mass: the swap (:func:`swap_discretization`) of the latest whole-range
-    discretization of ``pair.swapped()`` when one is remembered, else None.
+def recall_swapped(pair: DominatingPair, max_step: float, min_step: float = 0.0
+                   ) -> PrivacyLossDistribution | None:
+    """A pessimistic PLD of ``pair`` on a grid of step in [``min_step``, ``max_step``] without
+    computing any interval mass: the swap (:func:`swap_discretization`) of the latest
+    whole-range discretization of ``pair.swapped()`` when one is remembered, else None (a
+    caller that only sums over the grid sets ``min_step`` so that a far finer grid than it
+    needs, which would cost more than a new coarse one, is not handed out).
 
     The two directions of a subsampled mechanism are each other's swap (add = remove with P
     and Q exchanged), so once a relation's first direction is discretized, the second one's
@@ -225,7 +228,7 @@ def recall_swapped(pair: DominatingPair, max_step: float) -> PrivacyLossDistribu
             pld = _RECALLED.get(other)
     except TypeError:  # an unhashable pair
         return None
-    if pld is None or not pld.step <= max_step:
+    if pld is None or not min_step <= pld.step <= max_step:
         return None
     return swap_discretization(pld)
 
