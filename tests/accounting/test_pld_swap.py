@@ -155,3 +155,13 @@ def test_swapped_grids_dominate_over_a_sweep():
             # truth (its docstring): the grid may sit below it by that much, not more
             exact = B._single_delta(add, float(eps))
             assert sw.delta(float(eps)) >= exact * (1 - 1e-9) - 3e-12, (sigma, q, eps)
+
+
+def test_swap_of_a_grid_whose_q_masses_overflow_is_the_trivial_bound():
+    """Losses far below −709: e^{−ℓ} overflows, so the swap answers δ ≤ 1 (mass 1 at +∞),
+    never NaN."""
+    d = PrivacyLossDistribution(1.0, -800, np.array([0.5, 0.5]), 0.0)
+    sw = swap_discretization(d)
+    assert sw.infinity_mass == 1.0
+    assert np.all(np.isfinite(sw.masses))
+    assert sw.delta(3.0) == 1.0

@@ -27,7 +27,7 @@ Measured on this project's 2-core VM (its L2 cache is small: numpy passes over a
 ~40 000 entries run from memory), best of 50: ``tilt_fold`` of 23 077 masses onto 80 000
 entries 0.09 ms in numba against 0.60 ms in numpy, ``untilt`` of 70 000 entries 0.18 against
 1.67 ms (both by the exponential ramp, no log/exp per entry), ``split`` of 6 500 atoms 0.06
-against 0.09 ms.
+against 0.09 ms, ``moments`` of 2 600 masses 0.010 against 0.032 ms (the same ramp).
 
 :func:`kernel` picks numba when it is installed (``dpkit[numba]``), numpy otherwise; the
 environment variable ``DPKIT_PLD_KERNELS=numpy`` (or the accountant's
