@@ -3,19 +3,21 @@
 a certified value.
 
 The P-mass of each interval of :meth:`~.pairs.IntervalPair._plan_edges` sits at its
-e^{−L}-mean loss log(P-mass/Q-mass), so E_P[e^{−L}] is kept; the two directions of a
-subsampled Gaussian share one computation (the add pair is the remove pair swapped).
+e^{−L}-mean loss log(P-mass/Q-mass), so E_P[e^{−L}] is kept. The subsampled Gaussian has
+quadrature nodes instead (:func:`_sgm_remove_atoms`: no normal CDF at all), and its two
+directions share one computation (the add pair is the remove pair swapped).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
+from scipy.special import ndtri
 
 from .pairs import (
     ADD,
-    REMOVE,
     DiscretePair,
     DominatingPair,
     IntervalPair,
@@ -26,10 +28,35 @@ from .pairs import (
 __all__ = ["planning_atoms", "planning_variance"]
 
 
+#: Planning nodes of the subsampled Gaussian: at most this many, at least the smaller count.
+_SGM_NODES = (33, 385)
+
+
 @functools.lru_cache(maxsize=16)
 def _sgm_remove_atoms(noise_multiplier: float, sample_rate: float
                       ) -> tuple[np.ndarray, np.ndarray]:
-    return _plan_atoms(SampledGaussianPair(noise_multiplier, sample_rate, REMOVE))
+    """Planning atoms of the remove pair P = (1−q)N(0,σ²) + qN(1,σ²), Q = N(0,σ²): the
+    trapezoid rule in the noise value z over [−xσ, 1 + xσ] (x = the normal quantile of the
+    1e-30 tail), node weight w_i = h·φ_σ(z_i)·e^{L(z_i)} (the P-density; halved at the two
+    ends) at loss L(z_i) = log(1 − q + q·e^{(2z−1)/(2σ²)}).
+
+    The integrands z ↦ φ_σ(z)·e^{sL(z)} are analytic in the strip |Im z| < πσ² (where
+    1 − q + q·e^{(2z−1)/(2σ²)} first vanishes), so the rule converges like e^{−2π·a/h}: the
+    step h = min(0.7σ, 0.49σ²) (a = πσ²/2: e^{−20}) gives K(t) to ~1e-4 where it matters for
+    the plans, from ~50 nodes at σ = 1 (8–12× cheaper than interval masses: exps, no normal
+    CDF). Planning only (Jensen does not bound it either way): nothing certified uses it."""
+    s, q = float(noise_multiplier), float(sample_rate)
+    x = -float(ndtri(1e-30))
+    lo, hi = -x * s, 1.0 + x * s
+    h = min(0.7 * s, 0.49 * s * s)
+    n = min(max(int(math.ceil((hi - lo) / h)) + 1, _SGM_NODES[0]), _SGM_NODES[1])
+    z = np.linspace(lo, hi, n)
+    u = z / s
+    wq = np.exp(-0.5 * u * u) * ((z[1] - z[0]) / (s * math.sqrt(2.0 * math.pi)))
+    wq[0] *= 0.5
+    wq[-1] *= 0.5
+    loss = np.logaddexp(math.log1p(-q), math.log(q) + (2.0 * z - 1.0) / (2.0 * s * s))
+    return wq * np.exp(loss), loss
 
 
 def planning_atoms(pair: DominatingPair) -> tuple[np.ndarray, np.ndarray]:
