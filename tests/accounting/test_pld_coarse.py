@@ -145,13 +145,13 @@ def test_coarse_cuts_follow_the_tilted_share():
     assert cuts is not None
     w = ps * np.exp(t * ls - np.max(t * ls + np.log(ps)))
     w /= w.sum()
-    for loss, f in cuts:
+    for loss, f in zip(*cuts, strict=True):
         if math.isfinite(loss) and loss > 0 and f > 1:
             assert w[ls >= loss].sum() <= B._COARSE_BUDGET / (f * f - 1) * 1.0001
     heavy = SampledGaussianPair(0.5, 1e-4, REMOVE)
     cuts_h = B._coarse_cuts(*_planning.planning_atoms(heavy), 20.0)
-    assert cuts_h is None or all(loss > 10 for loss, f in cuts_h if math.isfinite(loss)
-                                 and loss > 0 and f > 1)
+    assert cuts_h is None or all(loss > 10 for loss, f in zip(*cuts_h, strict=True)
+                                 if math.isfinite(loss) and loss > 0 and f > 1)
 
 
 def test_planned_value_moves_little_with_coarse_intervals(monkeypatch):

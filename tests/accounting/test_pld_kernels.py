@@ -235,3 +235,125 @@ def test_split_kernel_agrees_with_the_reference(round_up, case):
     assert np.array_equal(got > 0, want > 0)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)  # ... expm1 a few ulp apart
     assert float(got.sum()) == pytest.approx(float(p.sum()), rel=1e-12)
+
+
+# ------------------------------------------------------------- the passes added in session 11
+@numba_installed
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_log_mgf_kernel_agrees_with_the_reference(seed):
+    """Both give log Σ m e^{sℓ} to ~1e-13 relative (libm against numpy exp, sum order),
+    zeros skipped, −inf without a positive mass; the reference matches a direct sum."""
+    rng = np.random.default_rng(seed)
+    m = rng.random(300) ** 8
+    m[rng.random(300) < 0.3] = 0.0
+    ls = rng.normal(0, 2, 300)
+    s = np.array([-30.0, -1.0, 0.0, 0.5, 4.0, 60.0])
+    ref = K.log_mgf_reference(m, ls, s)
+    got = K.kernel("log_mgf")(m, ls, s)
+    assert got == pytest.approx(ref, rel=1e-13, abs=1e-13)
+    direct = [math.log(math.fsum(m * np.exp(x * ls))) for x in s]
+    assert ref == pytest.approx(direct, rel=1e-12, abs=1e-12)
+    assert np.all(K.kernel("log_mgf")(np.zeros(4), ls[:4], s) == -np.inf)
+
+
+@numba_installed
+@pytest.mark.parametrize("case", [
+    (-10, 100, [-math.inf, 0.0, 0.05], [4, 1, 8], 0.001),
+    (0, 5, [], [], 0.1),
+    (-3, 3, [10.0], [16], 0.5),           # a cut above the range: all consecutive
+    (-50, 50, [-math.inf], [7], 1.0),     # coarse from the bottom to the top
+    (2, 3, [-math.inf, 2.5], [64, 1], 1.0)])
+def test_edge_indices_kernel_is_the_reference(case):
+    k0, k1, losses, factors, step = case
+    lo, fa = np.array(losses, dtype=float), np.array(factors, dtype=np.int64)
+    ref = K.edge_indices_reference(k0, k1, lo, fa, step)
+    assert np.array_equal(K.kernel("edge_indices")(k0, k1, lo, fa, step), ref)
+    assert ref[0] == k0 and ref[-1] == k1 and np.all(np.diff(ref) > 0)
+
+
+@numba_installed
+@pytest.mark.parametrize("t", [0.3, 4.64, 40.0])
+def test_coarse_cut_losses_kernel_agrees_with_the_reference(t):
+    from dpkit.accounting.pld import _planning
+    from dpkit.accounting.pld.bounds import _COARSE_CAPS
+    from dpkit.accounting.pld.pairs import SampledGaussianPair
+
+    for pair in (SampledGaussianPair(1.0, 0.01, "remove"), SampledGaussianPair(0.7, 0.3, "add")):
+        ps, ls = _planning.planning_atoms(pair)
+        ref = K.coarse_cut_losses_reference(ps, ls, t, _COARSE_CAPS)
+        got = K.kernel("coarse_cut_losses")(ps, ls, t, _COARSE_CAPS)
+        for a, b in zip(ref, got, strict=True):
+            assert np.array_equal(np.isnan(a), np.isnan(b))
+            assert a[~np.isnan(a)] == pytest.approx(b[~np.isnan(b)], rel=1e-12, abs=1e-15)
+
+
+@numba_installed
+def test_swap_log_mgf_kernel_agrees_with_the_reference_and_the_swapped_pld():
+    """The swap's log-mgf and its Q-sum, from the grid of one direction, agree with the
+    reference and with :func:`swap_discretization` built and summed directly."""
+    from dpkit.accounting.pld.pairs import SampledGaussianPair, swap_discretization
+
+    d = SampledGaussianPair(1.0, 0.01, "remove").discretize(2e-3, tail=1e-12)
+    s = np.array([0.6, 1.0, 2.5, 7.0])
+    ref = K.swap_log_mgf_reference(d.masses, d.lower, d.step, s)
+    got = K.kernel("swap_log_mgf")(d.masses, d.lower, d.step, s)
+    assert got[0] == pytest.approx(ref[0], rel=1e-12)
+    assert got[1] == pytest.approx(ref[1], rel=1e-13)
+    assert got[2:] == ref[2:]
+    sw = swap_discretization(d)
+    assert ref[0] == pytest.approx(K.log_mgf_reference(sw.masses, sw.losses, s), rel=1e-12)
+    from dpkit.accounting.pld.pairs import swap_infinity
+    assert swap_infinity(ref[1], ref[2], ref[3]) <= sw.infinity_mass * (1 + 1e-9) + 1e-15
+    # an overflowing Q-mass (a loss far below 0 with mass): not ok, for both
+    m = np.array([0.5, 0.5])
+    assert not K.kernel("swap_log_mgf")(m, -1000, 1.0, s)[4]
+    assert not K.swap_log_mgf_reference(m, -1000, 1.0, s)[4]
+
+
+@numba_installed
+@pytest.mark.parametrize("sigma,q", [(1.0, 0.01), (0.5, 0.2), (0.8, 1e-3), (5.0, 0.5),
+                                     (0.3, 1e-4)])
+@pytest.mark.parametrize("direction", ["remove", "add"])
+def test_sgm_fused_discretization_is_the_numpy_path(monkeypatch, sigma, q, direction):
+    """The fused connect-the-dots of the subsampled Gaussian (one numba loop) against the
+    numpy path (interval masses, then the split), on a uniform grid and a coarse partition:
+    the same support, masses within 1e-8 relative (differences of normal tails carry the
+    tails' few-ulp rounding, amplified where an interval is narrow), the same mass at +∞."""
+    from dpkit.accounting.pld.pairs import SampledGaussianPair
+
+    pair = SampledGaussianPair(sigma, q, direction)
+    cuts = ((-math.inf, 8), (-0.3, 2), (-0.005, 1), (0.1, 4), (0.3, 16))
+    for step, coarse in ((1e-3, None), (0.0137, cuts)):
+        got = pair.discretize_coarse(step, coarse, tail=1e-12)
+        monkeypatch.setenv("DPKIT_PLD_KERNELS", "numpy")
+        ref = pair.discretize_coarse(step, coarse, tail=1e-12)
+        monkeypatch.delenv("DPKIT_PLD_KERNELS")
+        assert (got.lower, got.masses.size) == (ref.lower, ref.masses.size)
+        big = ref.masses > 1e-250
+        assert np.array_equal(big, got.masses > 1e-250) or np.all(
+            np.abs(got.masses - ref.masses) <= 1e-8 * ref.masses + 1e-250)
+        assert got.masses[big] == pytest.approx(ref.masses[big], rel=1e-8)
+        assert got.infinity_mass == pytest.approx(ref.infinity_mass, rel=1e-8, abs=1e-300)
+
+
+@numba_installed
+@pytest.mark.parametrize("count,n", [(1000.0, 6561), (3.0, 300), (1.0, 64)])
+def test_spectral_power_kernel_is_the_numpy_path(count, n):
+    """One part's power ẑ^c and its rounding bound: the fused kernel against
+    :func:`_power_spectrum` (numpy), live bins and all."""
+    import scipy.fft
+
+    from dpkit.accounting.pld.distribution import _U, _noise_from_sums, _power_spectrum
+
+    rng = np.random.default_rng(n)
+    x = np.exp(-0.5 * ((np.arange(n) - n / 3) / (n / 40)) ** 2) + 1e-9 * rng.random(n)
+    x /= x.sum()
+    f = scipy.fft.rfft(x)
+    f[5] = 0.0  # a bin exactly 0
+    eps_f = (8.0 * math.log2(n) + 4.0) * _U
+    log_hi = count * np.log(np.abs(f) + eps_f)
+    z_ref, eta_ref, every_ref = _power_spectrum([(f, count)], log_hi, count, 1, n)
+    z, err_sum, mod_sum, every = K.fused("spectral_power")(f, count, log_hi, count, 1)
+    assert every == every_ref
+    assert np.allclose(z, z_ref, rtol=1e-11, atol=1e-300)
+    assert _noise_from_sums(err_sum, mod_sum, n) == pytest.approx(eta_ref, rel=1e-9)

@@ -48,8 +48,10 @@ from ...backend import available
 from ..rdp import BACKEND_ENV
 from ._rounding import TILT_ROUNDING
 
-__all__ = ["kernel", "tilt_fold_reference", "untilt_reference", "grid_deltas_reference",
-           "moments_reference", "split_reference", "uses_numba"]
+__all__ = ["kernel", "fused", "tilt_fold_reference", "untilt_reference",
+           "grid_deltas_reference", "moments_reference", "split_reference", "log_mgf_reference",
+           "edge_indices_reference", "coarse_cut_losses_reference", "swap_log_mgf_reference",
+           "uses_numba"]
 
 
 def tilt_fold_reference(masses: np.ndarray, lower: int, step: float, lam: float, n: int
@@ -175,9 +177,95 @@ def moments_reference(masses: np.ndarray, lower: int, step: float, lam: float
     return mu, float(np.sum(w * (ls - mu) ** 2))
 
 
+def log_mgf_reference(masses: np.ndarray, losses: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """log Σ_i m_i e^{s ℓ_i} for each s (the positive masses only; −inf when none), shifted
+    by the largest term (no overflow)."""
+    pos = masses > 0
+    if not pos.any():
+        return np.full(s.size, -math.inf)
+    lp = np.log(masses[pos])
+    m = lp[None, :] + s[:, None] * losses[pos][None, :]
+    mx = m.max(axis=1)
+    m -= mx[:, None]
+    np.exp(m, out=m)
+    out: np.ndarray = np.log(m.sum(axis=1)) + mx
+    return out
+
+
+def edge_indices_reference(k0: int, k1: int, losses: np.ndarray, factors: np.ndarray,
+                           step: float) -> np.ndarray:
+    """Grid indices from k0 to k1 (both included): consecutive below ``losses[0]``, and
+    ``factors[c]`` apart from ``losses[c]`` on, each region ending exactly at the next one's
+    first index (a shorter last interval); a non-finite loss starts at k0. The partition of
+    :meth:`.pairs.IntervalPair.discretize_coarse`."""
+    pieces = []
+    cur, fac = k0, 1
+    for loss, f in zip(losses, factors, strict=True):
+        kb = int(min(max(math.ceil(loss / step) if math.isfinite(loss) else k0, cur), k1))
+        if kb > cur:  # this factor's region ends exactly at kb
+            pieces.append(np.arange(cur, kb, fac))
+            cur = kb
+        fac = max(int(f), 1)
+    if cur < k1:
+        pieces.append(np.arange(cur, k1, fac))
+    pieces.append(np.array([k1]))
+    return np.concatenate(pieces).astype(np.int64)
+
+
+def coarse_cut_losses_reference(ps: np.ndarray, ls: np.ndarray, t: float, caps: np.ndarray
+                                ) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi), one entry per cap (NaN where none): with the atoms (P-masses ``ps`` at losses
+    ``ls``) sorted by loss and weighted by their share of e^{tL}·P, lo is the midpoint below
+    the first atom where the share of the atoms up to it exceeds the cap, and hi the
+    midpoint below the first atom from which the share of the rest is ≤ the cap (each kept
+    only strictly inside the atoms). Planning only (:func:`.bounds._coarse_cuts`)."""
+    order = np.argsort(ls, kind="stable")
+    ls, ps = ls[order], ps[order]
+    n = ls.size
+    lo = np.full(caps.size, np.nan)
+    hi = np.full(caps.size, np.nan)
+    with np.errstate(divide="ignore", under="ignore", invalid="ignore"):
+        w = np.log(ps) + t * ls
+        mx = float(w.max())
+        if not math.isfinite(mx):
+            return lo, hi
+        w = np.exp(w - mx)
+    w /= w.sum()
+    below = np.cumsum(w)
+    above = 1.0 - below + w
+    mids = np.concatenate(([ls[0]], 0.5 * (ls[1:] + ls[:-1]), [ls[-1]]))
+    i_lo = np.searchsorted(below, caps, side="right")
+    j_hi = np.searchsorted(-above, -caps, side="left")
+    ok = (i_lo > 0) & (i_lo < n)
+    lo[ok] = mids[i_lo[ok]]
+    ok = (j_hi > 0) & (j_hi < n)
+    hi[ok] = mids[j_hi[ok]]
+    return lo, hi
+
+
+def swap_log_mgf_reference(masses: np.ndarray, lower: int, step: float, s: np.ndarray
+                           ) -> tuple[np.ndarray, float, int, float, bool]:
+    """For the PLD (``masses`` on the grid (lower + i)·step) of a discrete pair, its swap's
+    atoms (:func:`.pairs.swap_discretization`: P-mass m_i·e^{−ℓ_i} at −ℓ_i, positive masses
+    only): (log Σ_k q_k e^{s·(−ℓ_k)} for each s, S = Σ_k q_k, the number of atoms, max |ℓ_k|,
+    ok); ok is False when a q_k overflows (the swap's mass at +∞ is then taken as 1)."""
+    nz = np.flatnonzero(masses)
+    ls = (lower + nz) * step
+    with np.errstate(over="ignore", under="ignore"):
+        qm = masses[nz] * np.exp(-ls)
+    if not np.isfinite(qm).all():
+        return np.zeros(s.size), math.inf, 0, 0.0, False
+    hi_abs = float(np.max(np.abs(ls))) if nz.size else 0.0
+    return log_mgf_reference(qm, -ls, s), float(qm.sum()), int(nz.size), hi_abs, True
+
+
 _NUMBA: dict[str, Callable[..., Any]] = {}
 #: The passes with a numba kernel.
-_NUMBA_NAMES = ("grid_deltas", "tilt_fold", "untilt", "split", "moments")
+_NUMBA_NAMES = ("grid_deltas", "tilt_fold", "untilt", "split", "moments", "log_mgf",
+                "edge_indices", "coarse_cut_losses", "swap_log_mgf")
+#: Whole stages fused into one numba call, whose reference is the engine's own numpy path
+#: (:func:`fused` hands them out, or None).
+_FUSED_NAMES = ("sgm_ctd", "spectral_power")
 
 
 def _build_numba() -> None:
@@ -185,13 +273,20 @@ def _build_numba() -> None:
 
     _NUMBA.update(grid_deltas=_kernels_numba.grid_deltas, tilt_fold=_kernels_numba.tilt_fold,
                   untilt=_kernels_numba.untilt, split=_kernels_numba.split,
-                  moments=_kernels_numba.moments)
+                  moments=_kernels_numba.moments, log_mgf=_kernels_numba.log_mgf,
+                  sgm_ctd=_kernels_numba.sgm_ctd,
+                  spectral_power=_kernels_numba.spectral_power,
+                  edge_indices=_kernels_numba.edge_indices,
+                  coarse_cut_losses=_kernels_numba.coarse_cut_losses,
+                  swap_log_mgf=_kernels_numba.swap_log_mgf)
 
 
 _REFERENCE: dict[str, Callable[..., Any]] = {
     "tilt_fold": tilt_fold_reference, "untilt": untilt_reference,
     "grid_deltas": grid_deltas_reference, "split": split_reference,
-    "moments": moments_reference}
+    "moments": moments_reference, "log_mgf": log_mgf_reference,
+    "edge_indices": edge_indices_reference, "coarse_cut_losses": coarse_cut_losses_reference,
+    "swap_log_mgf": swap_log_mgf_reference}
 
 
 def uses_numba() -> bool:
@@ -200,6 +295,19 @@ def uses_numba() -> bool:
     ``dpkit`` command line sets the latter: one answer does not repay numba's start-up)."""
     return (os.environ.get("DPKIT_PLD_KERNELS", "") != "numpy"
             and os.environ.get(BACKEND_ENV, "") != "numpy" and available("numba"))
+
+
+def fused(name: str) -> Callable[..., Any] | None:
+    """The fused numba stage ``name`` when :func:`uses_numba`, else None: the caller runs its
+    numpy path, the reference the stage is tested against. "sgm_ctd": the subsampled
+    Gaussian's connect-the-dots discretization (:meth:`.pairs.SampledGaussianPair.
+    _fused_discretization`); "spectral_power": one part's Fourier power and its rounding
+    sums (:func:`.distribution._power_spectrum`)."""
+    if name not in _FUSED_NAMES or not uses_numba():
+        return None
+    if not _NUMBA:
+        _build_numba()
+    return _NUMBA[name]
 
 
 def kernel(name: str) -> Callable[..., Any]:

@@ -9,7 +9,8 @@ from numba import njit
 
 from ._rounding import TILT_ROUNDING
 
-__all__ = ["grid_deltas", "tilt_fold", "untilt", "split", "moments"]
+__all__ = ["grid_deltas", "tilt_fold", "untilt", "split", "moments", "log_mgf", "sgm_ctd",
+           "spectral_power", "edge_indices", "coarse_cut_losses", "swap_log_mgf"]
 
 
 @njit(cache=True)
@@ -271,3 +272,333 @@ def moments(masses: np.ndarray, lower: int, step: float, lam: float) -> tuple[fl
         d = (lower + i) * step - mu
         s2 += w[i] * d * d
     return mu, s2 / tot
+
+
+@njit(cache=True)
+def log_mgf(masses: np.ndarray, losses: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """:func:`._kernels.log_mgf_reference` in two loops per exponent (the largest term, then
+    the shifted sum; libm's exp and log, a few ulp from numpy's SIMD ones, and a sequential
+    sum instead of numpy's pairwise one: ≤ n·u relative, inside every caller's allowance)."""
+    n = masses.size
+    lm = np.empty(n)
+    ls = np.empty(n)
+    m = 0
+    for i in range(n):
+        if masses[i] > 0.0:
+            lm[m] = math.log(masses[i])
+            ls[m] = losses[i]
+            m += 1
+    out = np.empty(s.size)
+    for j in range(s.size):
+        if m == 0:
+            out[j] = -np.inf
+            continue
+        sj = s[j]
+        mx = -np.inf
+        for i in range(m):
+            v = lm[i] + sj * ls[i]
+            if v > mx:
+                mx = v
+        tot = 0.0
+        for i in range(m):
+            tot += math.exp((lm[i] + sj * ls[i]) - mx)
+        out[j] = math.log(tot) + mx
+    return out
+
+
+#: A normal tail below this (|x| > 35.7) is no longer a normal float; :func:`sgm_ctd` then
+#: reports failure (the caller takes the reference's log-tail path), as
+#: :data:`.pairs._TAIL_NORMAL`.
+_TAIL_NORMAL = 1e-280
+_SQRT1_2 = 0.7071067811865476
+
+
+@njit(cache=True)
+def _phi_low(x: float) -> float:
+    """Φ(x) for x ≤ 0 with full relative precision (cephes' ``ndtr``: ½ + ½·erf below
+    |x| < 1, ½·erfc(|x|/√2) beyond; libm's erf/erfc)."""
+    y = x * _SQRT1_2
+    if -y < _SQRT1_2:
+        return 0.5 + 0.5 * math.erf(y)
+    return 0.5 * math.erfc(-y)
+
+
+@njit(cache=True)
+def _ndtr(x: float) -> float:
+    """Φ(x) (cephes' ``ndtr``, as scipy's: ½ + ½·erf(x/√2) for |x| < 1, else ½·erfc(|x|/√2),
+    complemented for x > 0)."""
+    y = x * _SQRT1_2
+    if abs(y) < _SQRT1_2:
+        return 0.5 + 0.5 * math.erf(y)
+    v = 0.5 * math.erfc(abs(y))
+    return 1.0 - v if y > 0.0 else v
+
+
+@njit(cache=True)
+def _tail(x: float) -> float:
+    """Φ(x) for x ≤ 0, Φ(−x) for x > 0: the tail :func:`.pairs.edge_intervals` reads."""
+    return _phi_low(x) if x <= 0.0 else _phi_low(-x)
+
+
+@njit(cache=True)
+def _interval(xa: float, ta: float, xb: float, tb: float) -> float:
+    """Standard normal mass of (xa, xb] (xa ≤ xb) from the edges' tails (:func:`_tail`), as
+    :func:`.pairs.edge_intervals`: CDF difference below 0, survival difference above, and
+    1 − Φ(xa) − Φ̄(xb) across 0; clipped at 0."""
+    if xb <= 0.0:
+        v = tb - ta
+    elif xa > 0.0:
+        v = ta - tb
+    else:
+        v = 1.0 - ta - tb
+    return v if v > 0.0 else 0.0
+
+
+@njit(cache=True)
+def _sgm_z(t: float, q: float, s2: float, log_q: float) -> float:
+    """The noise value z with L_remove(z) = t (:meth:`.pairs.SampledGaussianPair._z`)."""
+    if t > 0.0:
+        log_inner = t + math.log1p(-(1.0 - q) * math.exp(-t))
+    else:
+        inner = math.expm1(t) + q
+        if not inner > 0.0:
+            return -np.inf
+        log_inner = math.log(inner)
+    return s2 * (log_inner - log_q) + 0.5
+
+
+@njit(cache=True)
+def sgm_ctd(q: float, sigma: float, remove: bool, edges: np.ndarray, positions: np.ndarray,
+            step: float, uniform: bool) -> tuple[np.ndarray, float, bool]:
+    """The connect-the-dots PLD of one direction of the Poisson-subsampled Gaussian on
+    ``edges`` (increasing losses at grid ``positions`` from the first): the reference's steps
+    (:meth:`.pairs.SampledGaussianPair._masses` then :func:`.pairs._connect_the_dots`) in one
+    loop over the edges, each normal tail computed once per edge. Returns (masses, the P-mass
+    sent to +∞, ok); ok is False (and nothing else usable) when a finite edge's tail falls
+    below :data:`_TAIL_NORMAL`, where the reference switches to log-tails."""
+    ne = edges.size
+    s2 = sigma * sigma
+    log_q = math.log(q)
+    z = np.empty(ne)
+    for i in range(ne):
+        z[i] = _sgm_z(edges[i] if remove else -edges[i], q, s2, log_q)
+    x0 = np.empty(ne)
+    x1 = np.empty(ne)
+    t0 = np.empty(ne)
+    t1 = np.empty(ne)
+    for i in range(ne):
+        a = z[i] / sigma
+        b = (z[i] - 1.0) / sigma
+        x0[i] = a
+        x1[i] = b
+        ta = _tail(a)
+        tb = _tail(b)
+        t0[i] = ta
+        t1[i] = tb
+        if (math.isfinite(a) and ta < _TAIL_NORMAL) or (math.isfinite(b) and tb < _TAIL_NORMAL):
+            return np.zeros(1), 0.0, False
+    out = np.zeros(positions[ne - 1] + 1)
+    den_u = -math.expm1(-step)
+    for j in range(ne - 1):
+        # the interval (edge_j, edge_j+1]: z increasing (remove) or decreasing (add)
+        if remove:
+            g0 = _interval(x0[j], t0[j], x0[j + 1], t0[j + 1])
+            g1 = _interval(x1[j], t1[j], x1[j + 1], t1[j + 1])
+            p_int = (1.0 - q) * g0 + q * g1
+            q_int = g0
+        else:
+            g0 = _interval(x0[j + 1], t0[j + 1], x0[j], t0[j])
+            g1 = _interval(x1[j + 1], t1[j + 1], x1[j], t1[j])
+            p_int = g0
+            q_int = (1.0 - q) * g0 + q * g1
+        a = edges[j]
+        den = den_u if uniform else -math.expm1(a - edges[j + 1])
+        v = (p_int - q_int * math.exp(a)) / den
+        if v != v:
+            to_b = 0.0
+        else:
+            to_b = min(max(v, 0.0), p_int)
+        out[positions[j]] += p_int - to_b
+        out[positions[j + 1]] += to_b
+    zf = z[0]
+    zl = z[ne - 1]
+    if remove:
+        p_below = (1.0 - q) * _ndtr(zf / sigma) + q * _ndtr((zf - 1.0) / sigma)
+        q_above = _ndtr(-zl / sigma)
+        p_above = (1.0 - q) * q_above + q * _ndtr((1.0 - zl) / sigma)
+    else:
+        p_below = _ndtr(-zf / sigma)
+        p_above = _ndtr(zl / sigma)
+        q_above = (1.0 - q) * p_above + q * _ndtr((zl - 1.0) / sigma)
+    out[0] += p_below
+    top = edges[ne - 1]
+    keep = min(p_above, q_above * math.exp(top)) if q_above > 0.0 else 0.0
+    out[out.size - 1] += keep
+    return out, max(p_above - keep, 0.0), True
+
+
+_U = 2.0 ** -53
+
+
+@njit(cache=True)
+def spectral_power(f: np.ndarray, c: float, log_hi: np.ndarray, total_count: float,
+                   n_parts: int) -> tuple[np.ndarray, float, float, bool]:
+    """:func:`.distribution._power_spectrum` for one part (ẑ^c) in one loop over the bins:
+    (Z, Σ error bounds, Σ |Z|, every bin live), the error bound of each live bin as in
+    :func:`.distribution._spectral_noise_floor` (libm's log, atan2, exp, cos, sin, within a
+    few ulp of numpy's; the sums sequential: the caller's 1 % margin covers both)."""
+    nb = f.size
+    z = np.zeros(nb, dtype=np.complex128)
+    const = 3.0 * math.pi * total_count * max(n_parts, 1) + 3.0
+    err_sum = 0.0
+    mod_sum = 0.0
+    live = 0
+    for k in range(nb):
+        lh = log_hi[k]
+        if not lh > -760.0:
+            continue
+        live += 1
+        re = f[k].real
+        im = f[k].imag
+        a = math.hypot(re, im)
+        if a > 0.0:
+            lf = math.log(a)
+            lm = c * lf
+            lerr = c * (abs(lf) + 1.0)
+        else:
+            lm = -np.inf
+            lerr = c
+        ph = c * math.atan2(im, re)
+        md = math.exp(lm)
+        z[k] = complex(md * math.cos(ph), md * math.sin(ph))
+        if math.isfinite(lm):
+            d = md * math.expm1(lh - lm)
+        else:
+            d = math.exp(lh)
+        if not math.isfinite(d):
+            d = np.inf
+        err_sum += d + md * _U * (2.0 * lerr + const)
+        mod_sum += md
+    return z, err_sum, mod_sum, live == nb
+
+
+@njit(cache=True)
+def edge_indices(k0: int, k1: int, losses: np.ndarray, factors: np.ndarray, step: float
+                 ) -> np.ndarray:
+    """:func:`._kernels.edge_indices_reference` in one loop (integer arithmetic: the same
+    indices)."""
+    out = np.empty(k1 - k0 + 1, dtype=np.int64)
+    n = 0
+    cur = k0
+    fac = 1
+    for c in range(losses.size):
+        loss = losses[c]
+        kb = float(k0) if not math.isfinite(loss) else math.ceil(loss / step)
+        kb = min(max(kb, float(cur)), float(k1))
+        kbi = int(kb)
+        if kbi > cur:
+            i = cur
+            while i < kbi:
+                out[n] = i
+                n += 1
+                i += fac
+            cur = kbi
+        fac = max(int(factors[c]), 1)
+    i = cur
+    while i < k1:
+        out[n] = i
+        n += 1
+        i += fac
+    out[n] = k1
+    return out[:n + 1].copy()
+
+
+@njit(cache=True)
+def coarse_cut_losses(ps: np.ndarray, ls: np.ndarray, t: float, caps: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`._kernels.coarse_cut_losses_reference` in a few loops (the same shares up to
+    summation order: planning only)."""
+    n = ls.size
+    order = np.argsort(ls, kind="mergesort")
+    w = np.empty(n)
+    mx = -np.inf
+    for k in range(n):
+        i = order[k]
+        v = math.log(ps[i]) + t * ls[i] if ps[i] > 0.0 else -np.inf
+        w[k] = v
+        if v > mx:
+            mx = v
+    lo = np.full(caps.size, np.nan)
+    hi = np.full(caps.size, np.nan)
+    if not math.isfinite(mx):
+        return lo, hi
+    tot = 0.0
+    for k in range(n):
+        w[k] = math.exp(w[k] - mx)
+        tot += w[k]
+    below = np.empty(n)
+    run = 0.0
+    for k in range(n):
+        w[k] /= tot
+        run += w[k]
+        below[k] = run
+    for c in range(caps.size):
+        cap = caps[c]
+        # atoms before the first whose cumulative share exceeds cap
+        i = 0
+        while i < n and not below[i] > cap:
+            i += 1
+        if 0 < i < n:
+            lo[c] = 0.5 * (ls[order[i]] + ls[order[i - 1]])
+        # first atom from which the rest (1 − below + w) is ≤ cap
+        j = 0
+        while j < n and not (1.0 - below[j] + w[j]) <= cap:
+            j += 1
+        if 0 < j < n:
+            hi[c] = 0.5 * (ls[order[j]] + ls[order[j - 1]])
+    return lo, hi
+
+
+@njit(cache=True)
+def swap_log_mgf(masses: np.ndarray, lower: int, step: float, s: np.ndarray
+                 ) -> tuple[np.ndarray, float, int, float, bool]:
+    """:func:`._kernels.swap_log_mgf_reference` in two passes over the positive masses
+    (libm's exp and log; sequential sums)."""
+    k = masses.size
+    q = np.empty(k)
+    ell = np.empty(k)
+    m = 0
+    total = 0.0
+    hi_abs = 0.0
+    for i in range(k):
+        if masses[i] > 0.0:
+            li = (lower + i) * step
+            v = masses[i] * math.exp(-li)
+            if not math.isfinite(v):
+                return np.zeros(s.size), np.inf, 0, 0.0, False
+            q[m] = v
+            ell[m] = -li
+            total += v
+            hi_abs = max(hi_abs, abs(li))
+            m += 1
+    lq = np.empty(m)
+    for i in range(m):
+        lq[i] = math.log(q[i]) if q[i] > 0.0 else -np.inf
+    out = np.empty(s.size)
+    for j in range(s.size):
+        sj = s[j]
+        mx = -np.inf
+        for i in range(m):
+            if q[i] > 0.0:
+                v = lq[i] + sj * ell[i]
+                if v > mx:
+                    mx = v
+        if not mx > -np.inf:
+            out[j] = -np.inf
+            continue
+        tot = 0.0
+        for i in range(m):
+            if q[i] > 0.0:
+                tot += math.exp(lq[i] + sj * ell[i] - mx)
+        out[j] = math.log(tot) + mx
+    return out, total, m, hi_abs, True

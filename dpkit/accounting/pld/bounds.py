@@ -52,6 +52,7 @@ import numpy as np
 
 from ... import _validate as V
 from ...errors import DPKitError
+from ._kernels import kernel
 from ._levels import delta_bound_levels, epsilon_bound_levels, use_levels
 from ._planning import planning_atoms
 from .distribution import (
@@ -61,6 +62,7 @@ from .distribution import (
     _tilted_moments,
     fft_noise_floor,
     fourier_compose,
+    log_mgf_of,
 )
 from .pairs import (
     ADD,
@@ -71,7 +73,8 @@ from .pairs import (
     IntervalPair,
     SampledGaussianPair,
     check_parts,
-    recall_swapped,
+    recall_other,
+    swap_infinity,
 )
 
 __all__ = ["epsilon_bound", "delta_bound", "plan_pld", "sampled_gaussian_epsilon",
@@ -143,15 +146,16 @@ def _coarse_plan_of(parts: list[tuple[DominatingPair, int]]
     atoms = []
     for pair, c in parts:
         ps, ls = planning_atoms(pair)
-        if not (np.all(np.isfinite(ls)) and np.all(np.isfinite(ps))):
+        tot = float(ps.sum())
+        if not math.isfinite(tot + float(ls.sum())):  # a NaN or infinite atom
             # planning only (extreme parameters): fall back on a coarse grid
             lo, hi = pair.loss_range()
             p = pair.discretize(max((hi - lo) / 256, 1e-12, abs(hi) * 1e-12))
             ps, ls = p.masses, p.losses
+            tot = float(ps.sum())
         atoms.append((ps, ls))
-        tot = float(ps.sum())
         if tot > 0:
-            k = k + c * _log_mgf(PrivacyLossDistribution(1.0, 0, ps), _T_GRID, ls)
+            k = k + c * log_mgf_of(ps, ls, _T_GRID)
             mean = float(np.dot(ps, ls)) / tot
             v1 = float(np.dot(ps, (ls - mean) ** 2)) / tot
             var += c * v1
@@ -165,54 +169,41 @@ def _coarse_plan_of(parts: list[tuple[DominatingPair, int]]
 #: factor² − 1: intervals ``factor`` steps wide raise it by that, at first order).
 _COARSE_FACTORS = (2, 4, 8, 16, 32, 64)
 _COARSE_BUDGET = 0.01
-_COARSE_FACTORS_ARRAY = np.array(_COARSE_FACTORS, dtype=float)
+_COARSE_CAPS = _COARSE_BUDGET / (np.array(_COARSE_FACTORS, dtype=float) ** 2 - 1.0)
 
 
 def _coarse_cuts(ps: np.ndarray, ls: np.ndarray, t: float
-                 ) -> tuple[tuple[float, int], ...] | None:
-    """The coarse intervals of one pair's discretization for :meth:`.pairs.IntervalPair.
-    discretize` (None: none worth it), from its planning atoms and the exponent t of the
-    target.
+                 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The coarse intervals of one pair's discretization, (losses, factors) for
+    :meth:`.pairs.IntervalPair.discretize_coarse` (None: none), from its planning atoms and
+    the exponent t of the target.
 
     Connect-the-dots on an interval of width w raises log E[e^{tL}] by at most
     (its share of e^{tL}·P)·t(t+1)w²/8, at first order; the step rules bound that term with
     w = Δ everywhere. Intervals m·Δ wide are used where the tilted share s of the region
     beyond (above, or below) satisfies s·(m² − 1) ≤ :data:`_COARSE_BUDGET`, so each factor
     adds at most that fraction to the term (measured on (q, σ, T) = (0.01, 1, 1000): 2625 →
-    ~300 edges, ε up by ~1e-5 relative). Planning only: any partition is certified."""
+    ~315 edges, ε up by 4e-6 relative). Planning only: any partition is certified."""
     if not (t > 0 and ps.size > 1 and math.isfinite(t)):
         return None
-    if np.any(ls[1:] < ls[:-1]):
-        order = np.argsort(ls, kind="stable")
-        ls, ps = ls[order], ps[order]
-    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        w = np.log(ps) + t * ls
-        w = np.exp(w - w.max())
-    w /= w.sum()
-    if not np.isfinite(w).all():
-        return None
-    below = np.cumsum(w)  # share of the atoms ≤ each one
-    above = 1.0 - below + w  # share of the atoms ≥ each one
-    caps = _COARSE_BUDGET / (_COARSE_FACTORS_ARRAY ** 2 - 1.0)
-    # first atom from which the rest is ≤ cap (above is non-increasing); atoms before the
-    # first whose cumulative share exceeds cap (below is non-decreasing)
-    j_hi = np.searchsorted(-above, -caps, side="left")
-    i_lo = np.searchsorted(below, caps, side="right")
-    mids = np.concatenate(([ls[0]], 0.5 * (ls[1:] + ls[:-1]), [ls[-1]]))
-    n = ls.size
-    out: list[tuple[float, int]] = []
-    lo = [(float(mids[i]), m) for i, m in zip(i_lo, _COARSE_FACTORS, strict=True) if 0 < i < n]
-    if lo:  # the largest factor from the bottom, stepping down to 1 at the highest cut
-        out.append((-math.inf, lo[-1][1]))
-        nxt = [m for _, m in lo[-2::-1]] + [1]
-        out.extend((loss, f) for (loss, _), f in zip(lo[::-1], nxt, strict=True))
-    out.extend((float(mids[j]), m) for j, m in zip(j_hi, _COARSE_FACTORS, strict=True) if 0 < j < n)
-    if not out:
-        return None
-    losses = [loss for loss, _ in out]
-    if any(b < a for a, b in itertools.pairwise(losses)):
-        return None  # planning atoms too coarse to tell (should not happen)
-    return tuple(out)
+    lo, hi = kernel("coarse_cut_losses")(ps, ls, float(t), _COARSE_CAPS)
+    losses: list[float] = []
+    factors: list[int] = []
+    # below: the largest factor from the bottom, stepping down to 1 at the highest cut
+    lo_ok = [c for c in range(lo.size) if lo[c] == lo[c]]
+    if lo_ok:
+        losses.append(-math.inf)
+        factors.append(_COARSE_FACTORS[lo_ok[-1]])
+        for a, c in enumerate(lo_ok[::-1]):
+            losses.append(float(lo[c]))
+            factors.append(_COARSE_FACTORS[lo_ok[-2 - a]] if a + 1 < len(lo_ok) else 1)
+    for c in range(hi.size):
+        if hi[c] == hi[c]:
+            losses.append(float(hi[c]))
+            factors.append(_COARSE_FACTORS[c])
+    if not losses or any(b < a for a, b in itertools.pairwise(losses)):
+        return None  # none, or planning atoms too coarse to tell (should not happen)
+    return np.array(losses), np.array(factors, dtype=np.int64)
 
 
 def _aligned_base(parts: list[tuple[DominatingPair, int]]) -> float | None:
@@ -319,8 +310,13 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
         if delta is not None:
             d_ref = max(float(delta), 1e-300)
             vals = (kk - math.log(d_ref)) / _T_GRID
-            eps_hat = max(float(np.nanmin(vals)), 0.0)
-            t_star = float(_T_GRID[int(np.nanargmin(vals))]) if np.isfinite(vals).any() else 0.0
+            try:
+                i_star = int(np.nanargmin(vals))
+            except ValueError:  # all NaN
+                eps_hat, t_star = math.nan, 0.0
+            else:
+                eps_hat = max(float(vals[i_star]), 0.0)
+                t_star = float(_T_GRID[i_star]) if vals[i_star] < math.inf else 0.0
             t_ref = t_star
             # where the untilted Chernoff bound on the upper tail falls below 1e-4·δ
             b_chern = float(np.nanmin((kk - math.log(1e-4 * d_ref)) / _T_GRID))
@@ -370,7 +366,7 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
     for _ in range(8):
         lam = _choose_tilt(kk, eps_hat, log_target, step, n_total, epsilon is not None)
         disc = [(pair.discretize_coarse(step, cut, tail=tail, floor=floor)  # type: ignore[attr-defined]
-                 if cut else pair.discretize(step, tail=tail, floor=floor), c)
+                 if cut is not None else pair.discretize(step, tail=tail, floor=floor), c)
                 for (pair, c), cut in zip(ps, cuts, strict=True)]
         lo_s = sum(p.lower * c for p, c in disc)
         hi_s = sum(p.upper * c for p, c in disc)
@@ -708,7 +704,7 @@ def chernoff_below(parts: list[tuple[DominatingPair, int]], epsilon: float,
     later direction cannot raise the max (:func:`relation_epsilon_checked`) and needs no grid
     of its own. Measured: the add direction of (q, σ, T) = (0.01, 1, 1000) at δ = 1e-5 is
     certified below the remove direction's ε in ~0.1 ms (on the remove grid, swapped:
-    :func:`.pairs.recall_swapped`) instead of a 0.45 ms check grid.
+    :func:`.pairs.recall_other`) instead of a 0.45 ms check grid.
     An optimization only: where the bound hits a float limit of extreme parameters the
     answer is False and the caller computes the direction on its grid as before."""
     try:
@@ -762,18 +758,27 @@ def chernoff_delta_bound(parts: list[tuple[DominatingPair, int]], epsilon: float
     k = np.zeros(ts.size)
     log_keep = 0.0
     for pair, c in parts:
-        # the other direction's grid, swapped (no new masses), unless far finer than needed
-        d = recall_swapped(pair, step, min_step=step / _BELOW_RECALL_FINER)
-        if d is None:
+        # the other direction's grid, swapped (no new masses; its positive atoms only),
+        # unless far finer than needed
+        src = recall_other(pair, step, min_step=step / _BELOW_RECALL_FINER)
+        if src is not None:
+            kk_t, s_q, count, hi_abs, ok = kernel("swap_log_mgf")(src.masses, src.lower,
+                                                                  src.step, ts)
+            inf_mass = swap_infinity(s_q, count, hi_abs) if ok else 1.0
+        else:
             lo, hi = pair.loss_range(tail)
             lo = max(lo, floor)
             if not (math.isfinite(hi - lo) and (hi - lo) / step <= _BELOW_MAX_POINTS):
                 return None
             d = pair.discretize(step, tail=tail, floor=floor)
-        if d.infinity_mass >= 1.0:
+            inf_mass = d.infinity_mass
+            if inf_mass >= 1.0:
+                return None
+            kk_t = log_mgf_of(d.masses, d.losses, ts)
+        if inf_mass >= 1.0:
             return None
-        log_keep += c * math.log1p(-d.infinity_mass)
-        k = k + c * _log_mgf(d, ts)
+        log_keep += c * math.log1p(-inf_mass)
+        k = k + c * kk_t
     with np.errstate(invalid="ignore"):
         expo = k + log_cs - ts * epsilon
         expo = expo + 1e-9 * (np.abs(k) + np.abs(log_cs) + ts * epsilon + 1.0)

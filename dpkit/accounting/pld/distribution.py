@@ -23,7 +23,7 @@ import numpy as np
 
 from ... import _validate as V
 from ...errors import DPKitError
-from ._kernels import kernel
+from ._kernels import fused, kernel
 from ._rounding import TILT_ROUNDING
 
 __all__ = ["PrivacyLossDistribution", "MAX_POINTS", "fourier_compose", "fft_noise_floor"]
@@ -381,26 +381,66 @@ def _spectral_noise_floor(mod: np.ndarray, log_mod: np.ndarray, log_hi: np.ndarr
                      np.exp(log_hi))
     d = np.where(np.isfinite(d), d, np.inf)
     err = d + mod * _U * (2.0 * log_err + 3.0 * math.pi * total_count * max(n_parts, 1) + 3.0)
+    return _noise_from_sums(float(np.sum(err)), float(np.sum(mod)), n)
+
+
+def _noise_from_sums(err_sum: float, mod_sum: float, n: int) -> float:
+    """The per-entry bound of :func:`_spectral_noise_floor` from Σ_k (error bound of bin k)
+    and Σ_k |Z_k| (the inverse real FFT maps them to (2/n)·…, plus its own rounding)."""
     inv = (8.0 * math.log2(max(n, 2)) + 4.0) * _U
-    total = (2.0 / n) * (float(np.sum(err)) * (1.0 + inv) + inv * float(np.sum(mod)))
+    total = (2.0 / n) * (err_sum * (1.0 + inv) + inv * mod_sum)
     return total * 1.01 if math.isfinite(total) else math.inf
+
+
+def _power_spectrum(spectra: list[tuple[np.ndarray, float]], log_hi: np.ndarray,
+                    total_count: float, n_parts: int, n: int
+                    ) -> tuple[np.ndarray, float, bool]:
+    """(Π ẑ_p^{c_p} on the live bins, 0 elsewhere; its rounding bound from
+    :func:`_spectral_noise_floor`; whether every bin is live).
+
+    Bins whose bound on the true modulus e^{log_hi} is below 1e-330 (0 in float64) carry
+    nothing: their computed power, e^{log_mod} ≤ e^{log_hi}, and their error bound both
+    underflow to 0 exactly. Only the other bins (few, for many compositions: |ẑ|^count dies
+    fast away from frequency 0) get the logs, phases and trigonometry; the caller adds 1e-300
+    to the error bound for the bins left out (each of them: true error ≤ e^{log_hi} ≤
+    1e-330). The numpy reference of the fused ``spectral_power`` kernel (:mod:`._kernels`)."""
+    nb = log_hi.size
+    live = np.nonzero(log_hi > -760.0)[0]
+    everything = live.size == nb
+    log_mod = np.zeros(live.size)  # Σ count · log |ẑ|
+    log_err = np.zeros(live.size)  # Σ count · (|log |ẑ|| + 1): rounding of log_mod
+    phase = np.zeros(live.size)  # Σ count · arg ẑ
+    for f, cf in spectra:
+        fl = f if everything else f[live]
+        with np.errstate(divide="ignore"):
+            lf = np.log(np.abs(fl))
+        log_mod += cf * lf
+        alf = np.abs(lf)
+        alf[alf == math.inf] = 0.0  # |ẑ| = 0: its power is 0 exactly, nothing to round
+        log_err += cf * (alf + 1.0)
+        phase += cf * np.arctan2(fl.imag, fl.real)
+    mod = np.exp(log_mod)
+    z = np.zeros(nb, dtype=complex)
+    z.real[live] = mod * np.cos(phase)
+    z.imag[live] = mod * np.sin(phase)
+    eta = _spectral_noise_floor(mod, log_mod, log_hi if everything else log_hi[live],
+                                log_err, total_count, n_parts, n)
+    return z, eta, everything
 
 
 def _log_mgf(p: PrivacyLossDistribution, s: np.ndarray,
              losses: np.ndarray | None = None) -> np.ndarray:
     """log Σ_i p_i e^{s ℓ_i} for each s (finite part only; −inf when there is none);
-    ``losses`` replaces the grid losses ℓ_i when given."""
-    s = np.asarray(s, dtype=float).reshape(-1)
-    pos = p.masses > 0
-    if not pos.any():
-        return np.full(s.size, -math.inf)
-    lp = np.log(p.masses[pos])
-    ls = (p.losses if losses is None else np.asarray(losses, dtype=float))[pos]
-    m = lp[None, :] + s[:, None] * ls[None, :]
-    mx = m.max(axis=1)
-    m -= mx[:, None]
-    np.exp(m, out=m)
-    out: np.ndarray = np.log(m.sum(axis=1)) + mx
+    ``losses`` replaces the grid losses ℓ_i when given (one kernel call: :mod:`._kernels`)."""
+    return log_mgf_of(p.masses, p.losses if losses is None else losses, s)
+
+
+def log_mgf_of(masses: np.ndarray, losses: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """log Σ_i m_i e^{s ℓ_i} for each s of atoms (masses ≥ 0 and losses, float arrays of one
+    size; −inf when no mass is positive)."""
+    out: np.ndarray = kernel("log_mgf")(
+        np.ascontiguousarray(masses, dtype=float), np.ascontiguousarray(losses, dtype=float),
+        np.ascontiguousarray(s, dtype=float).reshape(-1))
     return out
 
 
@@ -477,30 +517,16 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
     # underflow to 0 exactly. Only the other bins (few, for many compositions: |ẑ|^count
     # dies fast away from frequency 0) get the logs, phases and trigonometry; the error bound
     # gets 1e-300 extra for the bins left out (each of them: true error ≤ e^{log_hi} ≤ 1e-330).
-    live = np.nonzero(log_hi > -760.0)[0]
-    everything = live.size == nb
-    log_mod = np.zeros(live.size)  # Σ count · log |ẑ|
-    log_err = np.zeros(live.size)  # Σ count · (|log |ẑ|| + 1): rounding of log_mod
-    phase = np.zeros(live.size)  # Σ count · arg ẑ
-    for f, cf in spectra:
-        fl = f if everything else f[live]
-        with np.errstate(divide="ignore"):
-            lf = np.log(np.abs(fl))
-        log_mod += cf * lf
-        alf = np.abs(lf)
-        alf[alf == math.inf] = 0.0  # |ẑ| = 0: its power is 0 exactly, nothing to round
-        log_err += cf * (alf + 1.0)
-        phase += cf * np.arctan2(fl.imag, fl.real)
+    power = fused("spectral_power") if len(spectra) == 1 else None
+    if power is not None:  # one part: the power and its error sums in one loop
+        f, cf = spectra[0]
+        z, err_sum, mod_sum, everything = power(f, cf, log_hi, total_count, n_parts)
+        eta_spec = _noise_from_sums(err_sum, mod_sum, n)
+    else:
+        z, eta_spec, everything = _power_spectrum(spectra, log_hi, total_count, n_parts, n)
     del spectra
-    mod = np.exp(log_mod)
-    z = np.zeros(nb, dtype=complex)
-    z.real[live] = mod * np.cos(phase)
-    z.imag[live] = mod * np.sin(phase)
     r = scipy.fft.irfft(z, n)
-    eta = min(fft_noise_floor(total_count, n),
-              _spectral_noise_floor(mod, log_mod, log_hi if everything else log_hi[live],
-                                    log_err, total_count, n_parts, n)
-              + (0.0 if everything else 1e-300))
+    eta = min(fft_noise_floor(total_count, n), eta_spec + (0.0 if everything else 1e-300))
     # indices above the support's top hold no true mass (only aliased mass from below the
     # window, which the lump below accounts for): drop them
     hi_support = _support(parts)[1]

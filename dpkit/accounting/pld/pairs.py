@@ -32,7 +32,7 @@ from scipy.special import log_ndtr, ndtr, ndtri
 
 from ... import _validate as V
 from ...errors import DPKitError
-from ._kernels import kernel
+from ._kernels import fused, kernel
 from ._rounding import UNIT_ROUNDOFF as _U
 from .distribution import PrivacyLossDistribution, _trusted
 
@@ -181,6 +181,12 @@ class IntervalPair(DominatingPair):
         lo, hi = self.loss_range()
         return np.linspace(lo, max(hi, lo + 1e-12), 257)
 
+    def _fused_discretization(self, edges: np.ndarray, positions: np.ndarray | None,
+                              step: float, k0: int) -> PrivacyLossDistribution | None:
+        """The connect-the-dots PLD on ``edges`` by one fused kernel, or None (the default:
+        :meth:`_masses` then :func:`_connect_the_dots`, the reference)."""
+        return None
+
     def discretize(self, step: float, *, tail: float = TAIL,
                    floor: float | None = None) -> PrivacyLossDistribution:
         """The connect-the-dots PLD on the grid ``k·step`` covering :meth:`loss_range`
@@ -193,14 +199,14 @@ class IntervalPair(DominatingPair):
         """
         return self.discretize_coarse(step, None, tail=tail, floor=floor)
 
-    def discretize_coarse(self, step: float, coarse: Sequence[tuple[float, int]] | None, *,
+    def discretize_coarse(self, step: float, coarse: Coarse | None, *,
                           tail: float = TAIL, floor: float | None = None
                           ) -> PrivacyLossDistribution:
         """:meth:`discretize` with some intervals several grid steps wide.
 
-        ``coarse``: ((loss, factor), ...) with increasing losses: from each loss up to the
-        next one, the intervals are ``factor`` grid steps wide (1 below the first; a first
-        loss of −inf sets the factor from the bottom). Every
+        ``coarse``: ((loss, factor), ...) with increasing losses (or the two arrays (losses,
+        factors)): from each loss up to the next one, the intervals are ``factor`` grid steps
+        wide (1 below the first; a first loss of −inf sets the factor from the bottom). Every
         atom still sits on the grid ``k·step`` (the output is one array on it, zero between
         the coarse atoms), so it composes with any PLD on that grid; connect-the-dots is valid
         on any partition (each interval's two-point split dominates it), so coarse intervals
@@ -217,35 +223,40 @@ class IntervalPair(DominatingPair):
         # top edge is still handled by the tail rule, so this is safe)
         k0 = math.floor(lo / d + 1e-9)
         k1 = max(math.ceil(hi / d - 1e-9), k0 + 1)
-        if coarse:
+        edges: np.ndarray
+        pos: np.ndarray | None = None
+        if coarse is not None and len(coarse):
             idx = _edge_indices(k0, k1, coarse, d)
-            out = _connect_the_dots(self._masses(idx * d), idx * d, d, k0, self.infinity_mass,
-                                    idx - k0)
+            edges, pos = idx * d, idx - k0
         else:
             edges = (k0 + np.arange(k1 - k0 + 1)) * d
-            out = _connect_the_dots(self._masses(edges), edges, d, k0, self.infinity_mass)
+        out = self._fused_discretization(edges, pos, d, k0)
+        if out is None:
+            out = _connect_the_dots(self._masses(edges), edges, d, k0, self.infinity_mass, pos)
         if floor is None and type(self).swapped is not DominatingPair.swapped:
             _remember(self, out)
         return out
 
 
-def _edge_indices(k0: int, k1: int, coarse: Sequence[tuple[float, int]], step: float
-                  ) -> np.ndarray:
-    """Grid indices from k0 to k1 (both included), consecutive below the first loss of
-    ``coarse`` and ``factor`` apart from each of its losses on, each region ending exactly
-    at the next one's first index (see :meth:`IntervalPair.discretize`)."""
-    pieces = []
-    cur, fac = k0, 1
-    for loss, f in coarse:
-        kb = min(max(math.ceil(loss / step) if math.isfinite(loss) else k0, cur), k1)
-        if kb > cur:  # this factor's region ends exactly at kb (a shorter last interval)
-            pieces.append(np.arange(cur, kb, fac))
-            cur = kb
-        fac = max(int(f), 1)
-    if cur < k1:
-        pieces.append(np.arange(cur, k1, fac))
-    pieces.append(np.array([k1]))
-    return np.concatenate(pieces).astype(np.int64)
+Coarse = Sequence[tuple[float, int]] | tuple[np.ndarray, np.ndarray]
+
+
+def _coarse_arrays(coarse: Coarse) -> tuple[np.ndarray, np.ndarray]:
+    """(losses, factors) arrays of a coarse-interval plan given as either form."""
+    first = coarse[0] if len(coarse) else None
+    if len(coarse) == 2 and isinstance(first, np.ndarray):
+        return np.asarray(coarse[0], dtype=float), np.asarray(coarse[1], dtype=np.int64)
+    rows = [(float(row[0]), int(row[1])) for row in coarse]
+    return (np.array([r[0] for r in rows], dtype=float),
+            np.array([r[1] for r in rows], dtype=np.int64))
+
+
+def _edge_indices(k0: int, k1: int, coarse: Coarse, step: float) -> np.ndarray:
+    """Grid indices from k0 to k1 (both included) of :meth:`IntervalPair.discretize_coarse`
+    (the ``edge_indices`` pass of :mod:`._kernels`)."""
+    losses, factors = _coarse_arrays(coarse)
+    out: np.ndarray = kernel("edge_indices")(int(k0), int(k1), losses, factors, float(step))
+    return out
 
 
 #: Discretizations remembered for :func:`recall_swapped` (the latest per pair, a few pairs,
@@ -267,6 +278,25 @@ def _remember(pair: DominatingPair, pld: PrivacyLossDistribution) -> None:
             _RECALLED.pop(next(iter(_RECALLED)))
 
 
+def recall_other(pair: DominatingPair, max_step: float, min_step: float = 0.0
+                 ) -> PrivacyLossDistribution | None:
+    """The latest whole-range discretization of ``pair.swapped()`` on a step in
+    [``min_step``, ``max_step``], if one is remembered: its swap
+    (:func:`swap_discretization`, or the atoms of :func:`._kernels.swap_log_mgf_reference`)
+    dominates ``pair``."""
+    other = pair.swapped()
+    if other is None:
+        return None
+    try:
+        with _RECALL_LOCK:
+            pld = _RECALLED.get(other)
+    except TypeError:  # an unhashable pair
+        return None
+    if pld is None or not min_step <= pld.step <= max_step:
+        return None
+    return pld
+
+
 def recall_swapped(pair: DominatingPair, max_step: float, min_step: float = 0.0
                    ) -> PrivacyLossDistribution | None:
     """A pessimistic PLD of ``pair`` on a grid of step in [``min_step``, ``max_step``] without
@@ -279,17 +309,14 @@ def recall_swapped(pair: DominatingPair, max_step: float, min_step: float = 0.0
     and Q exchanged), so once a relation's first direction is discretized, the second one's
     connect-the-dots PLD on the mirrored grid comes from it for the price of one pass.
     Privacy: it dominates ``pair`` (see :func:`swap_discretization`)."""
-    other = pair.swapped()
-    if other is None:
-        return None
-    try:
-        with _RECALL_LOCK:
-            pld = _RECALLED.get(other)
-    except TypeError:  # an unhashable pair
-        return None
-    if pld is None or not min_step <= pld.step <= max_step:
-        return None
-    return swap_discretization(pld)
+    pld = recall_other(pair, max_step, min_step)
+    return None if pld is None else swap_discretization(pld)
+
+
+def swap_infinity(s: float, k: int, hi_abs: float) -> float:
+    """The swapped PLD's mass at +∞, 1 − S, raised by the rounding bound of S (the sum of k
+    terms m·e^{−ℓ}, |ℓ| ≤ hi_abs: see :func:`swap_discretization`)."""
+    return min(1.0, max(0.0, 1.0 - s) + 2.0 * (k + 8.0 + hi_abs) * _U * max(s, 1.0))
 
 
 def swap_discretization(pld: PrivacyLossDistribution) -> PrivacyLossDistribution:
@@ -314,9 +341,7 @@ def swap_discretization(pld: PrivacyLossDistribution) -> PrivacyLossDistribution
     if not np.isfinite(qm).all():
         qm = np.where(np.isfinite(qm), qm, 0.0)
         return PrivacyLossDistribution(pld.step, -pld.upper, qm[::-1], 1.0)
-    s = float(qm.sum())
-    inf = max(0.0, 1.0 - s) + 2.0 * (k + 8.0 + hi_abs) * _U * max(s, 1.0)
-    return _trusted(pld.step, -pld.upper, qm[::-1], min(1.0, inf))
+    return _trusted(pld.step, -pld.upper, qm[::-1], swap_infinity(float(qm.sum()), k, hi_abs))
 
 
 def _connect_the_dots(m: _Masses, edges: np.ndarray, step: float, k0: int,
@@ -528,6 +553,24 @@ class SampledGaussianPair(_PoissonSampledPair):
         if self.direction == REMOVE:
             return math.log1p(-q), float(self._loss(np.array(1.0 + s * x)))
         return -float(self._loss(np.array(s * x))), -math.log1p(-q)
+
+    def _fused_discretization(self, edges: np.ndarray, positions: np.ndarray | None,
+                              step: float, k0: int) -> PrivacyLossDistribution | None:
+        """:meth:`_masses` and :func:`_connect_the_dots` in one numba loop over the edges
+        (``sgm_ctd`` of :mod:`._kernels`, tested against them), when numba is used and no
+        finite edge reaches a subnormal normal tail; else None."""
+        ctd = fused("sgm_ctd")
+        if ctd is None:
+            return None
+        pos = np.arange(edges.size, dtype=np.int64) if positions is None else positions
+        out, up, ok = ctd(self.sample_rate, self.noise_multiplier, self.direction == REMOVE,
+                          edges, pos, step, positions is None)
+        if not ok:
+            return None
+        inf = min(1.0, self.infinity_mass + up)
+        if not (np.isfinite(out).all() and math.isfinite(inf)):  # pragma: no cover
+            return None
+        return _trusted(step, k0, out, inf)
 
     def _masses(self, edges: np.ndarray) -> _Masses:
         q, s = self.sample_rate, self.noise_multiplier
