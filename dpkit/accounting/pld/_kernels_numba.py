@@ -7,6 +7,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ._kernels import sgm_z
 from ._rounding import TILT_ROUNDING
 
 __all__ = ["grid_deltas", "tilt_fold", "untilt", "split", "moments", "log_mgf", "sgm_ctd",
@@ -354,17 +355,8 @@ def _interval(xa: float, ta: float, xb: float, tb: float) -> float:
     return v if v > 0.0 else 0.0
 
 
-@njit(cache=True)
-def _sgm_z(t: float, q: float, s2: float, log_q: float) -> float:
-    """The noise value z with L_remove(z) = t (:meth:`.pairs.SampledGaussianPair._z`)."""
-    if t > 0.0:
-        log_inner = t + math.log1p(-(1.0 - q) * math.exp(-t))
-    else:
-        inner = math.expm1(t) + q
-        if not inner > 0.0:
-            return -np.inf
-        log_inner = math.log(inner)
-    return s2 * (log_inner - log_q) + 0.5
+#: :func:`._kernels.sgm_z` compiled (one formula for the scalar and the fused paths).
+_sgm_z = njit(cache=True)(sgm_z)
 
 
 @njit(cache=True)

@@ -32,7 +32,7 @@ from scipy.special import log_ndtr, ndtr, ndtri
 
 from ... import _validate as V
 from ...errors import DPKitError
-from ._kernels import fused, kernel
+from ._kernels import fused, kernel, sgm_z
 from ._rounding import UNIT_ROUNDOFF as _U
 from .distribution import PrivacyLossDistribution, _trusted
 
@@ -528,14 +528,7 @@ class SampledGaussianPair(_PoissonSampledPair):
     def _z_scalar(self, t: float) -> float:
         """:meth:`_z` for one float (math module: no array overhead; same formula)."""
         q, s = self.sample_rate, self.noise_multiplier
-        if t > 0:
-            log_inner = t + math.log1p(-(1.0 - q) * math.exp(-t))
-        else:
-            inner = math.expm1(t) + q
-            if not inner > 0:
-                return -math.inf
-            log_inner = math.log(inner)
-        return s * s * (log_inner - math.log(q)) + 0.5
+        return sgm_z(float(t), q, s * s, math.log(q))
 
     def _plan_edges(self) -> np.ndarray:
         """Loss edges at equally spaced noise values z (the loss is monotone in z), so the
