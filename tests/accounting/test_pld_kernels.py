@@ -357,3 +357,48 @@ def test_spectral_power_kernel_is_the_numpy_path(count, n):
     assert every == every_ref
     assert np.allclose(z, z_ref, rtol=1e-11, atol=1e-300)
     assert _noise_from_sums(err_sum, mod_sum, n) == pytest.approx(eta_ref, rel=1e-9)
+
+
+@numba_installed
+@pytest.mark.parametrize("seed,size", [(0, 1), (1, 2), (2, 50), (3, 7000)])
+def test_grid_epsilon_kernel_is_the_reference(seed, size):
+    rng = np.random.default_rng(seed)
+    p = rng.random(size) ** 6
+    a = math.exp(-0.01)
+    s0 = np.cumsum(p[::-1])[::-1]
+    for d_grid in (0.0, 1e-9, float(s0[0]) * 0.3, 2.0):
+        for j_zero in (0, size // 2, size - 1, size):
+            ref = K.grid_epsilon_reference(p, a, d_grid, j_zero)
+            got = K.kernel("grid_epsilon")(p, a, d_grid, j_zero)
+            assert got[0] == ref[0] and got[2:] == ref[2:]
+            assert (math.isnan(got[1]) and math.isnan(ref[1])) or got[1] == ref[1]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_closed_form_bound_lies_above_the_exact_delta(seed):
+    """The certified closed form of ε's read (:meth:`_closed_form_bound`, from the suffix sums
+    as the engine computes them) is ≥ δ(c) computed exactly (mpmath, 50 digits, on the very
+    float losses) and within 1e-9 relative of it."""
+    import mpmath as mp
+
+    from dpkit.accounting.pld.distribution import PrivacyLossDistribution
+
+    mp.mp.dps = 50
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 3000))
+    m = rng.random(n) ** 10
+    m /= m.sum() * 1.0000001
+    pld = PrivacyLossDistribution(float(rng.uniform(1e-4, 0.05)), int(rng.integers(-n, n)), m,
+                                  float(rng.choice([0.0, 1e-9])))
+    losses = pld.losses
+    _, s0a, ua = K.grid_deltas_reference(m, math.exp(-pld.step))  # the sums ε's read takes
+    for j in rng.integers(1, n, 5):
+        s0, u = float(s0a[j]), float(ua[j])
+        lo, hi = losses[j - 1], losses[j]
+        c = float(lo + (hi - lo) * rng.random())
+        exact = mp.mpf(pld.infinity_mass) + mp.fsum(
+            mp.mpf(float(m[i])) * (1 - mp.exp(mp.mpf(c) - mp.mpf(float(losses[i]))))
+            for i in range(j, n))
+        got = pld._closed_form_bound(c, int(j), s0, u)
+        assert got >= exact
+        assert got <= exact * (1 + 1e-9) + 1e-300

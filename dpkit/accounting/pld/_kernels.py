@@ -51,7 +51,7 @@ from ._rounding import TILT_ROUNDING
 __all__ = ["kernel", "fused", "tilt_fold_reference", "untilt_reference",
            "grid_deltas_reference", "moments_reference", "split_reference", "log_mgf_reference",
            "edge_indices_reference", "coarse_cut_losses_reference", "swap_log_mgf_reference",
-           "uses_numba"]
+           "grid_epsilon_reference", "uses_numba"]
 
 
 def tilt_fold_reference(masses: np.ndarray, lower: int, step: float, lam: float, n: int
@@ -152,6 +152,18 @@ def grid_deltas_reference(p: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarr
     d[:-1] = np.maximum(s0[1:] - a * u[1:], 0.0)
     d[-1] = 0.0
     return d, s0, u
+
+
+def grid_epsilon_reference(p: np.ndarray, a: float, d_grid: float, j_zero: int
+                           ) -> tuple[int, float, float, float]:
+    """(j, D[j_zero], S0[j], U[j]) of :func:`grid_deltas_reference`: j the first grid index
+    whose δ (infinity mass aside) is ≤ ``d_grid`` (the last index if none), D[j_zero] NaN when
+    j_zero is past the end. What :meth:`.distribution.PrivacyLossDistribution.epsilon` reads."""
+    d, s0, u = grid_deltas_reference(p, a)
+    ok = np.flatnonzero(d <= d_grid)
+    j = int(ok[0]) if ok.size else p.size - 1
+    dz = float(d[j_zero]) if j_zero < p.size else math.nan
+    return j, dz, float(s0[j]), float(u[j])
 
 
 def moments_reference(masses: np.ndarray, lower: int, step: float, lam: float
@@ -278,7 +290,7 @@ def swap_log_mgf_reference(masses: np.ndarray, lower: int, step: float, s: np.nd
 _NUMBA: dict[str, Callable[..., Any]] = {}
 #: The passes with a numba kernel.
 _NUMBA_NAMES = ("grid_deltas", "tilt_fold", "untilt", "split", "moments", "log_mgf",
-                "edge_indices", "coarse_cut_losses", "swap_log_mgf")
+                "edge_indices", "coarse_cut_losses", "swap_log_mgf", "grid_epsilon")
 #: Whole stages fused into one numba call, whose reference is the engine's own numpy path
 #: (:func:`fused` hands them out, or None).
 _FUSED_NAMES = ("sgm_ctd", "spectral_power")
@@ -294,7 +306,8 @@ def _build_numba() -> None:
                   spectral_power=_kernels_numba.spectral_power,
                   edge_indices=_kernels_numba.edge_indices,
                   coarse_cut_losses=_kernels_numba.coarse_cut_losses,
-                  swap_log_mgf=_kernels_numba.swap_log_mgf)
+                  swap_log_mgf=_kernels_numba.swap_log_mgf,
+                  grid_epsilon=_kernels_numba.grid_epsilon)
 
 
 _REFERENCE: dict[str, Callable[..., Any]] = {
@@ -302,15 +315,31 @@ _REFERENCE: dict[str, Callable[..., Any]] = {
     "grid_deltas": grid_deltas_reference, "split": split_reference,
     "moments": moments_reference, "log_mgf": log_mgf_reference,
     "edge_indices": edge_indices_reference, "coarse_cut_losses": coarse_cut_losses_reference,
-    "swap_log_mgf": swap_log_mgf_reference}
+    "swap_log_mgf": swap_log_mgf_reference, "grid_epsilon": grid_epsilon_reference}
+
+
+#: os.environ's own dict (bytes keys on POSIX), for a lookup without the Mapping's
+#: encode/KeyError detour (~0.04 against ~0.7 µs: the engine asks on every kernel call);
+#: None elsewhere (then ``os.environ`` itself is read).
+_ENV_DATA = getattr(os.environ, "_data", None)
+_ENV_KEYS = tuple(k.encode() for k in ("DPKIT_PLD_KERNELS", BACKEND_ENV))
+
+
+def _forced_numpy() -> bool:
+    """Whether ``DPKIT_PLD_KERNELS`` or ``DPKIT_ACCOUNTING_BACKEND`` is set to "numpy"."""
+    data = _ENV_DATA
+    if isinstance(data, dict) and os.name == "posix":
+        if not (_ENV_KEYS[0] in data or _ENV_KEYS[1] in data):
+            return False  # the usual case: neither is set
+    return (os.environ.get("DPKIT_PLD_KERNELS", "") == "numpy"
+            or os.environ.get(BACKEND_ENV, "") == "numpy")
 
 
 def uses_numba() -> bool:
     """Whether :func:`kernel` hands out the numba kernels: installed, and not forced off by
     ``DPKIT_PLD_KERNELS=numpy`` or the accountant's ``DPKIT_ACCOUNTING_BACKEND=numpy`` (the
     ``dpkit`` command line sets the latter: one answer does not repay numba's start-up)."""
-    return (os.environ.get("DPKIT_PLD_KERNELS", "") != "numpy"
-            and os.environ.get(BACKEND_ENV, "") != "numpy" and available("numba"))
+    return not _forced_numpy() and available("numba")
 
 
 def fused(name: str) -> Callable[..., Any] | None:

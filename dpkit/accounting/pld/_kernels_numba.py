@@ -11,7 +11,8 @@ from ._kernels import sgm_z
 from ._rounding import TILT_ROUNDING
 
 __all__ = ["grid_deltas", "tilt_fold", "untilt", "split", "moments", "log_mgf", "sgm_ctd",
-           "spectral_power", "edge_indices", "coarse_cut_losses", "swap_log_mgf"]
+           "spectral_power", "edge_indices", "coarse_cut_losses", "swap_log_mgf",
+           "grid_epsilon"]
 
 
 @njit(cache=True)
@@ -35,6 +36,36 @@ def grid_deltas(p: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray, np.nda
         d[i] = x if x > 0.0 else 0.0
     d[k - 1] = 0.0
     return d, s0, u
+
+
+@njit(cache=True)
+def grid_epsilon(p: np.ndarray, a: float, d_grid: float, j_zero: int
+                 ) -> tuple[int, float, float, float]:
+    """:func:`._kernels.grid_epsilon_reference` from :func:`grid_deltas`'s suffix sums (the
+    same floats, bit for bit), scanning for the first D[j] ≤ ``d_grid`` without building D."""
+    k = p.size
+    s0 = np.empty(k)
+    u = np.empty(k)
+    s = 0.0
+    v = 0.0
+    for i in range(k - 1, -1, -1):
+        s += p[i]
+        v = p[i] + a * v
+        s0[i] = s
+        u[i] = v
+    j = k - 1
+    for i in range(k - 1):
+        x = s0[i + 1] - a * u[i + 1]
+        if (x if x > 0.0 else 0.0) <= d_grid:
+            j = i
+            break
+    dz = np.nan
+    if j_zero < k - 1:
+        x = s0[j_zero + 1] - a * u[j_zero + 1]
+        dz = x if x > 0.0 else 0.0
+    elif j_zero == k - 1:
+        dz = 0.0
+    return j, dz, s0[j], u[j]
 
 
 #: Block length of the exponential tables of :func:`untilt` and :func:`tilt_fold`.

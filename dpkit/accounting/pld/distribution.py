@@ -188,36 +188,42 @@ class PrivacyLossDistribution:
     def _epsilon(self, d: float) -> float:
         if self.infinity_mass > d:
             return math.inf
-        dj, s0, u = self._grid_deltas()
         size = self.masses.size
         # (the losses are never built here: ℓ_j = (lower + j)·step, the same floats)
         d_grid = d - self.infinity_mass  # dj + infinity_mass ≤ d, compared without a pass
         # δ(0) ≤ d needs a direct evaluation only when δ at the first grid loss ≥ 0 (≥ δ(0)
         # would be) does not already exceed d with room for rounding
         j_zero = self._first_above(0.0, strict=False)
-        if not (j_zero < size and dj[j_zero] + self.infinity_mass > d * (1.0 + 1e-9) + 1e-300) \
+        # j: the first grid index whose δ (without the infinity mass) is ≤ d − inf (the last
+        # grid loss always reaches it; an index where dj + inf rounds above d while
+        # dj ≤ d − inf is re-checked below, as every candidate is)
+        j, d_zero, s0_j, u_j = kernel("grid_epsilon")(self.masses, math.exp(-self.step),
+                                                      d_grid, j_zero)
+        if not (j_zero < size and d_zero + self.infinity_mass > d * (1.0 + 1e-9) + 1e-300) \
                 and self.delta(0.0) <= d:
             return 0.0
-        ok = np.flatnonzero(dj <= d_grid)
-        # (the last grid loss always reaches it; an index where dj + inf rounds above d while
-        # dj ≤ d − inf is re-checked directly below, as every candidate is)
-        j = int(ok[0]) if ok.size else size - 1
         lo_j = self._loss_at(j)
+        below_j = self._loss_at(j - 1) if j > 0 else -math.inf
         # between ℓ_{j-1} and ℓ_j: δ(ε) = inf + S0[j] − e^{ε−ℓ_j} U[j]
         cand = lo_j
-        if j > 0 and u[j] > 0:
-            num = self.infinity_mass + float(s0[j]) - d
+        if j > 0 and u_j > 0:
+            num = self.infinity_mass + s0_j - d
             if num > 0:
-                x = lo_j + math.log(num / float(u[j]))
-                if self._loss_at(j - 1) <= x <= lo_j:
+                x = lo_j + math.log(num / u_j)
+                if below_j <= x <= lo_j:
                     cand = x
         cand = max(cand, 0.0)
-        # float safety: verify candidates directly (vectorized), from the closed form up to
-        # the grid loss ℓ_j, and return the first that reaches ``delta``
         top = max(lo_j, cand)
         cands = np.minimum(cand + _BUMPS * max(cand, 1.0), top)
-        # the closed form is off by ~1e-13 relative in δ: try 1e-12·ε higher first
-        if self._delta_many(cands[2:3])[0] <= d:  # the usual case
+        # the closed form, certified: the first of 1e-12, 1e-11, 1e-10·ε higher whose bound
+        # (:meth:`_closed_form_bound`) reaches ``delta``
+        for c in cands[2:5]:
+            c = float(c)
+            if below_j <= c <= lo_j and self._closed_form_bound(c, j, s0_j, u_j) <= d:
+                return c
+        # float safety otherwise: verify candidates directly (vectorized), from the closed
+        # form up to the grid loss ℓ_j, and return the first that reaches ``delta``
+        if self._delta_many(cands[2:3])[0] <= d:
             return float(cands[2])
         ok_c = np.nonzero(self._delta_many(cands) <= d)[0]
         if ok_c.size:
@@ -233,6 +239,25 @@ class PrivacyLossDistribution:
             else:
                 lo_i = mid + 1
         return max(self._loss_at(hi_i), 0.0)
+
+    def _closed_form_bound(self, c: float, j: int, s0_j: float, u_j: float) -> float:
+        """An upper bound on δ(c) for ℓ_{j−1} ≤ c ≤ ℓ_j from the suffix sums S0[j] = Σ_{i≥j} p_i
+        and U[j] = Σ_{i≥j} p_i a^{i−j} (a = e^{−step}) as computed (sequential sums from the
+        top, :func:`._kernels.grid_epsilon_reference`): inf + S0 − e^{c−ℓ_j}·U, plus its
+        rounding.
+
+        With K = size − j terms and L the largest |loss|: the computed S0 is within γ_K of
+        the exact sum; the computed U within γ_{3K+2} (one product and one sum per term, and
+        a = exp(−step) within u, raised to the power i − j) of Σ p_i e^{ℓ_j−ℓ_i}, whose float
+        losses differ from (i − j)·step by ≤ 2u·L; e^{c−ℓ_j} is within 2u; the final sum and
+        product add ≤ 2u of their magnitudes. So the exact δ(c) ≤ inf + S0 − xU + E with
+        E = 4·(K + 4 + L)·u·(inf + S0 + xU) (γ_m ≤ 1.01·m·u here). Privacy: an upper bound on
+        this distribution's δ(c)."""
+        x = math.exp(c - self._loss_at(j))
+        big = self.infinity_mass + s0_j + x * u_j
+        k = self.masses.size - j
+        l_max = max(abs(self._loss_at(0)), abs(self._loss_at(self.masses.size - 1)))
+        return self.infinity_mass + s0_j - x * u_j + 4.0 * (k + 4.0 + l_max) * _U * big
 
     def _delta_many(self, eps: np.ndarray) -> np.ndarray:
         """:meth:`delta` at several finite ε at once (one pass over the masses above min ε)."""
