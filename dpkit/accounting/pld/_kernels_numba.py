@@ -307,10 +307,29 @@ def moments(masses: np.ndarray, lower: int, step: float, lam: float) -> tuple[fl
 
 
 @njit(cache=True)
+def _log_sum_exp_affine(la: np.ndarray, lb: np.ndarray, m: int, sj: float) -> float:
+    """log Σ_{i<m} e^{la_i + sj·lb_i} in one pass (the running maximum rescales the running
+    sum: one exp per term; each rescale and sum rounds ≤ 2u, so the result is within ~2m·u
+    relative of the exact sum, like a sequential sum of the shifted terms)."""
+    mx = -np.inf
+    tot = 0.0
+    for i in range(m):
+        v = la[i] + sj * lb[i]
+        if v > mx:
+            tot = tot * math.exp(mx - v) + 1.0 if tot > 0.0 else 1.0
+            mx = v
+        else:
+            tot += math.exp(v - mx)
+    if not mx > -np.inf:
+        return -np.inf
+    return math.log(tot) + mx
+
+
+@njit(cache=True)
 def log_mgf(masses: np.ndarray, losses: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """:func:`._kernels.log_mgf_reference` in two loops per exponent (the largest term, then
-    the shifted sum; libm's exp and log, a few ulp from numpy's SIMD ones, and a sequential
-    sum instead of numpy's pairwise one: ≤ n·u relative, inside every caller's allowance)."""
+    """:func:`._kernels.log_mgf_reference` in one pass per exponent
+    (:func:`_log_sum_exp_affine`; libm's exp and log, a few ulp from numpy's SIMD ones: within
+    ~2n·u relative of the reference's shifted sum, inside every caller's allowance)."""
     n = masses.size
     lm = np.empty(n)
     ls = np.empty(n)
@@ -322,19 +341,7 @@ def log_mgf(masses: np.ndarray, losses: np.ndarray, s: np.ndarray) -> np.ndarray
             m += 1
     out = np.empty(s.size)
     for j in range(s.size):
-        if m == 0:
-            out[j] = -np.inf
-            continue
-        sj = s[j]
-        mx = -np.inf
-        for i in range(m):
-            v = lm[i] + sj * ls[i]
-            if v > mx:
-                mx = v
-        tot = 0.0
-        for i in range(m):
-            tot += math.exp((lm[i] + sj * ls[i]) - mx)
-        out[j] = math.log(tot) + mx
+        out[j] = _log_sum_exp_affine(lm, ls, m, s[j])
     return out
 
 
@@ -585,8 +592,8 @@ def coarse_cut_losses(ps: np.ndarray, ls: np.ndarray, t: float, caps: np.ndarray
 @njit(cache=True)
 def swap_log_mgf(masses: np.ndarray, lower: int, step: float, s: np.ndarray
                  ) -> tuple[np.ndarray, float, int, float, bool]:
-    """:func:`._kernels.swap_log_mgf_reference` in two passes over the positive masses
-    (libm's exp and log; sequential sums)."""
+    """:func:`._kernels.swap_log_mgf_reference`: one pass over the masses for the swapped
+    atoms and S, one per exponent for the log-mgf (:func:`_log_sum_exp_affine`)."""
     k = masses.size
     q = np.empty(k)
     ell = np.empty(k)
@@ -605,23 +612,14 @@ def swap_log_mgf(masses: np.ndarray, lower: int, step: float, s: np.ndarray
             hi_abs = max(hi_abs, abs(li))
             m += 1
     lq = np.empty(m)
+    lb = np.empty(m)
+    mq = 0
     for i in range(m):
-        lq[i] = math.log(q[i]) if q[i] > 0.0 else -np.inf
+        if q[i] > 0.0:  # (an underflowed Q-mass carries nothing)
+            lq[mq] = math.log(q[i])
+            lb[mq] = ell[i]
+            mq += 1
     out = np.empty(s.size)
     for j in range(s.size):
-        sj = s[j]
-        mx = -np.inf
-        for i in range(m):
-            if q[i] > 0.0:
-                v = lq[i] + sj * ell[i]
-                if v > mx:
-                    mx = v
-        if not mx > -np.inf:
-            out[j] = -np.inf
-            continue
-        tot = 0.0
-        for i in range(m):
-            if q[i] > 0.0:
-                tot += math.exp(lq[i] + sj * ell[i] - mx)
-        out[j] = math.log(tot) + mx
+        out[j] = _log_sum_exp_affine(lq, lb, mq, s[j])
     return out, total, m, hi_abs, True

@@ -85,12 +85,30 @@ Parts = Sequence[tuple[DominatingPair, int]]
 #: other point of the earlier 97-point grid; the same ε at all 12 benchmark points, planning
 #: 5–8 % faster).
 _T_GRID = np.geomspace(1e-4, 1e4, 49)
+_LOG_T_GRID = np.log(_T_GRID)
+#: log c(t) on the grid, c(t) = (1/(1+t))·(t/(1+t))^t (:func:`chernoff_delta_bound`).
+_LOG_C_GRID = -np.log1p(_T_GRID) + _T_GRID * np.log(_T_GRID / (1.0 + _T_GRID))
 #: The grid term of the step rule for ε(δ): Δ ≤ factor·accuracy·ε. Connect-the-dots is exact at
 #: the grid losses and linear in e^ε between them, so its ε error is far below Δ: factor 2
 #: changed ε by ≤ 4.3e-4 relative (72 DP-SGD runs, T ≤ 50) and cut their time 3×, and
 #: halves re-plans at small T. Tightness only: every step gives an upper bound.
 _GRID_FACTOR = 2.0
 _FRACS = np.array([0.0, 0.125, 0.25, 0.5, 0.75, 1.0])
+
+
+def _nanmin(a: np.ndarray) -> float:
+    """``np.nanmin`` (NaN entries ignored), at the cost of one ``min`` when there are none."""
+    m = float(a.min())
+    if m == m:
+        return m
+    with np.errstate(invalid="ignore"):
+        return float(np.nanmin(a)) if not np.isnan(a).all() else math.nan
+
+
+def _nanargmin(a: np.ndarray) -> int:
+    """``np.nanargmin`` (raises ValueError when all are NaN), one ``argmin`` when none is."""
+    i = int(np.argmin(a))
+    return i if a[i] == a[i] else int(np.nanargmin(a))
 
 
 def _next_fast_len(size: int) -> int:
@@ -278,7 +296,8 @@ def _choose_tilt(kk: np.ndarray, eps_hat: float, log_target: float, step: float,
     which the FFT rounding bound η·e^{K(λ)−λε_c}/(λΔ) is below the target, minimized in λ."""
     log_eta = math.log(fft_noise_floor(n_total, 1 << 22))
     fracs = _FRACS[-1:] if fixed_eps else _FRACS
-    v = (kk - np.log(_T_GRID * step) + log_eta)[None, :] - fracs[:, None] * (eps_hat * _T_GRID)
+    v = (kk - (_LOG_T_GRID + math.log(step)) + log_eta)[None, :] \
+        - fracs[:, None] * (eps_hat * _T_GRID)
     v[np.isnan(v)] = np.inf
     i = np.argmin(v, axis=1)
     vmin = v[np.arange(fracs.size), i]
@@ -311,7 +330,7 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
             d_ref = max(float(delta), 1e-300)
             vals = (kk - math.log(d_ref)) / _T_GRID
             try:
-                i_star = int(np.nanargmin(vals))
+                i_star = _nanargmin(vals)
             except ValueError:  # all NaN
                 eps_hat, t_star = math.nan, 0.0
             else:
@@ -319,13 +338,13 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
                 t_star = float(_T_GRID[i_star]) if vals[i_star] < math.inf else 0.0
             t_ref = t_star
             # where the untilted Chernoff bound on the upper tail falls below 1e-4·δ
-            b_chern = float(np.nanmin((kk - math.log(1e-4 * d_ref)) / _T_GRID))
+            b_chern = _nanmin((kk - math.log(1e-4 * d_ref)) / _T_GRID)
         else:
             eps_hat = float(epsilon)  # type: ignore[arg-type]
-            d_ref = math.exp(min(0.0, float(np.nanmin(kk - _T_GRID * eps_hat))))
-            b_chern = float(np.nanmin((kk - math.log(1e-4 * max(d_ref, 1e-300))) / _T_GRID))
+            d_ref = math.exp(min(0.0, _nanmin(kk - _T_GRID * eps_hat)))
+            b_chern = _nanmin((kk - math.log(1e-4 * max(d_ref, 1e-300))) / _T_GRID)
             # δ moves like e^{−λ·Δε}: aim the grid at a relative error `accuracy` in δ
-            lam0 = float(_T_GRID[int(np.nanargmin(kk - _T_GRID * eps_hat))])
+            lam0 = float(_T_GRID[_nanargmin(kk - _T_GRID * eps_hat)])
             t_ref = lam0
             acc = acc / min(max(1.0, lam0 * eps_hat), 50.0)
     n_total = float(sum(c for _, c in ps))
@@ -452,7 +471,11 @@ _HS_ROUND = 1e-12
 
 def _single_pair(parts: Parts) -> DominatingPair | None:
     """The pair when ``parts`` is one composition of one pair with a closed-form CDF."""
-    ps = check_parts(parts)
+    return _single_of(check_parts(parts))
+
+
+def _single_of(ps: list[tuple[DominatingPair, int]]) -> DominatingPair | None:
+    """:func:`_single_pair` of parts already checked (pairs, counts ≥ 1)."""
     if len(ps) == 1 and ps[0][1] == 1 and type(ps[0][0]) in (GaussianPair, SampledGaussianPair):
         return ps[0][0]
     return None
@@ -543,7 +566,7 @@ def epsilon_checked(ps: list[tuple[DominatingPair, int]], delta: float, *,
     """:func:`epsilon_bound` for parts and δ ∈ [0, 1] already checked (pairs, counts ≥ 1):
     the one body behind the public function and the accountant's queries ("validate
     once"). Privacy: the same upper bound."""
-    single = _single_pair(ps)
+    single = _single_of(ps)
     if single is not None:  # one use of a closed-form pair: exact, no grid
         return _single_epsilon(single, delta)
     if not ps:
@@ -568,7 +591,7 @@ def delta_checked(ps: list[tuple[DominatingPair, int]], epsilon: float, *,
                   accuracy: float = 1e-3, max_points: int = MAX_POINTS) -> float:
     """:func:`delta_bound` for parts and ε ≥ 0 already checked (see
     :func:`epsilon_checked`). Privacy: the same upper bound."""
-    single = _single_pair(ps)
+    single = _single_of(ps)
     if single is not None:
         return _single_delta(single, epsilon)
     if not ps:
@@ -618,7 +641,7 @@ def _maybe_far(ps: list[tuple[DominatingPair, int]], epsilon: float) -> bool:
         return True
     kk = _coarse_plan(ps)[0]
     with np.errstate(invalid="ignore"):
-        v = float(np.nanmin(kk - _T_GRID * epsilon))
+        v = _nanmin(kk - _T_GRID * epsilon)
     return not v > math.log(1e-250)
 
 
@@ -736,12 +759,11 @@ def chernoff_delta_bound(parts: list[tuple[DominatingPair, int]], epsilon: float
     δ(ε) (D dominates each pair); ``delta`` only sets the tails and whether to try."""
     if not (parts and math.isfinite(epsilon) and epsilon > 0 and delta > 0):
         return None
-    if _single_pair(parts) is not None:
+    if _single_of(parts) is not None:
         return None  # closed form: computed exactly (and cheaply) by the caller
     kk = _coarse_plan(parts)[0]
-    log_c = -np.log1p(_T_GRID) + _T_GRID * np.log(_T_GRID / (1.0 + _T_GRID))
     with np.errstate(invalid="ignore"):
-        plan = kk + log_c - _T_GRID * epsilon
+        plan = kk + _LOG_C_GRID - _T_GRID * epsilon
     plan[~np.isfinite(plan)] = np.inf
     i = int(np.argmin(plan))
     if not plan[i] < math.log(delta) - _BELOW_MARGIN:
@@ -860,7 +882,7 @@ def _ordered(dirs: Sequence[list[tuple[DominatingPair, int]]], *,
         return [(list(d), 0.0) for d in dirs]
     est = []
     for parts in dirs:
-        if not parts or _single_pair(parts) is not None:
+        if not parts or _single_of(list(parts)) is not None:
             est.append(math.inf if parts else -math.inf)  # closed form or nothing: exact
             continue
         kk = _coarse_plan(list(parts))[0]
@@ -870,11 +892,11 @@ def _ordered(dirs: Sequence[list[tuple[DominatingPair, int]]], *,
         inf_mass = -math.expm1(log_keep)
         with np.errstate(invalid="ignore"):
             if delta is not None:
-                v = float(np.nanmin((kk - math.log(max(delta, 1e-300))) / _T_GRID))
+                v = _nanmin((kk - math.log(max(delta, 1e-300))) / _T_GRID)
                 if inf_mass >= delta:  # ε(δ) = ∞
                     v = math.inf
             else:
-                v = float(np.nanmin(kk - _T_GRID * float(epsilon)))  # type: ignore[arg-type]
+                v = _nanmin(kk - _T_GRID * float(epsilon))  # type: ignore[arg-type]
                 if inf_mass > 0:
                     v = max(v, math.log(inf_mass))
         est.append(v if math.isfinite(v) else math.inf)
@@ -912,7 +934,8 @@ def _sgm_directions(noise_multiplier: float, sample_rate: float, steps: int
         return []
     if q == 1.0:  # T Gaussians are one Gaussian with σ/√T (symmetric pair)
         return [[(GaussianPair(s / math.sqrt(t)), 1)]]
-    return [[(SampledGaussianPair(s, q, REMOVE), t)], [(SampledGaussianPair(s, q, ADD), t)]]
+    remove = SampledGaussianPair(s, q, REMOVE)
+    return [[(remove, t)], [(remove.with_direction(ADD), t)]]
 
 
 def sampled_gaussian_epsilon(noise_multiplier: float, sample_rate: float, steps: int,

@@ -515,14 +515,16 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
     tilt_fold = kernel("tilt_fold")
     total_count = 0.0
     spectra: list[tuple[np.ndarray, float]] = []
+    log_total_fin = 0.0  # log of the composition's finite mass: Σ count · log Σ p
     for p, c in parts:
         if c == 0:
             continue
-        pos = p.masses > 0
-        if not pos.any():  # no finite mass: everything at ±∞
+        p_sum = float(p.masses.sum())
+        if not p_sum > 0:  # no finite mass: everything at ±∞
             if p.infinity_mass > 0:
                 return PrivacyLossDistribution(step, lo_index, np.zeros(1), 1.0)
             continue
+        log_total_fin += float(c) * math.log(p_sum)
         x, lm, rel = tilt_fold(p.masses, p.lower, step, lam, n)
         f = scipy.fft.rfft(x)
         log_hi += float(c) * np.log(np.abs(f) + eps_f)
@@ -559,8 +561,6 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
     # residue j ↔ absolute index lo_index + ((j − lo_index) mod n): read the window in
     # order, add η, untilt (each mass capped at e·total), then lump / trim below: keep from
     # the top until the suffix mass reaches the total (one pass: :mod:`._kernels`)
-    log_total_fin = sum(float(c) * math.log(float(p.masses.sum())) for p, c in parts if c
-                        and p.masses.sum() > 0)
     total_fin = math.exp(log_total_fin)
     # the untilt's own rounding (log, the exponent's sum, exp: TILT_ROUNDING per unit of
     # their magnitudes; every w = max(r, 0) + η lies in [η, max r + η], so |log w| is at
@@ -574,8 +574,6 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
                                 lo_index, log_total_fin + 1.0, total_fin)
     first = lo_index + j0
     top = (lo_index + keep - 1) * step
-    if s_grid is None:
-        s_grid = np.concatenate([lam * _S_TILT, _S_FIXED]) if lam > 0 else _S_FIXED
     if hi_support <= lo_index + n - 1:
         upper = 0.0
     else:
@@ -584,8 +582,12 @@ def fourier_compose(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, til
         v = k_tot - lam * top
         cheap = math.exp(min(0.0, v + 1e-9 * (abs(k_tot) + lam * abs(top)))) if lam > 0 \
             else 1.0
-        upper = cheap if cheap <= tail_target else min(
-            cheap, _upper_tail_bound(parts, top, s_grid))
+        if cheap <= tail_target:
+            upper = cheap
+        else:
+            if s_grid is None:
+                s_grid = np.concatenate([lam * _S_TILT, _S_FIXED]) if lam > 0 else _S_FIXED
+            upper = min(cheap, _upper_tail_bound(parts, top, s_grid))
     inf_mass = -math.expm1(log_inf_keep) if math.isfinite(log_inf_keep) else 1.0
     return _trusted(step, first, m, min(1.0, inf_mass + upper))
 

@@ -20,6 +20,7 @@ the bottom grid loss moves up to it (the Q-mass left over goes to a Q-only outco
 from __future__ import annotations
 
 import abc
+import dataclasses
 import functools
 import math
 import threading
@@ -461,6 +462,9 @@ class LaplacePair(IntervalPair):
 
 
 # ------------------------------------------------------------------- subsampled pairs
+_SAMPLED_FIELDS = {"noise_multiplier", "sample_rate", "direction"}
+
+
 @dataclass(frozen=True)
 class _PoissonSampledPair(IntervalPair):
     """A direction of a Poisson-subsampled additive-noise mechanism (sensitivity 1): the
@@ -481,8 +485,20 @@ class _PoissonSampledPair(IntervalPair):
 
     def swapped(self) -> DominatingPair:
         """The other direction: add is remove with P and Q exchanged, and back."""
-        return type(self)(self.noise_multiplier, self.sample_rate,
-                          ADD if self.direction == REMOVE else REMOVE)
+        return self.with_direction(ADD if self.direction == REMOVE else REMOVE)
+
+    def with_direction(self, direction: str) -> _PoissonSampledPair:
+        """This pair in ``direction`` ("remove" / "add"), built without re-validating the
+        noise multiplier and rate (already checked)."""
+        if direction not in (REMOVE, ADD):
+            raise DPKitError(f"direction must be {REMOVE!r} or {ADD!r}, got {direction!r}")
+        if type(self).__dataclass_fields__.keys() != _SAMPLED_FIELDS:  # a subclass's own
+            return dataclasses.replace(self, direction=direction)
+        out = object.__new__(type(self))
+        object.__setattr__(out, "noise_multiplier", self.noise_multiplier)
+        object.__setattr__(out, "sample_rate", self.sample_rate)
+        object.__setattr__(out, "direction", direction)
+        return out
 
 
 # ----------------------------------------------------------------- subsampled Gaussian
