@@ -7,8 +7,8 @@ import math
 import numpy as np
 from numba import njit
 
-from ._kernels import sgm_z
 from ._rounding import TILT_ROUNDING
+from ._scalar import sgm_z
 
 __all__ = ["grid_deltas", "tilt_fold", "untilt", "split", "moments", "log_mgf", "sgm_ctd",
            "spectral_power", "edge_indices", "coarse_cut_losses", "swap_log_mgf",
@@ -393,7 +393,7 @@ def _interval(xa: float, ta: float, xb: float, tb: float) -> float:
     return v if v > 0.0 else 0.0
 
 
-#: :func:`._kernels.sgm_z` compiled (one formula for the scalar and the fused paths).
+#: :func:`._scalar.sgm_z` compiled (one formula for the scalar and the fused paths).
 _sgm_z = njit(cache=True)(sgm_z)
 
 

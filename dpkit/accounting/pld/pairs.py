@@ -33,8 +33,9 @@ from scipy.special import log_ndtr, ndtr, ndtri
 
 from ... import _validate as V
 from ...errors import DPKitError
-from ._kernels import fused, kernel, sgm_z
+from ._kernels import fused, kernel
 from ._rounding import UNIT_ROUNDOFF as _U
+from ._scalar import sgm_z
 from .distribution import PrivacyLossDistribution, _trusted
 
 __all__ = [
