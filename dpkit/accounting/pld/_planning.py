@@ -30,6 +30,8 @@ __all__ = ["planning_atoms", "planning_variance"]
 
 #: Planning nodes of the subsampled Gaussian: at most this many, at least the smaller count.
 _SGM_NODES = (33, 385)
+#: The normal quantile of the 1e-30 tail: the planning nodes' range, in noise units.
+_X_TAIL = -float(ndtri(1e-30))
 
 
 @functools.lru_cache(maxsize=16)
@@ -46,7 +48,7 @@ def _sgm_remove_atoms(noise_multiplier: float, sample_rate: float
     the plans, from ~50 nodes at σ = 1 (8–12× cheaper than interval masses: exps, no normal
     CDF). Planning only (Jensen does not bound it either way): nothing certified uses it."""
     s, q = float(noise_multiplier), float(sample_rate)
-    x = -float(ndtri(1e-30))
+    x = _X_TAIL
     lo, hi = -x * s, 1.0 + x * s
     h = min(0.7 * s, 0.49 * s * s)
     n = min(max(int(math.ceil((hi - lo) / h)) + 1, _SGM_NODES[0]), _SGM_NODES[1])

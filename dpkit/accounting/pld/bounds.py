@@ -376,17 +376,18 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
     if mem_step > step and not aligned:
         step = _align(mem_step, ps)
     # intervals several steps wide where the target's tilted law has little mass
-    cuts = [_coarse_cuts(pa, la, t_ref) if type(pair).discretize is IntervalPair.discretize
-            else None for (pair, _), (pa, la) in zip(ps, atoms, strict=True)]
+    own_ctd = [type(pair).discretize is IntervalPair.discretize for pair, _ in ps]
+    cuts = [_coarse_cuts(pa, la, t_ref) if own else None
+            for (pa, la), own in zip(atoms, own_ctd, strict=True)]
     fa = fb = 1.0
     floor: float | None = None  # one composition of one pair: below the window is moot
     min_step = 0.0  # set when the memory bound forced a coarser step
     out: list[PrivacyLossDistribution] = []
     for _ in range(8):
         lam = _choose_tilt(kk, eps_hat, log_target, step, n_total, epsilon is not None)
-        disc = [(pair.discretize_coarse(step, cut, tail=tail, floor=floor)  # type: ignore[attr-defined]
-                 if cut is not None else pair.discretize(step, tail=tail, floor=floor), c)
-                for (pair, c), cut in zip(ps, cuts, strict=True)]
+        disc = [(pair._discretize_checked(step, cut, tail, floor)  # type: ignore[attr-defined]
+                 if own else pair.discretize(step, tail=tail, floor=floor), c)
+                for (pair, c), cut, own in zip(ps, cuts, own_ctd, strict=True)]
         lo_s = sum(p.lower * c for p, c in disc)
         hi_s = sum(p.upper * c for p, c in disc)
         mu = var = 0.0
@@ -718,6 +719,7 @@ _BELOW_RECALL_FINER = 8.0
 #: The exponents of :func:`chernoff_below`, as multiples of the planned one (any t > 0 gives
 #: a valid bound; the smallest is kept).
 _BELOW_TS = np.array([0.6, 0.8, 1.0, 1.25, 1.6])
+_BELOW_TS_LIST = [float(f) for f in _BELOW_TS]
 
 
 def chernoff_below(parts: list[tuple[DominatingPair, int]], epsilon: float,
@@ -764,20 +766,23 @@ def chernoff_delta_bound(parts: list[tuple[DominatingPair, int]], epsilon: float
     kk = _coarse_plan(parts)[0]
     with np.errstate(invalid="ignore"):
         plan = kk + _LOG_C_GRID - _T_GRID * epsilon
-    plan[~np.isfinite(plan)] = np.inf
     i = int(np.argmin(plan))
+    if not math.isfinite(plan[i]):  # a NaN or −inf somewhere: the slow, careful way
+        plan[~np.isfinite(plan)] = np.inf
+        i = int(np.argmin(plan))
     if not plan[i] < math.log(delta) - _BELOW_MARGIN:
         return None
     t0 = float(_T_GRID[i])
-    ts = t0 * _BELOW_TS
-    log_cs = -np.log1p(ts) + ts * np.log(ts / (1.0 + ts))
+    ts = [t0 * f for f in _BELOW_TS_LIST]  # (five exponents: plain floats)
+    log_cs = [-math.log1p(t) + t * math.log(t / (1.0 + t)) for t in ts]
     n_total = float(sum(c for _, c in parts))
     step = _align(math.sqrt(8.0 * _BELOW_SLACK / (n_total * t0 * (t0 + 1.0))), parts)
     tail = max(min(1e-3 * delta / (n_total * len(parts)), 1e-12), 1e-300)
     # P-mass below the floor moves up to it (pessimistic: D still dominates); at t ≥ 0.6·t0
     # that adds ≤ e^{−16}/n to each copy's E[e^{tL}] per unit of mass, e^{−16} over all
-    floor = -(math.log(max(n_total, 1.0)) + 16.0) / float(ts.min())
-    k = np.zeros(ts.size)
+    floor = -(math.log(max(n_total, 1.0)) + 16.0) / ts[0]
+    ts_arr = np.array(ts)
+    k = [0.0] * len(ts)
     log_keep = 0.0
     for pair, c in parts:
         # the other direction's grid, swapped (no new masses; its positive atoms only),
@@ -785,7 +790,7 @@ def chernoff_delta_bound(parts: list[tuple[DominatingPair, int]], epsilon: float
         src = recall_other(pair, step, min_step=step / _BELOW_RECALL_FINER)
         if src is not None:
             kk_t, s_q, count, hi_abs, ok = kernel("swap_log_mgf")(src.masses, src.lower,
-                                                                  src.step, ts)
+                                                                  src.step, ts_arr)
             inf_mass = swap_infinity(s_q, count, hi_abs) if ok else 1.0
         else:
             lo, hi = pair.loss_range(tail)
@@ -796,16 +801,18 @@ def chernoff_delta_bound(parts: list[tuple[DominatingPair, int]], epsilon: float
             inf_mass = d.infinity_mass
             if inf_mass >= 1.0:
                 return None
-            kk_t = log_mgf_of(d.masses, d.losses, ts)
+            kk_t = log_mgf_of(d.masses, d.losses, ts_arr)
         if inf_mass >= 1.0:
             return None
         log_keep += c * math.log1p(-inf_mass)
-        k = k + c * kk_t
-    with np.errstate(invalid="ignore"):
-        expo = k + log_cs - ts * epsilon
-        expo = expo + 1e-9 * (np.abs(k) + np.abs(log_cs) + ts * epsilon + 1.0)
-    expo[~np.isfinite(expo)] = np.inf
-    return min(1.0, -math.expm1(log_keep) + math.exp(min(float(np.min(expo)), 0.0)))
+        k = [a + c * float(b) for a, b in zip(k, kk_t, strict=True)]
+    best = math.inf
+    for kj, lc, t in zip(k, log_cs, ts, strict=True):
+        expo = kj + lc - t * epsilon
+        expo += 1e-9 * (abs(kj) + abs(lc) + t * epsilon + 1.0)
+        if math.isfinite(expo) and expo < best:  # (not finite: no bound from this one)
+            best = expo
+    return min(1.0, -math.expm1(log_keep) + math.exp(min(best, 0.0)))
 
 
 def _max_over(ordered: list[tuple[list[tuple[DominatingPair, int]], float]],

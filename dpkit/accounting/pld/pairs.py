@@ -218,6 +218,12 @@ class IntervalPair(DominatingPair):
         """
         d = V.positive(step=step)
         t = V.in_range(0.0, 1.0, low_open=True, high_open=True, tail=tail)
+        return self._discretize_checked(d, coarse, t, floor)
+
+    def _discretize_checked(self, d: float, coarse: Coarse | None, t: float,
+                            floor: float | None) -> PrivacyLossDistribution:
+        """:meth:`discretize_coarse` for a step > 0 and a tail in (0, 1) already checked
+        (the planner's own calls: "validate once")."""
         lo, hi = self.loss_range(t)
         if floor is not None and math.isfinite(floor):
             lo = min(max(lo, float(floor)), hi)
@@ -561,8 +567,16 @@ class SampledGaussianPair(_PoissonSampledPair):
         q, s = self.sample_rate, self.noise_multiplier
         x = -float(ndtri(tail))
         if self.direction == REMOVE:
-            return math.log1p(-q), float(self._loss(np.array(1.0 + s * x)))
-        return -float(self._loss(np.array(s * x))), -math.log1p(-q)
+            return math.log1p(-q), self._loss_scalar(1.0 + s * x)
+        return -self._loss_scalar(s * x), -math.log1p(-q)
+
+    def _loss_scalar(self, z: float) -> float:
+        """:meth:`_loss` of one float (log-add-exp in ``math``: no array round trip)."""
+        q, s = self.sample_rate, self.noise_multiplier
+        a = math.log1p(-q)
+        b = math.log(q) + (2.0 * z - 1.0) / (2.0 * s * s)
+        hi, lo = (a, b) if a >= b else (b, a)
+        return hi + math.log1p(math.exp(lo - hi)) if lo > -math.inf else hi
 
     def _fused_discretization(self, edges: np.ndarray, positions: np.ndarray | None,
                               step: float, k0: int) -> PrivacyLossDistribution | None:
@@ -578,7 +592,7 @@ class SampledGaussianPair(_PoissonSampledPair):
         if not ok:
             return None
         inf = min(1.0, self.infinity_mass + up)
-        if not (np.isfinite(out).all() and math.isfinite(inf)):  # pragma: no cover
+        if not math.isfinite(float(out.sum()) + inf):  # (masses ≥ 0) pragma: no cover
             return None
         return _trusted(step, k0, out, inf)
 
