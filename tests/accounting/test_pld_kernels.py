@@ -76,18 +76,21 @@ def test_moments_match_weighted_formulas(name):
     lower, step = -10, 0.1
     losses = (lower + np.arange(30)) * step
     for lam in (1.7, 40.0, 5000.0):  # 5000: the ramp overflows, entry by entry
-        mu, var = f(masses, lower, step, lam)
+        mu, var, log_norm = f(masses, lower, step, lam)
         lw = np.log(np.where(masses > 0, masses, 1e-300)) + lam * losses
         w = np.where(masses > 0, np.exp(lw - lw.max()), 0.0)
+        norm = float(lw.max()) + math.log(float(w.sum()))
         w /= w.sum()
         assert mu == pytest.approx(float(np.dot(w, losses)), rel=1e-10, abs=1e-12)
         assert var == pytest.approx(float(np.dot(w, (losses - mu) ** 2)), rel=1e-8, abs=1e-14)
-    assert f(np.zeros(3), 0, 0.1, 1.0) == (0.0, 0.0)
-    mu0, var0 = f(masses, lower, step, 0.0)  # the untilted shortcut
+        assert log_norm == pytest.approx(norm, rel=1e-12)
+    assert f(np.zeros(3), 0, 0.1, 1.0) == (0.0, 0.0, -math.inf)
+    mu0, var0, ln0 = f(masses, lower, step, 0.0)  # the untilted shortcut
     w0 = masses / masses.sum()
     assert mu0 == pytest.approx(float(np.dot(w0, losses)), rel=1e-12)
     assert var0 == pytest.approx(float(np.dot(w0, (losses - mu0) ** 2)), rel=1e-12)
-    assert f(np.zeros(3), 0, 0.1, 0.0) == (0.0, 0.0)
+    assert ln0 == pytest.approx(math.log(masses.sum()), rel=1e-12)
+    assert f(np.zeros(3), 0, 0.1, 0.0) == (0.0, 0.0, -math.inf)
 
 
 def test_env_forces_the_references(monkeypatch):

@@ -167,26 +167,30 @@ def grid_epsilon_reference(p: np.ndarray, a: float, d_grid: float, j_zero: int
 
 
 def moments_reference(masses: np.ndarray, lower: int, step: float, lam: float
-                      ) -> tuple[float, float]:
-    """(mean, variance) of the loss ℓ_i = (lower + i)·step under the tilted law
-    e^{λℓ}·p / E[e^{λL}] over the positive masses (zeros when there is no positive mass);
-    planning only."""
+                      ) -> tuple[float, float, float]:
+    """(mean, variance, log E[e^{λL}]) of the loss ℓ_i = (lower + i)·step under the tilted
+    law e^{λℓ}·p / E[e^{λL}] over the positive masses ((0, 0, −inf) when there is no positive
+    mass); planning only."""
     losses = (lower + np.arange(masses.size)) * step
     if lam == 0.0:  # untilted: the masses themselves (zeros weigh nothing)
         tot = float(masses.sum())
         if not tot > 0:
-            return 0.0, 0.0
+            return 0.0, 0.0, -math.inf
         w, ls = masses / tot, losses
+        log_norm = math.log(tot)
     else:
         pos = masses > 0
         if not pos.any():
-            return 0.0, 0.0
+            return 0.0, 0.0, -math.inf
         ls = losses[pos]
         lr = np.log(masses[pos]) + lam * ls
-        w = np.exp(lr - float(lr.max()))
-        w /= w.sum()
+        mx = float(lr.max())
+        w = np.exp(lr - mx)
+        sw = float(w.sum())
+        w /= sw
+        log_norm = mx + math.log(sw)
     mu = float(np.sum(w * ls))
-    return mu, float(np.sum(w * (ls - mu) ** 2))
+    return mu, float(np.sum(w * (ls - mu) ** 2)), log_norm
 
 
 def log_mgf_reference(masses: np.ndarray, losses: np.ndarray, s: np.ndarray) -> np.ndarray:

@@ -255,12 +255,15 @@ def split(losses: np.ndarray, p: np.ndarray, step: float, round_up: bool
 
 
 @njit(cache=True)
-def moments(masses: np.ndarray, lower: int, step: float, lam: float) -> tuple[float, float]:
+def moments(masses: np.ndarray, lower: int, step: float, lam: float
+            ) -> tuple[float, float, float]:
     """:func:`._kernels.moments_reference` (planning only): the tilted weights
     m_i·e^{λℓ_i − M} from :func:`_ramp` as in :func:`tilt_fold` (one log and exp per entry
-    where the ramp over- or underflows), then the weighted mean and variance."""
+    where the ramp over- or underflows), then the weighted mean and variance, and
+    log E[e^{λL}] = M + log Σ weights."""
     k = masses.size
     w = np.empty(k)
+    shift = 0.0
     if lam == 0.0:
         for i in range(k):
             w[i] = masses[i]
@@ -271,7 +274,7 @@ def moments(masses: np.ndarray, lower: int, step: float, lam: float) -> tuple[fl
         for i in range(k):
             mmax = max(mmax, masses[i])
         if not mmax > 0.0:
-            return 0.0, 0.0
+            return 0.0, 0.0, -np.inf
         big = math.log(mmax) + max(lam * ell0, lam * ell1)
         slope = lam * step
         ok = abs(slope) * _BLOCK < 700.0 and _ramp(-big, slope, lower, k, _table(slope), w)
@@ -281,6 +284,7 @@ def moments(masses: np.ndarray, lower: int, step: float, lam: float) -> tuple[fl
                 w[i] *= masses[i]
                 ymax = max(ymax, w[i])
             ok = ymax > 1e-200
+        shift = big
         if not ok:  # entry by entry, shifted by the largest log-weight
             mx = -np.inf
             for i in range(k):
@@ -291,19 +295,20 @@ def moments(masses: np.ndarray, lower: int, step: float, lam: float) -> tuple[fl
                     w[i] = math.exp(math.log(masses[i]) + lam * ((lower + i) * step) - mx)
                 else:
                     w[i] = 0.0
+            shift = mx
     tot = 0.0
     s1 = 0.0
     for i in range(k):
         tot += w[i]
         s1 += w[i] * ((lower + i) * step)
     if not tot > 0.0:
-        return 0.0, 0.0
+        return 0.0, 0.0, -np.inf
     mu = s1 / tot
     s2 = 0.0
     for i in range(k):
         d = (lower + i) * step - mu
         s2 += w[i] * d * d
-    return mu, s2 / tot
+    return mu, s2 / tot, shift + math.log(tot)
 
 
 @njit(cache=True)

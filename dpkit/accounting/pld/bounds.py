@@ -59,7 +59,7 @@ from .distribution import (
     MAX_POINTS,
     PrivacyLossDistribution,
     _log_mgf,
-    _tilted_moments,
+    _tilted_stats,
     fft_noise_floor,
     fourier_compose,
     log_mgf_of,
@@ -305,6 +305,10 @@ def _choose_tilt(kk: np.ndarray, eps_hat: float, log_target: float, step: float,
     return float(_T_GRID[i[ok[0] if ok.size else -1]])
 
 
+#: The composed P-mass above the window sent to +∞, as a fraction of the target δ of ε(δ)
+#: (it raises δ by at most that, ε by ≲ 1e-4/λ relative: +3e-6 on (0.01, 1, 1000)); the
+#: window's top is placed where the cheap Chernoff bound at the tilt reaches it.
+_TAIL_CUT = 1e-4
 #: The smallest step relative to the largest loss of a pair (see :func:`plan_pld`).
 _MIN_REL_STEP = 1e-9
 
@@ -361,6 +365,9 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
                               ps))
     step = min(step, var_step)
     log_target = math.log(max(1e-4 * d_ref, 1e-300))
+    # the composed mass above the window sent to +∞ (into δ): a fraction of the target δ
+    # for ε(δ); for δ(ε) d_ref is only the planning estimate (up to 1 at small ε), so 1e-7
+    tail_cut = max((_TAIL_CUT if delta is not None else 1e-7) * d_ref, 1e-300)
     # P-mass cut from each composition's tails (upper → +∞, lower → moved up): ≤ 1e-4·δ in all
     tail = max(min(1e-4 * d_ref / (n_total * len(ps)), 1e-12), 1e-300)
     # memory bound on each pair's own grid: its loss range must fit in max_points
@@ -390,11 +397,12 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
                 for (pair, c), cut, own in zip(ps, cuts, own_ctd, strict=True)]
         lo_s = sum(p.lower * c for p, c in disc)
         hi_s = sum(p.upper * c for p, c in disc)
-        mu = var = 0.0
+        mu = var = k_lam = 0.0
         for p, c in disc:  # tilted moments place the window
-            m, v = _tilted_moments(p, lam)
+            m, v, kl = _tilted_stats(p, lam)
             mu += c * m
             var += c * v
+            k_lam += c * kl
         # δ(ε) reads only losses above ε, so the window runs from a few tilted spreads below
         # the target up to the Chernoff cut; it must be ≥ W wide, W·λ ≥ log(1e4/δ), so that
         # tilted mass wrapping around from below lands ≥ W higher, damped by e^{−λW}
@@ -408,8 +416,16 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
         # 5 spreads saved 25–40 % of the points on DP-SGD runs at δ ≤ 1e-5 but loosened ε
         # by up to 60 % where the answer lies near the window's bottom, δ near 1) and the
         # Chernoff cut
-        b = math.ceil(max(max(eps_hat, mu) + fb * (1.75 * half), b_chern) / step)
+        # the Chernoff point at s = λ of the composed discrete PLD for the tail cut (K(λ):
+        # the tilt's normalizer), where the composition's cheap tail bound suffices
+        b_tail = (k_lam - math.log(tail_cut)) / max(lam, 1e-300)
+        # (ε(δ): 7 spreads above the tilted mean, not above ε̂ — a loose ε̂ placed the top
+        # needlessly high; δ(ε) at a fixed ε near the window's bottom keeps both)
+        top_mid = mu if delta is not None else max(eps_hat, mu)
+        b = math.ceil(max(top_mid + fb * (1.75 * half), eps_hat + fb * 64 * step, b_chern,
+                          b_tail) / step)
         w_alias = (-log_target + 4.0) / max(lam, 1e-300) / step
+        b = min(b, hi_s)  # (the width below is measured from the top actually used)
         if b - a < w_alias:
             a = b - math.ceil(w_alias)
         a = max(lo_s, min(a, hi_s))
@@ -421,7 +437,7 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
             continue
         n = _next_fast_len(int(size))
         # the cut above the window goes to +∞ (into δ): 1e-7·δ is negligible
-        pld = fourier_compose(disc, tilt=lam, lo_index=a, n=n, tail_target=1e-7 * d_ref)
+        pld = fourier_compose(disc, tilt=lam, lo_index=a, n=n, tail_target=tail_cut)
         out.append(pld)
         if len(ps) == 1 and ps[0][1] == 1:
             floor = (a - 0.5 * (b - a)) * step if fa == 1.0 else None

@@ -601,8 +601,14 @@ def _support(parts: Sequence[tuple[PrivacyLossDistribution, int]]) -> tuple[int,
 def _tilted_moments(p: PrivacyLossDistribution, lam: float) -> tuple[float, float]:
     """Mean and variance of the loss under the tilted law e^{λℓ} p / E[e^{λL}] (one kernel
     call; planning only: see :mod:`._kernels`)."""
-    mu, var = kernel("moments")(p.masses, p.lower, p.step, float(lam))
-    return float(mu), float(var)
+    mu, var, _ = _tilted_stats(p, lam)
+    return mu, var
+
+
+def _tilted_stats(p: PrivacyLossDistribution, lam: float) -> tuple[float, float, float]:
+    """(mean, variance, log E[e^{λL}]) of :func:`_tilted_moments` (planning only)."""
+    mu, var, log_norm = kernel("moments")(p.masses, p.lower, p.step, float(lam))
+    return float(mu), float(var), float(log_norm)
 
 
 def compose_many(parts: Sequence[tuple[PrivacyLossDistribution, int]], *, tilt: float = 0.0,
