@@ -79,7 +79,7 @@ def test_not_tried_where_it_cannot_help():
 
 
 def test_a_float_failure_of_the_certificate_falls_back_to_the_grid(monkeypatch):
-    def overflow(*args):
+    def overflow(*args, **kwargs):
         raise OverflowError("math range error")
 
     make, count, delta = RUNS[0]
@@ -87,3 +87,16 @@ def test_a_float_failure_of_the_certificate_falls_back_to_the_grid(monkeypatch):
     monkeypatch.setattr(B, "chernoff_delta_bound", overflow)
     assert not B.chernoff_below([(make(ADD), count)], eps, delta)
     assert B.sampled_gaussian_epsilon(1.0, 0.01, count, delta) == eps  # the grid decides
+
+
+def test_the_planned_exponent_alone_decides_when_it_certifies():
+    """With ``stop_at`` the planned exponent's bound is returned when it is ≤ stop_at (the
+    other four could only lower it); otherwise the value is the five-exponent minimum."""
+    make, count, delta = RUNS[0]
+    eps = B.sampled_gaussian_epsilon(1.0, 0.01, count, delta)
+    add = [(make(ADD), count)]
+    full = B.chernoff_delta_bound(add, eps, delta)
+    first = B.chernoff_delta_bound(add, eps, delta, stop_at=delta)
+    assert full is not None and first is not None
+    assert full <= first <= delta
+    assert B.chernoff_delta_bound(add, eps, delta, stop_at=full * 0.5) == full

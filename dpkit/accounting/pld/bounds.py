@@ -734,8 +734,7 @@ _BELOW_MAX_POINTS = 4096
 _BELOW_RECALL_FINER = 8.0
 #: The exponents of :func:`chernoff_below`, as multiples of the planned one (any t > 0 gives
 #: a valid bound; the smallest is kept).
-_BELOW_TS = np.array([0.6, 0.8, 1.0, 1.25, 1.6])
-_BELOW_TS_LIST = [float(f) for f in _BELOW_TS]
+_BELOW_TS_LIST = [0.6, 0.8, 1.0, 1.25, 1.6]
 
 
 def chernoff_below(parts: list[tuple[DominatingPair, int]], epsilon: float,
@@ -749,14 +748,14 @@ def chernoff_below(parts: list[tuple[DominatingPair, int]], epsilon: float,
     An optimization only: where the bound hits a float limit of extreme parameters the
     answer is False and the caller computes the direction on its grid as before."""
     try:
-        bound = chernoff_delta_bound(parts, epsilon, delta)
+        bound = chernoff_delta_bound(parts, epsilon, delta, stop_at=delta)
     except (ArithmeticError, ValueError, MemoryError):
         return False
     return bound is not None and bound <= delta
 
 
 def chernoff_delta_bound(parts: list[tuple[DominatingPair, int]], epsilon: float,
-                         delta: float) -> float | None:
+                         delta: float, *, stop_at: float | None = None) -> float | None:
     """A certified upper bound on δ(ε) of the composition of ``parts`` (one direction) by a
     Chernoff bound on pessimistic discretizations, or None where it is not tried.
 
@@ -773,8 +772,10 @@ def chernoff_delta_bound(parts: list[tuple[DominatingPair, int]], epsilon: float
     raised by 1e-9 relative per unit of its exponent's magnitude for the float rounding of
     the sums (far above it). None whenever the planning cumulant says the bound would not
     reach ``delta`` with room (:data:`_BELOW_MARGIN`), or the grid would be large: the caller
-    then computes the direction on a grid as before. Privacy: an upper bound on the true
-    δ(ε) (D dominates each pair); ``delta`` only sets the tails and whether to try."""
+    then computes the direction on a grid as before. With ``stop_at``, the planned exponent's
+    bound is returned when it is ≤ ``stop_at`` (the other exponents could only lower it).
+    Privacy: an upper bound on the true δ(ε) (D dominates each pair); ``delta`` only sets
+    the tails and whether to try."""
     if not (parts and math.isfinite(epsilon) and epsilon > 0 and delta > 0):
         return None
     if _single_of(parts) is not None:
@@ -789,41 +790,59 @@ def chernoff_delta_bound(parts: list[tuple[DominatingPair, int]], epsilon: float
     if not plan[i] < math.log(delta) - _BELOW_MARGIN:
         return None
     t0 = float(_T_GRID[i])
-    ts = [t0 * f for f in _BELOW_TS_LIST]  # (five exponents: plain floats)
-    log_cs = [-math.log1p(t) + t * math.log(t / (1.0 + t)) for t in ts]
     n_total = float(sum(c for _, c in parts))
     step = _align(math.sqrt(8.0 * _BELOW_SLACK / (n_total * t0 * (t0 + 1.0))), parts)
     tail = max(min(1e-3 * delta / (n_total * len(parts)), 1e-12), 1e-300)
     # P-mass below the floor moves up to it (pessimistic: D still dominates); at t ≥ 0.6·t0
     # that adds ≤ e^{−16}/n to each copy's E[e^{tL}] per unit of mass, e^{−16} over all
-    floor = -(math.log(max(n_total, 1.0)) + 16.0) / ts[0]
-    ts_arr = np.array(ts)
-    k = [0.0] * len(ts)
-    log_keep = 0.0
+    floor = -(math.log(max(n_total, 1.0)) + 16.0) / (t0 * _BELOW_TS_LIST[0])
+    sources: list[tuple[PrivacyLossDistribution, bool, int]] = []
     for pair, c in parts:
         # the other direction's grid, swapped (no new masses; its positive atoms only),
         # unless far finer than needed
         src = recall_other(pair, step, min_step=step / _BELOW_RECALL_FINER)
         if src is not None:
-            kk_t, s_q, count, hi_abs, ok = kernel("swap_log_mgf")(src.masses, src.lower,
-                                                                  src.step, ts_arr)
+            sources.append((src, True, c))
+            continue
+        lo, hi = pair.loss_range(tail)
+        lo = max(lo, floor)
+        if not (math.isfinite(hi - lo) and (hi - lo) / step <= _BELOW_MAX_POINTS):
+            return None
+        d = pair.discretize(step, tail=tail, floor=floor)
+        if d.infinity_mass >= 1.0:
+            return None
+        sources.append((d, False, c))
+    # the planned exponent alone first: when it already certifies ``stop_at`` the four others
+    # (any t > 0 gives a valid bound) are not needed
+    if stop_at is not None:
+        first = _chernoff_at(sources, [t0], epsilon)
+        if first is None or first <= stop_at:
+            return first
+    return _chernoff_at(sources, [t0 * f for f in _BELOW_TS_LIST], epsilon)
+
+
+def _chernoff_at(sources: list[tuple[PrivacyLossDistribution, bool, int]], ts: list[float],
+                 epsilon: float) -> float | None:
+    """The bound of :func:`chernoff_delta_bound` at the exponents ``ts`` (the smallest over
+    them), for each part's dominating PLD: (PLD, whether to take its swap, count)."""
+    ts_arr = np.array(ts)
+    k = [0.0] * len(ts)
+    log_keep = 0.0
+    for d, swap, c in sources:
+        if swap:
+            kk_t, s_q, count, hi_abs, ok = kernel("swap_log_mgf")(d.masses, d.lower, d.step,
+                                                                  ts_arr)
             inf_mass = swap_infinity(s_q, count, hi_abs) if ok else 1.0
         else:
-            lo, hi = pair.loss_range(tail)
-            lo = max(lo, floor)
-            if not (math.isfinite(hi - lo) and (hi - lo) / step <= _BELOW_MAX_POINTS):
-                return None
-            d = pair.discretize(step, tail=tail, floor=floor)
             inf_mass = d.infinity_mass
-            if inf_mass >= 1.0:
-                return None
             kk_t = log_mgf_of(d.masses, d.losses, ts_arr)
         if inf_mass >= 1.0:
             return None
         log_keep += c * math.log1p(-inf_mass)
         k = [a + c * float(b) for a, b in zip(k, kk_t, strict=True)]
     best = math.inf
-    for kj, lc, t in zip(k, log_cs, ts, strict=True):
+    for kj, t in zip(k, ts, strict=True):
+        lc = -math.log1p(t) + t * math.log(t / (1.0 + t))  # log c(t)
         expo = kj + lc - t * epsilon
         expo += 1e-9 * (abs(kj) + abs(lc) + t * epsilon + 1.0)
         if math.isfinite(expo) and expo < best:  # (not finite: no bound from this one)
