@@ -405,3 +405,16 @@ def test_closed_form_bound_lies_above_the_exact_delta(seed):
         got = pld._closed_form_bound(c, int(j), s0, u)
         assert got >= exact
         assert got <= exact * (1 + 1e-9) + 1e-300
+
+
+@numba_installed
+@pytest.mark.parametrize("seed", range(4))
+def test_tilt_index_kernel_is_the_reference(seed):
+    rng = np.random.default_rng(seed)
+    base = rng.normal(0, 5, 49)
+    base[rng.random(49) < 0.1] = np.nan
+    eps_t = np.geomspace(1e-4, 1e4, 49) * rng.uniform(0.1, 3)
+    fracs = np.array([0.0, 0.125, 0.25, 0.5, 0.75, 1.0])
+    for target in (-100.0, -5.0, 0.0, 5.0, 100.0):
+        assert K.kernel("tilt_index")(base, eps_t, fracs, target) == \
+            K.tilt_index_reference(base, eps_t, fracs, target)

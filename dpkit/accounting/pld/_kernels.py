@@ -51,7 +51,7 @@ from ._rounding import TILT_ROUNDING
 __all__ = ["kernel", "fused", "tilt_fold_reference", "untilt_reference",
            "grid_deltas_reference", "moments_reference", "split_reference", "log_mgf_reference",
            "edge_indices_reference", "coarse_cut_losses_reference", "swap_log_mgf_reference",
-           "grid_epsilon_reference", "uses_numba"]
+           "grid_epsilon_reference", "tilt_index_reference", "uses_numba"]
 
 
 def tilt_fold_reference(masses: np.ndarray, lower: int, step: float, lam: float, n: int
@@ -275,10 +275,23 @@ def swap_log_mgf_reference(masses: np.ndarray, lower: int, step: float, s: np.nd
     return log_mgf_reference(qm, -ls, s), float(qm.sum()), int(nz.size), hi_abs, True
 
 
+def tilt_index_reference(base: np.ndarray, eps_t: np.ndarray, fracs: np.ndarray,
+                         log_target: float) -> int:
+    """The index i minimizing v_f(i) = base_i − f·eps_t_i (NaN read as +inf) for the first f of
+    ``fracs`` whose minimum is ≤ ``log_target`` (the last f's when none is): the tilt choice
+    of :func:`.bounds._choose_tilt`."""
+    v = base[None, :] - fracs[:, None] * eps_t[None, :]
+    v[np.isnan(v)] = np.inf
+    i = np.argmin(v, axis=1)
+    vmin = v[np.arange(fracs.size), i]
+    ok = np.nonzero(vmin <= log_target)[0]
+    return int(i[ok[0] if ok.size else -1])
+
+
 _NUMBA: dict[str, Callable[..., Any]] = {}
 #: The passes with a numba kernel.
 _NUMBA_NAMES = ("grid_deltas", "tilt_fold", "untilt", "split", "moments", "log_mgf",
-                "edge_indices", "coarse_cut_losses", "swap_log_mgf", "grid_epsilon")
+                "edge_indices", "coarse_cut_losses", "swap_log_mgf", "grid_epsilon", "tilt_index")
 #: Whole stages fused into one numba call, whose reference is the engine's own numpy path
 #: (:func:`fused` hands them out, or None).
 _FUSED_NAMES = ("sgm_ctd", "spectral_power")
@@ -295,7 +308,8 @@ def _build_numba() -> None:
                   edge_indices=_kernels_numba.edge_indices,
                   coarse_cut_losses=_kernels_numba.coarse_cut_losses,
                   swap_log_mgf=_kernels_numba.swap_log_mgf,
-                  grid_epsilon=_kernels_numba.grid_epsilon)
+                  grid_epsilon=_kernels_numba.grid_epsilon,
+                  tilt_index=_kernels_numba.tilt_index)
 
 
 _REFERENCE: dict[str, Callable[..., Any]] = {
@@ -303,7 +317,8 @@ _REFERENCE: dict[str, Callable[..., Any]] = {
     "grid_deltas": grid_deltas_reference, "split": split_reference,
     "moments": moments_reference, "log_mgf": log_mgf_reference,
     "edge_indices": edge_indices_reference, "coarse_cut_losses": coarse_cut_losses_reference,
-    "swap_log_mgf": swap_log_mgf_reference, "grid_epsilon": grid_epsilon_reference}
+    "swap_log_mgf": swap_log_mgf_reference, "grid_epsilon": grid_epsilon_reference,
+    "tilt_index": tilt_index_reference}
 
 
 #: os.environ's own dict (bytes keys on POSIX), for a lookup without the Mapping's

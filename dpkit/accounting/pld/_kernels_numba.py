@@ -12,7 +12,7 @@ from ._scalar import sgm_z
 
 __all__ = ["grid_deltas", "tilt_fold", "untilt", "split", "moments", "log_mgf", "sgm_ctd",
            "spectral_power", "edge_indices", "coarse_cut_losses", "swap_log_mgf",
-           "grid_epsilon"]
+           "grid_epsilon", "tilt_index"]
 
 
 @njit(cache=True)
@@ -403,15 +403,27 @@ _sgm_z = njit(cache=True)(sgm_z)
 
 
 @njit(cache=True)
-def sgm_ctd(q: float, sigma: float, remove: bool, edges: np.ndarray, positions: np.ndarray,
-            step: float, uniform: bool) -> tuple[np.ndarray, float, bool]:
-    """The connect-the-dots PLD of one direction of the Poisson-subsampled Gaussian on
-    ``edges`` (increasing losses at grid ``positions`` from the first): the reference's steps
+def sgm_ctd(q: float, sigma: float, remove: bool, k0: int, k1: int, cut_losses: np.ndarray,
+            cut_factors: np.ndarray, step: float) -> tuple[np.ndarray, float, bool]:
+    """The connect-the-dots PLD of one direction of the Poisson-subsampled Gaussian on the
+    grid k·step, k0 ≤ k ≤ k1, with the coarse intervals of (``cut_losses``,
+    ``cut_factors``) (none: every grid step; :func:`edge_indices`): the reference's steps
     (:meth:`.pairs.SampledGaussianPair._masses` then :func:`.pairs._connect_the_dots`) in one
-    loop over the edges, each normal tail computed once per edge. Returns (masses, the P-mass
-    sent to +∞, ok); ok is False (and nothing else usable) when a finite edge's tail falls
-    below :data:`_TAIL_NORMAL`, where the reference switches to log-tails."""
-    ne = edges.size
+    loop over the edges, each normal tail computed once per edge. Returns (masses on
+    k0 … k1, the P-mass sent to +∞, ok); ok is False (and nothing else usable) when a finite
+    edge's tail falls below :data:`_TAIL_NORMAL`, where the reference switches to
+    log-tails."""
+    uniform = cut_losses.size == 0
+    if uniform:
+        idx = np.arange(k0, k1 + 1)
+    else:
+        idx = edge_indices(k0, k1, cut_losses, cut_factors, step)
+    ne = idx.size
+    edges = np.empty(ne)
+    positions = np.empty(ne, dtype=np.int64)
+    for i in range(ne):
+        edges[i] = idx[i] * step
+        positions[i] = idx[i] - k0
     s2 = sigma * sigma
     log_q = math.log(q)
     z = np.empty(ne)
@@ -628,3 +640,25 @@ def swap_log_mgf(masses: np.ndarray, lower: int, step: float, s: np.ndarray
     for j in range(s.size):
         out[j] = _log_sum_exp_affine(lq, lb, mq, s[j])
     return out, total, m, hi_abs, True
+
+
+@njit(cache=True)
+def tilt_index(base: np.ndarray, eps_t: np.ndarray, fracs: np.ndarray, log_target: float
+               ) -> int:
+    """:func:`._kernels.tilt_index_reference` in one loop per fraction (the first minimum,
+    as ``argmin``; NaN read as +inf)."""
+    best_i = 0
+    for k in range(fracs.size):
+        f = fracs[k]
+        vmin = np.inf
+        best_i = 0
+        for i in range(base.size):
+            v = base[i] - f * eps_t[i]
+            if v != v:
+                v = np.inf
+            if v < vmin:
+                vmin = v
+                best_i = i
+        if vmin <= log_target:
+            return best_i
+    return best_i

@@ -296,13 +296,8 @@ def _choose_tilt(kk: np.ndarray, eps_hat: float, log_target: float, step: float,
     which the FFT rounding bound η·e^{K(λ)−λε_c}/(λΔ) is below the target, minimized in λ."""
     log_eta = math.log(fft_noise_floor(n_total, 1 << 22))
     fracs = _FRACS[-1:] if fixed_eps else _FRACS
-    v = (kk - (_LOG_T_GRID + math.log(step)) + log_eta)[None, :] \
-        - fracs[:, None] * (eps_hat * _T_GRID)
-    v[np.isnan(v)] = np.inf
-    i = np.argmin(v, axis=1)
-    vmin = v[np.arange(fracs.size), i]
-    ok = np.nonzero(vmin <= log_target)[0]
-    return float(_T_GRID[i[ok[0] if ok.size else -1]])
+    base = kk - (_LOG_T_GRID + (math.log(step) - log_eta))
+    return float(_T_GRID[kernel("tilt_index")(base, eps_hat * _T_GRID, fracs, log_target)])
 
 
 #: The composed P-mass above the window sent to +∞, as a fraction of the target δ of ε(δ)

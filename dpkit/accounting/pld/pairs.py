@@ -183,10 +183,11 @@ class IntervalPair(DominatingPair):
         lo, hi = self.loss_range()
         return np.linspace(lo, max(hi, lo + 1e-12), 257)
 
-    def _fused_discretization(self, edges: np.ndarray, positions: np.ndarray | None,
-                              step: float, k0: int) -> PrivacyLossDistribution | None:
-        """The connect-the-dots PLD on ``edges`` by one fused kernel, or None (the default:
-        :meth:`_masses` then :func:`_connect_the_dots`, the reference)."""
+    def _fused_discretization(self, k0: int, k1: int, coarse: Coarse | None, step: float
+                              ) -> PrivacyLossDistribution | None:
+        """The connect-the-dots PLD on the grid k0 … k1 (with the ``coarse`` intervals) by one
+        fused kernel, or None (the default: :meth:`_masses` then :func:`_connect_the_dots`,
+        the reference)."""
         return None
 
     def discretize(self, step: float, *, tail: float = TAIL,
@@ -231,15 +232,16 @@ class IntervalPair(DominatingPair):
         # top edge is still handled by the tail rule, so this is safe)
         k0 = math.floor(lo / d + 1e-9)
         k1 = max(math.ceil(hi / d - 1e-9), k0 + 1)
-        edges: np.ndarray
-        pos: np.ndarray | None = None
-        if coarse is not None and len(coarse):
-            idx = _edge_indices(k0, k1, coarse, d)
-            edges, pos = idx * d, idx - k0
-        else:
-            edges = (k0 + np.arange(k1 - k0 + 1)) * d
-        out = self._fused_discretization(edges, pos, d, k0)
-        if out is None:
+        coarse = coarse if coarse is not None and len(coarse) else None
+        out = self._fused_discretization(k0, k1, coarse, d)
+        if out is None:  # the reference: interval masses, then the split
+            edges: np.ndarray
+            pos: np.ndarray | None = None
+            if coarse is not None:
+                idx = _edge_indices(k0, k1, coarse, d)
+                edges, pos = idx * d, idx - k0
+            else:
+                edges = (k0 + np.arange(k1 - k0 + 1)) * d
             out = _connect_the_dots(self._masses(edges), edges, d, k0, self.infinity_mass, pos)
         if floor is None and type(self).swapped is not DominatingPair.swapped:
             _remember(self, out)
@@ -247,6 +249,10 @@ class IntervalPair(DominatingPair):
 
 
 Coarse = Sequence[tuple[float, int]] | tuple[np.ndarray, np.ndarray]
+
+
+#: No coarse intervals, as the two arrays of :func:`_coarse_arrays`.
+_NO_CUTS = (np.zeros(0), np.zeros(0, dtype=np.int64))
 
 
 def _coarse_arrays(coarse: Coarse) -> tuple[np.ndarray, np.ndarray]:
@@ -578,17 +584,17 @@ class SampledGaussianPair(_PoissonSampledPair):
         hi, lo = (a, b) if a >= b else (b, a)
         return hi + math.log1p(math.exp(lo - hi)) if lo > -math.inf else hi
 
-    def _fused_discretization(self, edges: np.ndarray, positions: np.ndarray | None,
-                              step: float, k0: int) -> PrivacyLossDistribution | None:
+    def _fused_discretization(self, k0: int, k1: int, coarse: Coarse | None, step: float
+                              ) -> PrivacyLossDistribution | None:
         """:meth:`_masses` and :func:`_connect_the_dots` in one numba loop over the edges
         (``sgm_ctd`` of :mod:`._kernels`, tested against them), when numba is used and no
         finite edge reaches a subnormal normal tail; else None."""
         ctd = fused("sgm_ctd")
         if ctd is None:
             return None
-        pos = np.arange(edges.size, dtype=np.int64) if positions is None else positions
+        losses, factors = _coarse_arrays(coarse) if coarse is not None else _NO_CUTS
         out, up, ok = ctd(self.sample_rate, self.noise_multiplier, self.direction == REMOVE,
-                          edges, pos, step, positions is None)
+                          k0, k1, losses, factors, step)
         if not ok:
             return None
         inf = min(1.0, self.infinity_mass + up)
