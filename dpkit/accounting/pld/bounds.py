@@ -6,8 +6,9 @@ is planned from the problem:
 0. one use of a Gaussian or subsampled-Gaussian pair needs no grid: δ(ε) = P(L > ε) −
    e^ε·Q(L > ε) from normal tails, ε(δ) by a verified root search (:func:`_single_delta`);
 1. a small planning representation of each pair (the P-mass of ~256 loss intervals, placed
-   where the mass is, at their e^{−L}-mean loss; shared by the two directions of a
-   subsampled Gaussian) gives the cumulant K(t) = Σ count·log E[e^{tL}] on a grid of t; the
+   where the mass is, at their e^{−L}-mean loss; for the subsampled Gaussian ~41 quadrature
+   nodes in its noise value, shared by its two directions) gives the cumulant
+   K(t) = Σ count·log E[e^{tL}] on a grid of t; the
    Chernoff bound min_t (K(t) − log δ)/t estimates ε (ε̂) and its minimizer t* the tilt;
    planning only: nothing certified depends on it;
 2. the step Δ is min(f·a·e, √(12·a·e / Σ count)) (f = 2 for ε(δ), 1 for δ(ε): see
@@ -19,14 +20,16 @@ is planned from the problem:
    against one composition's spread (√(6·a·Var L), predicted from the planning atoms);
    atoms on a common lattice (randomized response, Laplace) get a step dividing it, making
    the discretization exact;
-3. every pair is discretized on Δ (connect-the-dots), the tilted mean and spread of the
-   composed loss are computed exactly from the discrete PLDs, and the composition is done
+3. every pair is discretized on Δ (connect-the-dots; intervals several steps wide where the
+   target's tilted law has little mass: :func:`_coarse_cuts`), the tilted mean and spread of
+   the composed loss are computed exactly from the discrete PLDs, and the composition is done
    once in the Fourier domain on a window from 4 tilted spreads below the tilted mean (or
-   16/λ below ε̂) to 7 tilted spreads above it and past the Chernoff point of 1e-4·δ (tilted
-   mass above the window would wrap around, amplified; δ(ε) reads only losses above ε; mass
-   below the window is lumped at its bottom, mass above is bounded and sent to +∞), at
-   least log(1e4/δ)/λ wide so that tilted mass wrapping around from below is damped by
-   e^{−λ·width} (at most ``max_points`` points);
+   16/λ below ε̂) to 7 tilted spreads above it (above max(ε̂, mean) for δ(ε)), past the
+   Chernoff point of 1e-4·δ and, for ε(δ), past the point where the Chernoff bound at the
+   tilt puts 1e-4·δ above the window (tilted mass above the window would wrap around,
+   amplified; δ(ε) reads only losses above ε; mass below the window is lumped at its bottom,
+   mass above is bounded and sent to +∞), at least log(1e4/δ)/λ wide so that tilted mass
+   wrapping around from below is damped by e^{−λ·width} (at most ``max_points`` points);
 4. the answer is checked: an upper-tail bound above 1e-3·δ, an ε near the window's bottom or
    a step too coarse for the ε found, each triggers a re-plan. Every pass gives a certified
    bound; the smallest is returned.
