@@ -418,3 +418,30 @@ def test_tilt_index_kernel_is_the_reference(seed):
     for target in (-100.0, -5.0, 0.0, 5.0, 100.0):
         assert K.kernel("tilt_index")(base, eps_t, fracs, target) == \
             K.tilt_index_reference(base, eps_t, fracs, target)
+
+
+@pytest.mark.parametrize("impl", ["reference", "numba"])
+def test_log_mgf_stays_within_its_stated_error(impl):
+    """Both log-mgf implementations lie within :func:`log_mgf_error` (the worst case the
+    certified Chernoff bounds add, ~1.5e-12 here) of the exact value (mpmath, 40 digits) on
+    5 000 atoms over 300 orders of magnitude, at small to large exponents (measured errors
+    ≤ 6e-16); an implementation that dropped or misweighted a term would fail it."""
+    import mpmath as mp
+
+    from dpkit.accounting.pld.distribution import log_mgf_error
+
+    if impl == "numba" and not K.uses_numba():
+        pytest.skip("numba not installed")
+    f = K.log_mgf_reference if impl == "reference" else K.kernel("log_mgf")
+    mp.mp.dps = 40
+    rng = np.random.default_rng(11)
+    n = 5000
+    m = np.exp(-rng.uniform(0, 690, n))
+    ls = rng.normal(0.0, 0.05, n)
+    s = np.array([-2.0, 0.01, 0.1, 3.0, 50.0])
+    got = f(m, ls, s)
+    err = log_mgf_error(n, float(np.max(np.abs(ls))), s, got)
+    for j, sj in enumerate(s):
+        exact = mp.log(mp.fsum(mp.mpf(float(a)) * mp.exp(mp.mpf(float(sj)) * mp.mpf(float(b)))
+                               for a, b in zip(m, ls, strict=True)))
+        assert abs(got[j] - float(exact)) <= err[j]

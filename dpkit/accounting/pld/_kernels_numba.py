@@ -315,11 +315,14 @@ def moments(masses: np.ndarray, lower: int, step: float, lam: float
 def _log_sum_exp_affine(la: np.ndarray, lb: np.ndarray, m: int, sj: float) -> float:
     """log Σ_{i<m} e^{la_i + sj·lb_i} in one pass (the running maximum rescales the running
     sum: one exp per term; each rescale and sum rounds ≤ 2u, so the result is within ~2m·u
-    relative of the exact sum, like a sequential sum of the shifted terms)."""
+    relative of the exact sum: :func:`.distribution.log_mgf_error` bounds it for the
+    callers that certify with it); NaN when a term is NaN."""
     mx = -np.inf
     tot = 0.0
     for i in range(m):
         v = la[i] + sj * lb[i]
+        if v != v:  # a NaN term: the sum is NaN (as the reference's), never dropped
+            return np.nan
         if v > mx:
             tot = tot * math.exp(mx - v) + 1.0 if tot > 0.0 else 1.0
             mx = v
@@ -333,8 +336,8 @@ def _log_sum_exp_affine(la: np.ndarray, lb: np.ndarray, m: int, sj: float) -> fl
 @njit(cache=True)
 def log_mgf(masses: np.ndarray, losses: np.ndarray, s: np.ndarray) -> np.ndarray:
     """:func:`._kernels.log_mgf_reference` in one pass per exponent
-    (:func:`_log_sum_exp_affine`; libm's exp and log, a few ulp from numpy's SIMD ones: within
-    ~2n·u relative of the reference's shifted sum, inside every caller's allowance)."""
+    (:func:`_log_sum_exp_affine`; libm's exp and log, a few ulp from numpy's SIMD ones: both
+    within :func:`.distribution.log_mgf_error` of the exact value)."""
     n = masses.size
     lm = np.empty(n)
     ls = np.empty(n)

@@ -61,10 +61,12 @@ from ._planning import planning_atoms
 from .distribution import (
     MAX_POINTS,
     PrivacyLossDistribution,
+    _atoms_extent,
     _log_mgf,
     _tilted_stats,
     fft_noise_floor,
     fourier_compose,
+    log_mgf_error,
     log_mgf_of,
 )
 from .pairs import (
@@ -685,7 +687,8 @@ def _far_tail_delta(ps: list[tuple[DominatingPair, int]], epsilon: float) -> flo
         return min(1.0, inf_mass)
     k = np.zeros(_S_FAR.size)
     for p, c in disc:
-        k = k + c * _log_mgf(p, _S_FAR)
+        k1 = _log_mgf(p, _S_FAR)  # raised by its float error (a certified bound)
+        k = k + c * (k1 + log_mgf_error(*_atoms_extent(p), _S_FAR, k1))
     with np.errstate(invalid="ignore"):
         v = float(np.nanmin(k - _S_FAR * epsilon))
     if not v < math.log(_FAR_DELTA):
@@ -766,12 +769,13 @@ def chernoff_delta_bound(parts: list[tuple[DominatingPair, int]], epsilon: float
         δ(ε) = P(L = ∞) + E[(1 − e^{ε−L})₊; L finite]
              ≤ 1 − Π(1 − m_p)^{c_p} + c(t)·e^{−tε}·Π E_{D_p}[e^{tL}; finite]^{c_p}
 
-    (the product over the independent copies; m_p each D_p's mass at +∞). The value is
-    raised by 1e-9 relative per unit of its exponent's magnitude for the float rounding of
-    the sums (far above it). None whenever the planning cumulant says the bound would not
-    reach ``delta`` with room (:data:`_BELOW_MARGIN`), or the grid would be large: the caller
-    then computes the direction on a grid as before. With ``stop_at``, the planned exponent's
-    bound is returned when it is ≤ ``stop_at`` (the other exponents could only lower it).
+    (the product over the independent copies; m_p each D_p's mass at +∞). Each log-mgf is
+    raised by the bound on its float error (:func:`.distribution.log_mgf_error`), the
+    exponent by 1e-9 relative per unit of its magnitude for the rest. None whenever the
+    planning cumulant says the bound would not reach ``delta`` with room
+    (:data:`_BELOW_MARGIN`), or the grid would be large: the caller then computes the
+    direction on a grid as before. With ``stop_at``, the planned exponent's bound is
+    returned when it is ≤ ``stop_at`` (the other exponents could only lower it).
     Privacy: an upper bound on the true δ(ε) (D dominates each pair); ``delta`` only sets
     the tails and whether to try."""
     if not (parts and math.isfinite(epsilon) and epsilon > 0 and delta > 0):
@@ -834,9 +838,12 @@ def _chernoff_at(sources: list[tuple[PrivacyLossDistribution, bool, int]], ts: l
         else:
             inf_mass = d.infinity_mass
             kk_t = log_mgf_of(d.masses, d.losses, ts_arr)
+            count, hi_abs = _atoms_extent(d)
         if inf_mass >= 1.0:
             return None
         log_keep += c * math.log1p(-inf_mass)
+        # each log-mgf raised by its float error (:func:`.distribution.log_mgf_error`)
+        kk_t = kk_t + log_mgf_error(count, hi_abs, ts_arr, kk_t)
         k = [a + c * float(b) for a, b in zip(k, kk_t, strict=True)]
     best = math.inf
     for kj, t in zip(k, ts, strict=True):
