@@ -273,7 +273,7 @@ def _edge_indices(k0: int, k1: int, coarse: Coarse, step: float) -> np.ndarray:
     return out
 
 
-#: Discretizations remembered for :func:`recall_swapped` (the latest per pair, a few pairs,
+#: Discretizations remembered for :func:`recall_other` (the latest per pair, a few pairs,
 #: only grids of at most this many points: cheap to keep).
 _RECALL_PAIRS = 4
 _RECALL_MAX_POINTS = 1 << 15
@@ -282,7 +282,7 @@ _RECALL_LOCK = threading.Lock()
 
 
 def _remember(pair: DominatingPair, pld: PrivacyLossDistribution) -> None:
-    """Keep ``pld`` (a whole-range discretization of ``pair``) for :func:`recall_swapped`."""
+    """Keep ``pld`` (a whole-range discretization of ``pair``) for :func:`recall_other`."""
     if pld.masses.size > _RECALL_MAX_POINTS:
         return
     with _RECALL_LOCK:  # (accountants may run in threads)
