@@ -206,7 +206,7 @@ def _coarse_cuts(ps: np.ndarray, ls: np.ndarray, t: float
     w = Δ everywhere. Intervals m·Δ wide are used where the tilted share s of the region
     beyond (above, or below) satisfies s·(m² − 1) ≤ :data:`_COARSE_BUDGET`, so each factor
     adds at most that fraction to the term (measured on (q, σ, T) = (0.01, 1, 1000): 2625 →
-    ~315 edges, ε up by 4e-6 relative). Planning only: any partition is certified."""
+    ~290 edges, ε up by 6e-6 relative). Planning only: any partition is certified."""
     if not (t > 0 and ps.size > 1 and math.isfinite(t)):
         return None
     lo, hi = kernel("coarse_cut_losses")(ps, ls, float(t), _COARSE_CAPS)
