@@ -161,3 +161,20 @@ def test_planned_value_moves_little_with_coarse_intervals(monkeypatch):
     monkeypatch.setattr(B, "_coarse_cuts", lambda *a: None)
     without = B.sampled_gaussian_epsilon(1.0, 0.01, 1000, 1e-5)
     assert without <= with_cuts <= without * (1 + 1e-4)
+
+
+@pytest.mark.parametrize("bad", [
+    "x", [(0.1,)], [(0.1, 2), (0.05, 4)], [(math.nan, 2)], [(math.inf, 2)], [(0.1, 0)],
+    [(0.1, 2.5)], (np.array([0.1, 0.2]), np.array([2]))])
+def test_bad_coarse_plans_raise_naming_them(bad):
+    from dpkit.errors import DPKitError
+
+    with pytest.raises(DPKitError, match="coarse"):
+        SampledGaussianPair(1.0, 0.01, REMOVE).discretize_coarse(1e-3, bad, tail=1e-12)
+
+
+def test_an_empty_coarse_plan_is_the_uniform_grid():
+    pair = SampledGaussianPair(1.0, 0.01, REMOVE)
+    a = pair.discretize_coarse(1e-3, [], tail=1e-12)
+    b = pair.discretize(1e-3, tail=1e-12)
+    assert a.lower == b.lower and np.array_equal(a.masses, b.masses)

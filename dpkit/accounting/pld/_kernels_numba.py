@@ -16,14 +16,12 @@ __all__ = ["grid_deltas", "tilt_fold", "untilt", "split", "moments", "log_mgf", 
 
 
 @njit(cache=True)
-def grid_deltas(p: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`._kernels.grid_deltas_reference` in one reverse loop: the suffix sums S0 and
-    U (U[j] = p_j + a·U[j+1], the reference's ``lfilter`` recursion) in the reference's
-    order, so the result is the same bit for bit."""
+def _suffix_sums(p: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray]:
+    """S0[j] = Σ_{i≥j} p_i and U[j] = p_j + a·U[j+1], summed from the top in the order of
+    :func:`._kernels.grid_deltas_reference` (its ``cumsum`` and ``lfilter``): bit for bit."""
     k = p.size
     s0 = np.empty(k)
     u = np.empty(k)
-    d = np.empty(k)
     s = 0.0
     v = 0.0
     for i in range(k - 1, -1, -1):
@@ -31,6 +29,17 @@ def grid_deltas(p: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray, np.nda
         v = p[i] + a * v
         s0[i] = s
         u[i] = v
+    return s0, u
+
+
+@njit(cache=True)
+def grid_deltas(p: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`._kernels.grid_deltas_reference` in one reverse loop: the suffix sums S0 and
+    U (U[j] = p_j + a·U[j+1], the reference's ``lfilter`` recursion) in the reference's
+    order, so the result is the same bit for bit."""
+    k = p.size
+    s0, u = _suffix_sums(p, a)
+    d = np.empty(k)
     for i in range(k - 1):
         x = s0[i + 1] - a * u[i + 1]
         d[i] = x if x > 0.0 else 0.0
@@ -44,15 +53,7 @@ def grid_epsilon(p: np.ndarray, a: float, d_grid: float, j_zero: int
     """:func:`._kernels.grid_epsilon_reference` from :func:`grid_deltas`'s suffix sums (the
     same floats, bit for bit), scanning for the first D[j] ≤ ``d_grid`` without building D."""
     k = p.size
-    s0 = np.empty(k)
-    u = np.empty(k)
-    s = 0.0
-    v = 0.0
-    for i in range(k - 1, -1, -1):
-        s += p[i]
-        v = p[i] + a * v
-        s0[i] = s
-        u[i] = v
+    s0, u = _suffix_sums(p, a)
     j = k - 1
     for i in range(k - 1):
         x = s0[i + 1] - a * u[i + 1]

@@ -422,8 +422,9 @@ def plan_pld(parts: Parts, *, delta: float | None = None, epsilon: float | None 
         # (ε(δ): 7 spreads above the tilted mean, not above ε̂ — a loose ε̂ placed the top
         # needlessly high; δ(ε) at a fixed ε near the window's bottom keeps both)
         top_mid = mu if delta is not None else max(eps_hat, mu)
-        b = math.ceil(max(top_mid + fb * (1.75 * half), eps_hat + fb * 64 * step, b_chern,
-                          b_tail) / step)
+        tops = [top_mid + fb * (1.75 * half), b_chern]
+        tops += [x for x in (eps_hat + fb * 64 * step, b_tail) if math.isfinite(x)]
+        b = math.ceil(max(tops) / step)
         w_alias = (-log_target + 4.0) / max(lam, 1e-300) / step
         b = min(b, hi_s)  # (the width below is measured from the top actually used)
         if b - a < w_alias:

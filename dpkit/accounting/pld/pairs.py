@@ -219,7 +219,7 @@ class IntervalPair(DominatingPair):
         """
         d = V.positive(step=step)
         t = V.in_range(0.0, 1.0, low_open=True, high_open=True, tail=tail)
-        return self._discretize_checked(d, coarse, t, floor)
+        return self._discretize_checked(d, _check_coarse(coarse), t, floor)
 
     def _discretize_checked(self, d: float, coarse: Coarse | None, t: float,
                             floor: float | None) -> PrivacyLossDistribution:
@@ -263,6 +263,31 @@ def _coarse_arrays(coarse: Coarse) -> tuple[np.ndarray, np.ndarray]:
     rows = [(float(row[0]), int(row[1])) for row in coarse]
     return (np.array([r[0] for r in rows], dtype=float),
             np.array([r[1] for r in rows], dtype=np.int64))
+
+
+def _check_coarse(coarse: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """``coarse`` of :meth:`IntervalPair.discretize_coarse` as (losses, factors) arrays, or a
+    DPKitError naming it: losses non-decreasing, finite or −inf; factors whole numbers ≥ 1."""
+    if coarse is None:
+        return None
+    try:
+        if len(coarse) == 2 and isinstance(coarse[0], np.ndarray):
+            losses = np.asarray(coarse[0], dtype=float)
+            raw = np.asarray(coarse[1], dtype=float)
+        else:
+            rows = [(float(loss), float(f)) for loss, f in coarse]
+            losses = np.array([r[0] for r in rows], dtype=float)
+            raw = np.array([r[1] for r in rows], dtype=float)
+    except (TypeError, ValueError):
+        raise DPKitError("coarse must be a sequence of (loss, factor) pairs or two arrays "
+                         "(losses, factors)") from None
+    if losses.ndim != 1 or losses.shape != raw.shape:
+        raise DPKitError("coarse must hold one factor per loss")
+    if np.isnan(losses).any() or (losses == math.inf).any() or np.any(np.diff(losses) < 0):
+        raise DPKitError("coarse losses must be non-decreasing, finite or -inf")
+    if not np.all((raw >= 1) & (raw == np.floor(raw)) & (raw < 2.0**31)):
+        raise DPKitError("coarse factors must be whole numbers >= 1")
+    return (losses, raw.astype(np.int64)) if losses.size else None
 
 
 def _edge_indices(k0: int, k1: int, coarse: Coarse, step: float) -> np.ndarray:
